@@ -1,0 +1,1 @@
+"""backstop: backup and DR posture as code."""

@@ -1,0 +1,1 @@
+"""Pulumi component resources that declare backstop's backup posture, one per concern."""

@@ -1,0 +1,356 @@
+"""MongoDB Atlas: backed-up replica sets, their Cloud Backup schedules, encryption with the customer key,
+the offsite export, the prod compliance floor and backup alerts.
+
+Seed basis (CARTIE Tier 1): 6-hourly snapshots with continuous oplog, 7 daily / 4 weekly / 12 monthly
+retention, cross-region copy us-east-1 → us-west-2, AES-256 with AWS KMS-managed keys, 7-day point-in-time
+recovery; WiserReview: minimum 3-node replica sets; "Backup status ... alerts".
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_mongodbatlas as mongodbatlas
+
+from backstop import tokens
+from backstop.config import AtlasConfig, BackupScheduleConfig, ClusterConfig
+
+
+def atlas_region_to_aws(region: str) -> str:
+    """`US_EAST_1` -> `us-east-1`: Atlas names AWS regions in upper snake case."""
+    return region.lower().replace("_", "-")
+
+
+def schedule_policy_items(backup: BackupScheduleConfig) -> dict[str, Any]:
+    """Policy items of the Cloud Backup schedule: 6-hourly, daily, weekly and monthly snapshots."""
+    return {
+        "policy_item_hourly": mongodbatlas.CloudBackupSchedulePolicyItemHourlyArgs(
+            frequency_interval=backup.hourly_interval_hours,
+            retention_unit="days",
+            retention_value=backup.hourly_retention_days,
+        ),
+        "policy_item_daily": mongodbatlas.CloudBackupSchedulePolicyItemDailyArgs(
+            frequency_interval=1, retention_unit="days", retention_value=backup.daily_retention_days
+        ),
+        "policy_item_weeklies": [
+            mongodbatlas.CloudBackupSchedulePolicyItemWeeklyArgs(
+                frequency_interval=backup.weekly_day_of_week,
+                retention_unit="weeks",
+                retention_value=backup.weekly_retention_weeks,
+            )
+        ],
+        "policy_item_monthlies": [
+            mongodbatlas.CloudBackupSchedulePolicyItemMonthlyArgs(
+                frequency_interval=backup.monthly_day_of_month,
+                retention_unit="months",
+                retention_value=backup.monthly_retention_months,
+            )
+        ],
+    }
+
+
+def compliance_policy_items(backup: BackupScheduleConfig) -> dict[str, Any]:
+    """The same items as the schedule, as the floor no project member can lower (prod only)."""
+    return {
+        "policy_item_hourly": mongodbatlas.BackupCompliancePolicyPolicyItemHourlyArgs(
+            frequency_interval=backup.hourly_interval_hours,
+            retention_unit="days",
+            retention_value=backup.hourly_retention_days,
+        ),
+        "policy_item_daily": mongodbatlas.BackupCompliancePolicyPolicyItemDailyArgs(
+            frequency_interval=1, retention_unit="days", retention_value=backup.daily_retention_days
+        ),
+        "policy_item_weeklies": [
+            mongodbatlas.BackupCompliancePolicyPolicyItemWeeklyArgs(
+                frequency_interval=backup.weekly_day_of_week,
+                retention_unit="weeks",
+                retention_value=backup.weekly_retention_weeks,
+            )
+        ],
+        "policy_item_monthlies": [
+            mongodbatlas.BackupCompliancePolicyPolicyItemMonthlyArgs(
+                frequency_interval=backup.monthly_day_of_month,
+                retention_unit="months",
+                retention_value=backup.monthly_retention_months,
+            )
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class AtlasBackupArgs:
+    config: AtlasConfig
+    environment: str
+    kms_key_id: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    export_bucket_name: pulumi.Input[str]
+    export_bucket_arn: pulumi.Input[str]
+    slack_webhook_url: pulumi.Input[str] | None
+    protect: bool
+
+
+class AtlasBackupPosture(pulumi.ComponentResource):
+    """One Atlas project whose clusters are backed up, copied, encrypted, exported and alerted on."""
+
+    project: mongodbatlas.Project
+    clusters: dict[str, mongodbatlas.AdvancedCluster]
+    schedules: dict[str, mongodbatlas.CloudBackupSchedule]
+
+    def __init__(self, name: str, args: AtlasBackupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(tokens.COMPONENT_ATLAS, name, None, opts)
+        cfg = args.config
+        child = pulumi.ResourceOptions(parent=self)
+        self.project = mongodbatlas.Project(
+            f"{name}-project",
+            org_id=cfg.org_id,
+            name=cfg.project_name,
+            with_default_alerts_settings=True,
+            tags={"environment": args.environment, "managed-by": "backstop"},
+            opts=child,
+        )
+        role_id, role = self._aws_access(name, args)
+        self.encryption = mongodbatlas.EncryptionAtRest(
+            f"{name}-encryption-at-rest",
+            project_id=self.project.id,
+            aws_kms_config={
+                "enabled": True,
+                "customer_master_key_id": args.kms_key_id,
+                "region": cfg.clusters[0].region,
+                "role_id": role_id,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+        self.export_bucket = mongodbatlas.CloudBackupSnapshotExportBucket(
+            f"{name}-export-bucket",
+            project_id=self.project.id,
+            bucket_name=args.export_bucket_name,
+            cloud_provider="AWS",
+            iam_role_id=role_id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+        )
+        self.clusters = {}
+        self.schedules = {}
+        for cluster_cfg in cfg.clusters:
+            cluster = self._cluster(name, cluster_cfg, args)
+            self.clusters[cluster_cfg.name] = cluster
+            self.schedules[cluster_cfg.name] = self._schedule(name, cluster_cfg, cluster, args)
+        if cfg.compliance_policy is not None:
+            self.compliance_policy = self._compliance_policy(name, args)
+        self.alerts = self._alerts(name, args)
+        self.register_outputs(
+            {
+                "projectId": self.project.id,
+                "clusterNames": [c.name for c in cfg.clusters],
+                "exportBucketId": self.export_bucket.export_bucket_id,
+            }
+        )
+
+    def _aws_access(self, name: str, args: AtlasBackupArgs) -> tuple[pulumi.Output[str], aws.iam.Role]:
+        """The least-privilege IAM role Atlas assumes for encryption at rest and snapshot export."""
+        setup = mongodbatlas.CloudProviderAccessSetup(
+            f"{name}-aws-access",
+            project_id=self.project.id,
+            provider_name="AWS",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        atlas_principal = setup.aws_configs.apply(lambda configs: configs[0]["atlas_aws_account_arn"])
+        external_id = setup.aws_configs.apply(lambda configs: configs[0]["atlas_assumed_role_external_id"])
+        role = aws.iam.Role(
+            f"{name}-atlas-role",
+            description="Assumed by MongoDB Atlas for encryption at rest and Cloud Backup snapshot export",
+            assume_role_policy=pulumi.Output.all(atlas_principal, external_id).apply(
+                lambda values: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"AWS": values[0]},
+                                "Action": "sts:AssumeRole",
+                                "Condition": {"StringEquals": {"sts:ExternalId": values[1]}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-atlas-role-policy",
+            role=role.id,
+            policy=pulumi.Output.all(args.kms_key_arn, args.export_bucket_arn).apply(
+                lambda arns: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "EncryptionAtRest",
+                                "Effect": "Allow",
+                                "Action": [
+                                    "kms:Encrypt",
+                                    "kms:Decrypt",
+                                    "kms:DescribeKey",
+                                    "kms:GenerateDataKey",
+                                ],
+                                "Resource": [arns[0]],
+                            },
+                            {
+                                "Sid": "SnapshotExportBucket",
+                                "Effect": "Allow",
+                                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+                                "Resource": [arns[1]],
+                            },
+                            {
+                                "Sid": "SnapshotExportObjects",
+                                "Effect": "Allow",
+                                "Action": ["s3:PutObject"],
+                                "Resource": [f"{arns[1]}/*"],
+                            },
+                        ],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        authorization = mongodbatlas.CloudProviderAccessAuthorization(
+            f"{name}-aws-access-authorization",
+            project_id=self.project.id,
+            role_id=setup.role_id,
+            aws={"iam_assumed_role_arn": role.arn},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return authorization.role_id, role
+
+    def _cluster(
+        self, name: str, cluster_cfg: ClusterConfig, args: AtlasBackupArgs
+    ) -> mongodbatlas.AdvancedCluster:
+        return mongodbatlas.AdvancedCluster(
+            f"{name}-{cluster_cfg.name}",
+            project_id=self.project.id,
+            name=cluster_cfg.name,
+            cluster_type="REPLICASET",
+            mongo_db_major_version=cluster_cfg.mongo_db_major_version,
+            backup_enabled=True,
+            pit_enabled=True,
+            retain_backups_enabled=True,
+            encryption_at_rest_provider="AWS",
+            termination_protection_enabled=cluster_cfg.termination_protection,
+            replication_specs=[
+                {
+                    "zone_name": "primary",
+                    "region_configs": [
+                        {
+                            "provider_name": cluster_cfg.provider,
+                            "region_name": cluster_cfg.region,
+                            "priority": 7,
+                            "electable_specs": {
+                                "instance_size": cluster_cfg.instance_size,
+                                "node_count": cluster_cfg.electable_nodes,
+                            },
+                        }
+                    ],
+                }
+            ],
+            tags={"environment": args.environment, "backup-tier": "1"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.encryption]),
+        )
+
+    def _schedule(
+        self,
+        name: str,
+        cluster_cfg: ClusterConfig,
+        cluster: mongodbatlas.AdvancedCluster,
+        args: AtlasBackupArgs,
+    ) -> mongodbatlas.CloudBackupSchedule:
+        backup = args.config.backup
+        copy_items = [
+            mongodbatlas.CloudBackupScheduleCopySettingCopyPolicyItemArgs(
+                frequency_type=frequency, retention_unit=unit, retention_value=value
+            )
+            for frequency, unit, value in (
+                ("hourly", "days", backup.hourly_retention_days),
+                ("daily", "days", backup.daily_retention_days),
+                ("weekly", "weeks", backup.weekly_retention_weeks),
+                ("monthly", "months", backup.monthly_retention_months),
+            )
+        ]
+        return mongodbatlas.CloudBackupSchedule(
+            f"{name}-{cluster_cfg.name}-backup-schedule",
+            project_id=cluster.project_id,
+            cluster_name=cluster.name,
+            reference_hour_of_day=backup.reference_hour_of_day,
+            reference_minute_of_hour=backup.reference_minute_of_hour,
+            restore_window_days=backup.restore_window_days,
+            update_snapshots=True,
+            copy_policy_items_enabled=True,
+            copy_settings=[
+                mongodbatlas.CloudBackupScheduleCopySettingArgs(
+                    cloud_provider="AWS",
+                    region_name=backup.copy_region,
+                    zone_id=cluster.replication_specs.apply(lambda specs: specs[0]["zone_id"]),
+                    should_copy_oplogs=backup.copy_oplogs,
+                    copy_policy_items=copy_items,
+                )
+            ],
+            auto_export_enabled=True,
+            export=mongodbatlas.CloudBackupScheduleExportArgs(
+                export_bucket_id=self.export_bucket.export_bucket_id, frequency_type=backup.export_frequency
+            ),
+            use_org_and_group_names_in_export_prefix=True,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            **schedule_policy_items(backup),
+        )
+
+    def _compliance_policy(self, name: str, args: AtlasBackupArgs) -> mongodbatlas.BackupCompliancePolicy:
+        policy = args.config.compliance_policy
+        assert policy is not None
+        backup = args.config.backup
+        return mongodbatlas.BackupCompliancePolicy(
+            f"{name}-backup-compliance-policy",
+            project_id=self.project.id,
+            authorized_email=policy.authorized_email,
+            authorized_user_first_name=policy.authorized_first_name,
+            authorized_user_last_name=policy.authorized_last_name,
+            copy_protection_enabled=True,
+            encryption_at_rest_enabled=True,
+            pit_enabled=True,
+            restore_window_days=backup.restore_window_days,
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=args.protect, depends_on=[*self.schedules.values(), self.encryption]
+            ),
+            **compliance_policy_items(backup),
+        )
+
+    def _alerts(self, name: str, args: AtlasBackupArgs) -> list[mongodbatlas.AlertConfiguration]:
+        alerts_cfg = args.config.alerts
+        notifications = [
+            mongodbatlas.AlertConfigurationNotificationArgs(
+                type_name="EMAIL",
+                email_address=alerts_cfg.email,
+                interval_min=alerts_cfg.interval_minutes,
+                delay_min=0,
+            )
+        ]
+        if args.slack_webhook_url is not None:
+            notifications.append(
+                mongodbatlas.AlertConfigurationNotificationArgs(
+                    type_name="WEBHOOK",
+                    webhook_url=args.slack_webhook_url,
+                    interval_min=alerts_cfg.interval_minutes,
+                )
+            )
+        return [
+            mongodbatlas.AlertConfiguration(
+                f"{name}-alert-{event.lower().replace('_', '-')}",
+                project_id=self.project.id,
+                event_type=event,
+                enabled=True,
+                notifications=notifications,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for event in tokens.ATLAS_BACKUP_ALERT_EVENTS
+        ]

@@ -1,0 +1,300 @@
+"""AWS pieces: the customer KMS key (with its us-west-2 replica) and replicated, locked-down S3 buckets.
+
+Seed basis: "Encryption: AES-256 server-side at rest in S3; AWS KMS-managed keys", "Cross-region copy:
+enabled (us-east-1 → us-west-2)", "no public bucket access". Every bucket is versioned, SSE-KMS encrypted
+with the customer key, blocked from public access, TLS-only, and replicated to the copy region.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from backstop import tokens
+from backstop.config import ObjectLockConfig
+
+
+def _policy_json(statements: list[dict[str, object]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@dataclass(frozen=True)
+class BackupKeyArgs:
+    account_id: pulumi.Input[str]
+    replica_region: str
+    deletion_window_days: int
+    description: str
+    protect: bool
+
+
+class BackupKey(pulumi.ComponentResource):
+    """A multi-region customer-managed KMS key with rotation on and a replica in the copy region."""
+
+    key: aws.kms.Key
+    replica: aws.kms.ReplicaKey
+
+    def __init__(self, name: str, args: BackupKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(tokens.COMPONENT_KMS, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, protect=args.protect)
+        key_policy = pulumi.Output.from_input(args.account_id).apply(
+            lambda account: _policy_json(
+                [
+                    {
+                        "Sid": "AccountAdministersKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    }
+                ]
+            )
+        )
+        self.key = aws.kms.Key(
+            f"{name}-key",
+            description=args.description,
+            enable_key_rotation=True,
+            deletion_window_in_days=args.deletion_window_days,
+            multi_region=True,
+            policy=key_policy,
+            opts=child,
+        )
+        self.alias = aws.kms.Alias(
+            f"{name}-alias",
+            name=f"alias/{name}",
+            target_key_id=self.key.key_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.replica = aws.kms.ReplicaKey(
+            f"{name}-replica",
+            primary_key_arn=self.key.arn,
+            description=f"{args.description} (replica in {args.replica_region})",
+            deletion_window_in_days=args.deletion_window_days,
+            policy=key_policy,
+            region=args.replica_region,
+            opts=child,
+        )
+        self.register_outputs({"keyArn": self.key.arn, "replicaArn": self.replica.arn})
+
+
+@dataclass(frozen=True)
+class ReplicatedBucketArgs:
+    bucket_name: str
+    replica_region: str
+    kms_key_arn: pulumi.Input[str]
+    replica_kms_key_arn: pulumi.Input[str]
+    noncurrent_version_days: int
+    protect: bool
+    object_lock: ObjectLockConfig | None = None
+
+
+class ReplicatedBucket(pulumi.ComponentResource):
+    """A bucket and its copy-region replica, each versioned, SSE-KMS, private and TLS-only."""
+
+    bucket: aws.s3.Bucket
+    replica: aws.s3.Bucket
+
+    def __init__(
+        self, name: str, args: ReplicatedBucketArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(tokens.COMPONENT_BUCKET, name, None, opts)
+        self.bucket, source_versioning = self._locked_down_bucket(
+            name, args.bucket_name, None, args.kms_key_arn, args, args.object_lock
+        )
+        self.replica, replica_versioning = self._locked_down_bucket(
+            f"{name}-replica",
+            f"{args.bucket_name}-{args.replica_region}",
+            args.replica_region,
+            args.replica_kms_key_arn,
+            args,
+            args.object_lock,
+        )
+        self.replication_role = self._replication_role(name, args)
+        self.replication = aws.s3.BucketReplicationConfig(
+            f"{name}-replication",
+            bucket=self.bucket.id,
+            role=self.replication_role.arn,
+            rules=[
+                {
+                    "id": "copy-region",
+                    "status": "Enabled",
+                    "filter": {"prefix": ""},
+                    "delete_marker_replication": {"status": "Enabled"},
+                    "source_selection_criteria": {"sse_kms_encrypted_objects": {"status": "Enabled"}},
+                    "destination": {
+                        "bucket": self.replica.arn,
+                        "storage_class": "STANDARD",
+                        "encryption_configuration": {"replica_kms_key_id": args.replica_kms_key_arn},
+                        "replication_time": {"status": "Enabled", "time": {"minutes": 15}},
+                        "metrics": {"status": "Enabled", "event_threshold": {"minutes": 15}},
+                    },
+                }
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_versioning, replica_versioning]),
+        )
+        self.register_outputs(
+            {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "replicaArn": self.replica.arn}
+        )
+
+    def _locked_down_bucket(
+        self,
+        name: str,
+        bucket_name: str,
+        region: str | None,
+        kms_key_arn: pulumi.Input[str],
+        args: ReplicatedBucketArgs,
+        object_lock: ObjectLockConfig | None,
+    ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+        bucket = aws.s3.Bucket(
+            name,
+            bucket=bucket_name,
+            force_destroy=False,
+            object_lock_enabled=object_lock is not None,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            region=region,
+        )
+        child = pulumi.ResourceOptions(parent=self)
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning",
+            bucket=bucket.id,
+            versioning_configuration={"status": "Enabled"},
+            opts=child,
+            region=region,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-sse",
+            bucket=bucket.id,
+            rules=[
+                {
+                    "apply_server_side_encryption_by_default": {
+                        "sse_algorithm": "aws:kms",
+                        "kms_master_key_id": kms_key_arn,
+                    },
+                    "bucket_key_enabled": True,
+                }
+            ],
+            opts=child,
+            region=region,
+        )
+        public_access_block = aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access-block",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+            region=region,
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: _policy_json(
+                    [
+                        {
+                            "Sid": "DenyInsecureTransport",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [arn, f"{arn}/*"],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ]
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
+            region=region,
+        )
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_version_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+            region=region,
+        )
+        if object_lock is not None:
+            aws.s3.BucketObjectLockConfiguration(
+                f"{name}-object-lock",
+                bucket=bucket.id,
+                object_lock_enabled="Enabled",
+                rule={"default_retention": {"mode": object_lock.mode, "days": object_lock.days}},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+                region=region,
+            )
+        return bucket, versioning
+
+    def _replication_role(self, name: str, args: ReplicatedBucketArgs) -> aws.iam.Role:
+        role = aws.iam.Role(
+            f"{name}-replication-role",
+            assume_role_policy=_policy_json(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "s3.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(
+            f"{name}-replication-policy",
+            role=role.id,
+            policy=pulumi.Output.all(
+                self.bucket.arn, self.replica.arn, args.kms_key_arn, args.replica_kms_key_arn
+            ).apply(
+                lambda arns: _policy_json(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"],
+                            "Resource": [arns[0]],
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "s3:GetObjectVersionForReplication",
+                                "s3:GetObjectVersionAcl",
+                                "s3:GetObjectVersionTagging",
+                                "s3:GetObjectRetention",
+                                "s3:GetObjectLegalHold",
+                            ],
+                            "Resource": [f"{arns[0]}/*"],
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": [
+                                "s3:ReplicateObject",
+                                "s3:ReplicateDelete",
+                                "s3:ReplicateTags",
+                                "s3:ObjectOwnerOverrideToBucketOwner",
+                            ],
+                            "Resource": [f"{arns[1]}/*"],
+                        },
+                        {"Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": [arns[2]]},
+                        {
+                            "Effect": "Allow",
+                            "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+                            "Resource": [arns[3]],
+                        },
+                    ]
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return role

@@ -1,0 +1,474 @@
+"""`StackConfig`: the only place backstop reads stack configuration.
+
+The stack files (`Pulumi.prod.yaml`, `Pulumi.staging.yaml`) hold structured values under the `backstop:`
+namespace in camelCase, the way Pulumi users write config. Every default is the number the seed documents
+write down (see `backstop.seeds`), so an empty section still declares the audited posture. Invalid values
+fail before any resource is registered, with one line naming the stack file and the key path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from backstop import seeds
+
+NAMESPACE = "backstop"
+SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill")
+SECRET_KEYS = ("slackWebhookUrl",)
+
+Environment = Literal["prod", "staging"]
+
+AzureStorageSku = Literal[
+    "Standard_LRS",
+    "Standard_ZRS",
+    "Standard_GRS",
+    "Standard_RAGRS",
+    "Standard_GZRS",
+    "Standard_RAGZRS",
+    "Premium_LRS",
+    "Premium_ZRS",
+    "StandardV2_LRS",
+    "StandardV2_GRS",
+    "StandardV2_ZRS",
+    "StandardV2_GZRS",
+    "PremiumV2_LRS",
+    "PremiumV2_ZRS",
+]
+
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
+_DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+_ISO_SPAN_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+class ConfigError(Exception):
+    """A stack configuration problem, always a single line naming the file and the key path."""
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Accept `30m`, `6h`, `7d`, `2w`, a number of seconds, or an ISO-8601 span such as `PT6H`."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30m, 6h or 7d")
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError("a duration cannot be negative")
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
+        iso = _ISO_SPAN_RE.match(value.strip())
+        if iso and any(iso.groups()):
+            days, hours, minutes, seconds = (int(g or 0) for g in iso.groups())
+            return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        if value.strip() == "0":
+            return timedelta(0)
+    raise ValueError(f"expected a duration such as 30m, 6h or 7d (got {value!r})")
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+IsoTimespan = Annotated[str, Field(pattern=r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")]
+
+
+class _Model(BaseModel):
+    """Strict, immutable, camelCase-on-the-outside config model."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+    )
+
+
+# --- MongoDB Atlas --------------------------------------------------------------------------------------
+
+
+class BackupScheduleConfig(_Model):
+    """The Tier-1 Cloud Backup schedule. Fields are ordered so later checks can see earlier values."""
+
+    hourly_interval_hours: int = seeds.SNAPSHOT_INTERVAL_HOURS
+    hourly_retention_days: int = Field(default=seeds.PITR_WINDOW_DAYS, gt=0)
+    daily_retention_days: int = Field(default=seeds.DAILY_RETENTION_DAYS, gt=0)
+    weekly_retention_weeks: int = Field(default=seeds.WEEKLY_RETENTION_WEEKS, gt=0)
+    weekly_day_of_week: int = Field(default=seeds.AUDIT_WEEKDAY, ge=1, le=7)
+    monthly_retention_months: int = Field(default=seeds.MONTHLY_RETENTION_MONTHS, gt=0)
+    monthly_day_of_month: int = Field(default=40, description="1-28, or 40 for the last day of the month")
+    restore_window_days: int = Field(default=seeds.PITR_WINDOW_DAYS, gt=0)
+    reference_hour_of_day: int = Field(default=seeds.AUDIT_HOUR_UTC, ge=0, le=23)
+    reference_minute_of_hour: int = Field(default=0, ge=0, le=59)
+    copy_region: str = seeds.COPY_ATLAS_REGION
+    copy_oplogs: bool = True
+    export_frequency: Literal["weekly", "monthly"] = "weekly"
+
+    @field_validator("hourly_interval_hours")
+    @classmethod
+    def _atlas_hourly_interval(cls, value: int) -> int:
+        if value not in seeds.ATLAS_HOURLY_INTERVALS:
+            allowed = ", ".join(str(i) for i in seeds.ATLAS_HOURLY_INTERVALS)
+            raise ValueError(f"must be one of {allowed} (got {value})")
+        return value
+
+    @field_validator("daily_retention_days")
+    @classmethod
+    def _daily_not_shorter_than_hourly(cls, value: int, info: ValidationInfo) -> int:
+        hourly = info.data.get("hourly_retention_days")
+        if hourly is not None and value < hourly:
+            raise ValueError(f"daily retention ({value} d) is shorter than hourly retention ({hourly} d)")
+        return value
+
+    @field_validator("weekly_retention_weeks")
+    @classmethod
+    def _weekly_not_shorter_than_daily(cls, value: int, info: ValidationInfo) -> int:
+        daily = info.data.get("daily_retention_days")
+        if daily is not None and value * 7 < daily:
+            raise ValueError(f"weekly retention ({value} w) is shorter than daily retention ({daily} d)")
+        return value
+
+    @field_validator("monthly_retention_months")
+    @classmethod
+    def _monthly_not_shorter_than_weekly(cls, value: int, info: ValidationInfo) -> int:
+        weekly = info.data.get("weekly_retention_weeks")
+        if weekly is not None and value * 31 < weekly * 7:
+            raise ValueError(f"monthly retention ({value} mo) is shorter than weekly retention ({weekly} w)")
+        return value
+
+    @field_validator("monthly_day_of_month")
+    @classmethod
+    def _atlas_month_day(cls, value: int) -> int:
+        if not (1 <= value <= 28 or value == 40):
+            raise ValueError(f"must be 1-28, or 40 for the last day of the month (got {value})")
+        return value
+
+    @field_validator("restore_window_days")
+    @classmethod
+    def _pitr_within_hourly_retention(cls, value: int, info: ValidationInfo) -> int:
+        hourly = info.data.get("hourly_retention_days")
+        if hourly is not None and value > hourly:
+            raise ValueError(
+                f"point-in-time window ({value} d) is longer than hourly snapshot retention ({hourly} d)"
+            )
+        return value
+
+
+class ClusterConfig(_Model):
+    """One replica set; 3 electable nodes is the WiserReview floor."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    instance_size: str = "M30"
+    provider: Literal["AWS", "GCP", "AZURE"] = "AWS"
+    region: str = seeds.SOURCE_ATLAS_REGION
+    electable_nodes: int = seeds.MIN_ELECTABLE_NODES
+    mongo_db_major_version: str = "8.0"
+    termination_protection: bool = True
+
+    @field_validator("electable_nodes")
+    @classmethod
+    def _replica_set_floor(cls, value: int) -> int:
+        if value < seeds.MIN_ELECTABLE_NODES:
+            raise ValueError(
+                f"a replica set needs at least {seeds.MIN_ELECTABLE_NODES} electable nodes (got {value})"
+            )
+        if value % 2 == 0:
+            raise ValueError(
+                f"an even number of electable nodes cannot elect a primary reliably (got {value})"
+            )
+        return value
+
+
+class CompliancePolicyConfig(_Model):
+    """Who may approve disabling the Backup Compliance Policy (the Security Officer, per the seed)."""
+
+    authorized_email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    authorized_first_name: str = Field(min_length=1)
+    authorized_last_name: str = Field(min_length=1)
+
+
+class AlertsConfig(_Model):
+    """Where backup alerts go; the Slack webhook itself is the secret `backstop:slackWebhookUrl`."""
+
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    interval_minutes: int = Field(default=60, ge=5)
+
+
+class AtlasConfig(_Model):
+    org_id: str = Field(min_length=1)
+    project_name: str = Field(min_length=1)
+    clusters: list[ClusterConfig] = Field(min_length=1)
+    backup: BackupScheduleConfig = BackupScheduleConfig()
+    compliance_policy: CompliancePolicyConfig | None = None
+    alerts: AlertsConfig
+
+    @field_validator("clusters")
+    @classmethod
+    def _unique_cluster_names(cls, value: list[ClusterConfig]) -> list[ClusterConfig]:
+        names = [c.name for c in value]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate cluster name(s): {', '.join(duplicates)}")
+        return value
+
+
+# --- AWS ------------------------------------------------------------------------------------------------
+
+_BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+
+class ObjectLockConfig(_Model):
+    mode: Literal["COMPLIANCE", "GOVERNANCE"] = "GOVERNANCE"
+    days: int = Field(default=30, gt=0)
+
+
+class AwsConfig(_Model):
+    region: str = seeds.SOURCE_AWS_REGION
+    replica_region: str = seeds.COPY_AWS_REGION
+    media_bucket: str = Field(pattern=_BUCKET_NAME)
+    export_bucket: str = Field(pattern=_BUCKET_NAME)
+    kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
+    noncurrent_version_days: int = Field(default=90, gt=0)
+    export_object_lock: ObjectLockConfig = ObjectLockConfig()
+
+    @field_validator("replica_region")
+    @classmethod
+    def _replica_elsewhere(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("region"):
+            raise ValueError(f"the replica region must differ from the source region (both {value})")
+        return value
+
+    @field_validator("export_bucket")
+    @classmethod
+    def _distinct_buckets(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("media_bucket"):
+            raise ValueError("the export bucket must not be the media bucket")
+        return value
+
+
+# --- Azure ----------------------------------------------------------------------------------------------
+
+
+class StorageConfig(_Model):
+    account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    sku: AzureStorageSku = "Standard_RAGZRS"
+    blob_soft_delete_days: int = Field(default=14, ge=1, le=365)
+    container_soft_delete_days: int = Field(default=14, ge=1, le=365)
+    point_in_time_restore_days: int = Field(default=seeds.PITR_WINDOW_DAYS, ge=1, le=365)
+    change_feed_retention_days: int = Field(default=30, ge=1, le=146000)
+    containers: list[str] = Field(default_factory=lambda: ["media"])
+
+    @field_validator("point_in_time_restore_days")
+    @classmethod
+    def _restore_inside_soft_delete(cls, value: int, info: ValidationInfo) -> int:
+        soft = info.data.get("blob_soft_delete_days")
+        if soft is not None and value >= soft:
+            raise ValueError(f"must be shorter than blobSoftDeleteDays ({soft}); Azure requires it")
+        return value
+
+
+class QueueConfig(_Model):
+    name: str = Field(min_length=1, max_length=260)
+    max_delivery_count: int = Field(default=10, ge=seeds.MIN_MAX_DELIVERY_COUNT)
+    message_ttl: IsoTimespan = "P14D"
+    lock_duration: IsoTimespan = "PT1M"
+
+
+class SubscriptionConfig(_Model):
+    name: str = Field(min_length=1, max_length=50)
+    max_delivery_count: int = Field(default=10, ge=seeds.MIN_MAX_DELIVERY_COUNT)
+    message_ttl: IsoTimespan = "P14D"
+    lock_duration: IsoTimespan = "PT1M"
+
+
+class TopicConfig(_Model):
+    name: str = Field(min_length=1, max_length=260)
+    message_ttl: IsoTimespan = "P14D"
+    subscriptions: list[SubscriptionConfig] = Field(min_length=1)
+
+
+class DeadLetterAlertConfig(_Model):
+    threshold: int = Field(default=0, ge=0)
+    severity: int = Field(default=2, ge=0, le=4)
+    evaluation_frequency: IsoTimespan = "PT5M"
+    window_size: IsoTimespan = "PT15M"
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class ServiceBusConfig(_Model):
+    namespace_name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$")
+    sku: Literal["Standard", "Premium"] = "Standard"
+    queues: list[QueueConfig] = Field(default_factory=list)
+    topics: list[TopicConfig] = Field(default_factory=list)
+    dead_letter_alert: DeadLetterAlertConfig
+
+
+class AzureConfig(_Model):
+    location: str = "eastus"
+    resource_group_name: str = Field(min_length=1, max_length=90)
+    storage: StorageConfig
+    service_bus: ServiceBusConfig
+
+
+# --- Recovery objectives and drills ---------------------------------------------------------------------
+
+
+class Objective(_Model):
+    rpo: Duration
+    rto: Duration
+
+
+class ObjectivesConfig(_Model):
+    """RTO/RPO targets per scenario; defaults are the seeds' tables."""
+
+    single_document: Objective = Objective(rpo=seeds.RPO_SINGLE_DOCUMENT, rto=seeds.RTO_SINGLE_DOCUMENT)
+    single_collection: Objective = Objective(rpo=seeds.RPO_SINGLE_COLLECTION, rto=seeds.RTO_SINGLE_COLLECTION)
+    whole_cluster: Objective = Objective(rpo=seeds.RPO_WHOLE_CLUSTER, rto=seeds.RTO_WHOLE_CLUSTER)
+    total_loss: Objective = Objective(rpo=seeds.RPO_TOTAL_LOSS, rto=seeds.RTO_TOTAL_LOSS)
+    object_storage: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
+    queue_messages: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
+
+
+class DrillConfig(_Model):
+    """The quarterly restore drill: where it may restore, and what it must never pick."""
+
+    staging_project_id: str | None = None
+    source_cluster: str | None = None
+    excluded_databases: list[str] = Field(default_factory=list)
+    tenant_database_pattern: str = ".*"
+    instance_size: str = "M10"
+    ttl_hours: int = Field(default=6, gt=0, le=72)
+    rto: Duration = seeds.RTO_SINGLE_COLLECTION
+
+
+# --- the whole stack ------------------------------------------------------------------------------------
+
+
+class StackConfig(_Model):
+    environment: Environment
+    atlas: AtlasConfig
+    aws: AwsConfig
+    azure: AzureConfig
+    objectives: ObjectivesConfig = ObjectivesConfig()
+    drill: DrillConfig = DrillConfig()
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
+    """Rules that depend on the environment: prod is held to the seeds, staging may be cheaper."""
+    problems: list[tuple[str, str]] = []
+    if cfg.atlas.compliance_policy is not None and not cfg.is_prod:
+        problems.append(
+            (
+                "atlas.compliancePolicy",
+                "a Backup Compliance Policy is prod-only: it would block drill and staging teardown",
+            )
+        )
+    if cfg.is_prod and cfg.atlas.compliance_policy is None:
+        problems.append(("atlas.compliancePolicy", "prod needs a Backup Compliance Policy floor"))
+    if cfg.is_prod and cfg.azure.storage.sku not in seeds.GEO_REDUNDANT_SKUS:
+        allowed = ", ".join(sorted(seeds.GEO_REDUNDANT_SKUS))
+        problems.append(
+            (
+                "azure.storage.sku",
+                f"prod storage must be geo-redundant ({allowed}); got {cfg.azure.storage.sku}",
+            )
+        )
+    for index, cluster in enumerate(cfg.atlas.clusters):
+        if cluster.region == cfg.atlas.backup.copy_region:
+            problems.append(
+                (
+                    f"atlas.clusters[{index}].region",
+                    f"cluster {cluster.name} is in {cluster.region}, the same region as the snapshot copy",
+                )
+            )
+    return problems
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    head, *rest = loc if loc else ("",)
+    path = f"{NAMESPACE}:{head}"
+    for part in rest:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _error_line(source: str, error: Mapping[str, Any]) -> str:
+    loc = tuple(error.get("loc", ()))
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        message = "is required"
+    elif error.get("type") == "extra_forbidden":
+        message = "is not a known key"
+    elif "input" in error and error.get("type") not in {"value_error", "model_type", "dict_type"}:
+        message += f" (got {error['input']!r})"
+    return f"{source}: {_key_path(loc)}: {message}"
+
+
+def load_stack_config(raw: Mapping[str, Any], source: str) -> StackConfig:
+    """Validate the `backstop:*` values of one stack; raise `ConfigError` with one line on the first problem.
+
+    `raw` maps section names (`atlas`, `aws`…) to their parsed values; `source` is the stack file the values
+    came from, named in the error so the operator knows where to look.
+    """
+    unknown = sorted(set(raw) - set(SECTIONS) - set(SECRET_KEYS))
+    if unknown:
+        raise ConfigError(f"{source}: {NAMESPACE}:{unknown[0]}: is not a known key")
+    data = {key: value for key, value in raw.items() if key in SECTIONS}
+    try:
+        cfg = StackConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        line = _error_line(source, errors[0])
+        if len(errors) > 1:
+            line += f" (and {len(errors) - 1} more)"
+        raise ConfigError(line) from None
+    problems = _environment_rules(cfg)
+    if problems:
+        path, message = problems[0]
+        raise ConfigError(f"{source}: {NAMESPACE}:{path}: {message}")
+    return cfg
+
+
+def stack_file_name(stack: str) -> str:
+    return f"Pulumi.{stack}.yaml"
+
+
+def from_pulumi_config() -> StackConfig:
+    """Read the current stack's `backstop:*` values through the Pulumi SDK (engine or mocks alike)."""
+    import pulumi
+    from pulumi.runtime.config import CONFIG
+
+    config = pulumi.Config(NAMESPACE)
+    source = stack_file_name(pulumi.get_stack())
+    raw: dict[str, Any] = {}
+    prefix = f"{NAMESPACE}:"
+    for key in CONFIG.get():
+        short = key[len(prefix) :] if key.startswith(prefix) else None
+        if short is not None and short not in SECTIONS and short not in SECRET_KEYS:
+            raise ConfigError(f"{source}: {key}: is not a known key")
+    for section in SECTIONS:
+        text = config.get(section)
+        if text is None:
+            continue
+        try:
+            raw[section] = json.loads(text) if section != "environment" else text
+        except json.JSONDecodeError:
+            raise ConfigError(
+                f"{source}: {NAMESPACE}:{section}: expected a structured (object) value"
+            ) from None
+    return load_stack_config(raw, source)

@@ -1,0 +1,253 @@
+"""Run the Pulumi program engine-free under the SDK's own mocks and record what it declares.
+
+The recording monitor sees the same `RegisterResourceRequest`s a real engine would (wire-named inputs,
+`protect`, parent, dependencies), and makes URNs the way the engine does (children of the root stack do
+not carry the stack's type in their URN), so resources recorded here look like those of `pulumi preview`.
+Computed outputs (ARNs, Atlas ids, zone ids) are filled in the way the providers would, so joins across
+resources are exercised; in preview mode they stay unknown, as they would before a first `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+from backstop import tokens
+from backstop.resources import Resource
+from backstop.stackfile import StackFile, read_stack_file
+
+ACCOUNT_ID = "111122223333"
+PROJECT = "backstop"
+
+
+def _hex(seed: str, length: int = 24) -> str:
+    return hashlib.sha256(seed.encode()).hexdigest()[:length]
+
+
+def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The id and the provider-computed outputs a real create would return for `typ`."""
+    region = str(inputs.get("region") or "us-east-1")
+    if typ in tokens.S3_BUCKETS:
+        bucket = str(inputs.get("bucket") or f"{name}-{_hex(name, 7)}")
+        return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": region}
+    if typ in tokens.KMS_KEYS:
+        primary_arn = str(inputs.get("primaryKeyArn") or "")
+        key_id = primary_arn.rsplit("/", 1)[-1] if "/" in primary_arn else f"mrk-{_hex(name, 32)}"
+        return key_id, {"keyId": key_id, "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}"}
+    if typ == tokens.IAM_ROLE:
+        return name, {"name": name, "arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"}
+    if typ.startswith("mongodbatlas:"):
+        atlas_id = _hex(typ + name)
+        outputs: dict[str, Any] = {}
+        if typ == tokens.ATLAS_ADVANCED_CLUSTER:
+            outputs["clusterId"] = atlas_id
+            outputs["stateName"] = "IDLE"
+            outputs["replicationSpecs"] = [
+                {**spec, "zoneId": _hex(f"zone-{name}-{index}"), "externalId": _hex(f"spec-{name}-{index}")}
+                for index, spec in enumerate(inputs.get("replicationSpecs") or [])
+            ]
+        elif typ == tokens.ATLAS_PROVIDER_ACCESS_SETUP:
+            outputs["roleId"] = _hex("role" + name)
+            outputs["awsConfigs"] = [
+                {
+                    "atlasAwsAccountArn": "arn:aws:iam::536727724300:root",
+                    "atlasAssumedRoleExternalId": _hex("external" + name, 36),
+                }
+            ]
+        elif typ == tokens.ATLAS_EXPORT_BUCKET:
+            outputs["exportBucketId"] = _hex("export" + name)
+        return atlas_id, outputs
+    if typ.startswith("azure-native:"):
+        return _arm_id(typ, name, inputs), {"name": _arm_leaf(typ, name, inputs)}
+    return f"{name}_id", {}
+
+
+_ARM_PATHS = {
+    tokens.AZ_STORAGE_ACCOUNT: "Microsoft.Storage/storageAccounts/{accountName}",
+    tokens.AZ_BLOB_SERVICE: "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default",
+    tokens.AZ_BLOB_CONTAINER: (
+        "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers/{containerName}"
+    ),
+    tokens.AZ_SB_NAMESPACE: "Microsoft.ServiceBus/namespaces/{namespaceName}",
+    tokens.AZ_SB_QUEUE: "Microsoft.ServiceBus/namespaces/{namespaceName}/queues/{queueName}",
+    tokens.AZ_SB_TOPIC: "Microsoft.ServiceBus/namespaces/{namespaceName}/topics/{topicName}",
+    tokens.AZ_SB_SUBSCRIPTION: (
+        "Microsoft.ServiceBus/namespaces/{namespaceName}/topics/{topicName}/subscriptions/{subscriptionName}"
+    ),
+    tokens.AZ_ACTION_GROUP: "Microsoft.Insights/actionGroups/{actionGroupName}",
+    tokens.AZ_METRIC_ALERT: "Microsoft.Insights/metricAlerts/{ruleName}",
+}
+_SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
+
+
+def _arm_leaf(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
+    path = _ARM_PATHS.get(typ, "")
+    last = path.rsplit("{", 1)[-1].rstrip("}") if "{" in path else ""
+    return str(inputs.get(last) or name)
+
+
+def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
+    """The Azure Resource Manager id a create returns; unnamed resources fall back to the Pulumi name."""
+    group = inputs.get("resourceGroupName", "rg")
+    if typ == tokens.AZ_RESOURCE_GROUP:
+        return f"{_SUBSCRIPTION}/resourceGroups/{group if group != 'rg' else name}"
+    path = _ARM_PATHS.get(typ, f"{typ.split(':')[1]}/{typ.split(':')[2]}/{{name}}")
+    values = {key: str(value) for key, value in inputs.items() if isinstance(value, str)}
+    values.setdefault("name", name)
+    for key in ("accountName", "namespaceName", "queueName", "topicName", "subscriptionName"):
+        values.setdefault(key, name)
+    values.setdefault("actionGroupName", name)
+    values.setdefault("ruleName", name)
+    values.setdefault("containerName", name)
+    return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/" + path.format(**values)
+
+
+@dataclass
+class _Registration:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    resource_id: str
+    protect: bool
+    parent: str
+    provider: str
+    dependencies: list[str]
+    property_dependencies: dict[str, list[str]]
+    custom: bool
+
+
+class BackstopMocks(pulumi.runtime.Mocks):
+    """Provider stand-ins: echo inputs and add the outputs the real providers compute."""
+
+    def __init__(self, preview: bool = False) -> None:
+        self.preview = preview
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if self.preview:
+            return "", dict(args.inputs)
+        resource_id, outputs = _computed_outputs(args.typ, args.name, args.inputs)
+        return resource_id, {**args.inputs, **outputs}
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/backstop",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT_ID,
+            }, []
+        return {}, []
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration request, with engine-shaped URNs."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[_Registration] = []
+        self._lock = threading.Lock()
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        qualified = type_
+        if parent:
+            parent_type = parent.split("::")[2]
+            if parent_type != tokens.STACK:
+                qualified = parent_type + "$" + type_
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), qualified, name])
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != tokens.STACK:
+            from pulumi.runtime import rpc
+
+            registration = _Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                inputs=rpc.deserialize_properties(request.object),
+                resource_id=response.id,
+                protect=bool(request.protect),
+                parent=request.parent,
+                provider=request.provider,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                custom=bool(request.custom),
+            )
+            with self._lock:
+                self.registrations.append(registration)
+        return response
+
+    def recorded(self) -> list[Resource]:
+        with self._lock:
+            registrations = list(self.registrations)
+        return [
+            Resource.build(
+                urn=r.urn,
+                type=r.type,
+                name=r.name,
+                props=r.inputs,
+                id=r.resource_id,
+                protect=r.protect,
+                parent=r.parent,
+                provider=r.provider,
+                dependencies=r.dependencies,
+                property_dependencies=r.property_dependencies,
+                custom=r.custom,
+            )
+            for r in sorted(registrations, key=lambda reg: reg.urn)
+        ]
+
+
+@dataclass(frozen=True)
+class ProgramRun:
+    stack: str
+    resources: list[Resource]
+    outputs: dict[str, Any]
+
+
+def run_with_mocks(
+    program: Callable[[], Any],
+    *,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+) -> ProgramRun:
+    """Run `program` against a fresh recording monitor; return what it registered, engine-shaped."""
+    pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(dict(config or {}), secret_keys or [])
+    mocks = BackstopMocks(preview=preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi_mocks.test(program)()
+    outputs = dict(pulumi_settings.SETTINGS.outputs) if hasattr(pulumi_settings.SETTINGS, "outputs") else {}
+    return ProgramRun(stack=stack, resources=monitor.recorded(), outputs=outputs)
+
+
+def run_stack(project_dir: Path, stack: str, *, preview: bool = False) -> ProgramRun:
+    """Run backstop's own program for `stack` with the values of `Pulumi.<stack>.yaml`."""
+    from backstop.program import main
+
+    stack_file: StackFile = read_stack_file(project_dir, stack)
+    return run_with_mocks(
+        main,
+        stack=stack,
+        config=stack_file.engine_config(),
+        secret_keys=stack_file.secret_keys,
+        preview=preview,
+    )
+
+
+def config_json(values: Mapping[str, Any]) -> dict[str, str]:
+    """Encode structured config the way the engine hands it to a program (objects as JSON text)."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}

@@ -1,0 +1,101 @@
+"""The whole declared posture of one stack, built from its validated `StackConfig`."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+from pulumi_azure_native import resources
+
+from backstop.components.atlas import AtlasBackupArgs, AtlasBackupPosture
+from backstop.components.aws import BackupKey, BackupKeyArgs, ReplicatedBucket, ReplicatedBucketArgs
+from backstop.components.azure import BlobStorage, BlobStorageArgs, ServiceBusArgs, ServiceBusWithDeadLetters
+from backstop.config import NAMESPACE, SECRET_KEYS, StackConfig, from_pulumi_config
+
+
+def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None) -> dict[str, pulumi.Output]:
+    """Register every resource of the posture; return the stack outputs."""
+    protect = cfg.is_prod
+    account_id = aws.get_caller_identity_output().account_id
+    key = BackupKey(
+        "backup-key",
+        BackupKeyArgs(
+            account_id=account_id,
+            replica_region=cfg.aws.replica_region,
+            deletion_window_days=cfg.aws.kms_deletion_window_days,
+            description=f"backstop {cfg.environment}: Atlas encryption at rest and backup buckets",
+            protect=protect,
+        ),
+    )
+    media = ReplicatedBucket(
+        "media",
+        ReplicatedBucketArgs(
+            bucket_name=cfg.aws.media_bucket,
+            replica_region=cfg.aws.replica_region,
+            kms_key_arn=key.key.arn,
+            replica_kms_key_arn=key.replica.arn,
+            noncurrent_version_days=cfg.aws.noncurrent_version_days,
+            protect=False,
+        ),
+    )
+    exports = ReplicatedBucket(
+        "atlas-exports",
+        ReplicatedBucketArgs(
+            bucket_name=cfg.aws.export_bucket,
+            replica_region=cfg.aws.replica_region,
+            kms_key_arn=key.key.arn,
+            replica_kms_key_arn=key.replica.arn,
+            noncurrent_version_days=cfg.aws.noncurrent_version_days,
+            protect=protect,
+            object_lock=cfg.aws.export_object_lock,
+        ),
+    )
+    atlas = AtlasBackupPosture(
+        "atlas",
+        AtlasBackupArgs(
+            config=cfg.atlas,
+            environment=cfg.environment,
+            kms_key_id=key.key.key_id,
+            kms_key_arn=key.key.arn,
+            export_bucket_name=exports.bucket.bucket,
+            export_bucket_arn=exports.bucket.arn,
+            slack_webhook_url=slack_webhook_url,
+            protect=protect,
+        ),
+    )
+    tags = {"environment": cfg.environment, "managed-by": "backstop"}
+    group = resources.ResourceGroup(
+        "backstop", resource_group_name=cfg.azure.resource_group_name, location=cfg.azure.location, tags=tags
+    )
+    blobs = BlobStorage(
+        "media-blobs",
+        BlobStorageArgs(
+            config=cfg.azure.storage, resource_group_name=group.name, location=cfg.azure.location, tags=tags
+        ),
+    )
+    bus = ServiceBusWithDeadLetters(
+        "messaging",
+        ServiceBusArgs(
+            config=cfg.azure.service_bus,
+            resource_group_name=group.name,
+            location=cfg.azure.location,
+            tags=tags,
+        ),
+    )
+    return {
+        "environment": pulumi.Output.from_input(cfg.environment),
+        "atlasProjectId": atlas.project.id,
+        "clusterNames": pulumi.Output.from_input(sorted(atlas.clusters)),
+        "kmsKeyArn": key.key.arn,
+        "mediaBucket": media.bucket.bucket,
+        "exportBucket": exports.bucket.bucket,
+        "storageAccount": blobs.account.name,
+        "serviceBusNamespace": bus.namespace.name,
+    }
+
+
+def main() -> None:
+    """Entry point of the Pulumi program (`infra/__main__.py`): config first, then resources."""
+    cfg = from_pulumi_config()
+    webhook = pulumi.Config(NAMESPACE).get_secret(SECRET_KEYS[0])
+    for name, value in declare(cfg, webhook).items():
+        pulumi.export(name, value)

@@ -1,0 +1,156 @@
+"""One resource model for every front end: mocks, CrossGuard, `preview --json` and `stack export`.
+
+Each source spells unknown and secret values its own way (`pulumi.output.Unknown` objects in mocks, UUID
+sentinel strings in JSON and in the analyzer, `"[secret]"` in preview JSON, a signature envelope in mocks
+and exports). `normalize` turns all of them into two markers, so rules only ever see plain JSON values,
+`UNKNOWN`, or the decrypted value of a secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+UNKNOWN_SENTINELS = frozenset(
+    {
+        "04da6b54-80e4-46f7-96ec-b56ff0331ba9",  # string
+        "1c4a061d-8072-4f0a-a4cb-0ff528b18fe7",  # bool
+        "3eeb2bf0-c639-47a8-9e75-3b44932eb421",  # number
+        "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2",  # array
+        "dd056dcd-154b-4c76-9bd3-c8f88648b5ff",  # object
+        "030794c1-ac77-496b-92df-f27374a8bd58",  # asset
+        "e48ece36-62e2-4504-bad9-02848725956a",  # archive
+    }
+)
+PREVIEW_SECRET = "[secret]"
+
+
+class _Unknown:
+    """A value the engine cannot know yet (preview) or cannot show (an encrypted secret)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        raise TypeError("an unknown value has no truth value; check `is UNKNOWN` first")
+
+
+UNKNOWN: Any = _Unknown()
+
+
+def is_unknown(value: Any) -> bool:
+    return value is UNKNOWN
+
+
+def normalize(value: Any) -> Any:
+    """Plain JSON values with every unknown or unreadable secret replaced by `UNKNOWN`."""
+    if value is UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, str):
+        return UNKNOWN if value in UNKNOWN_SENTINELS or value == PREVIEW_SECRET else value
+    if isinstance(value, Mapping):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            if "value" in value:
+                return normalize(value["value"])
+            if "plaintext" in value:
+                return _decode_plaintext(value["plaintext"])
+            return UNKNOWN
+        return {str(k): normalize(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [normalize(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if type(value).__name__ == "Unknown":  # pulumi.output.Unknown, seen in preview-mode mocks
+        return UNKNOWN
+    if hasattr(value, "value") and type(value).__name__ == "Secret":  # pulumi_policy.Secret
+        return normalize(value.value)
+    return str(value)
+
+
+def _decode_plaintext(plaintext: Any) -> Any:
+    import json
+
+    if not isinstance(plaintext, str):
+        return normalize(plaintext)
+    try:
+        return normalize(json.loads(plaintext))
+    except json.JSONDecodeError:
+        return plaintext
+
+
+def stack_of(urn: str) -> str:
+    """`urn:pulumi:prod::backstop::type::name` -> `prod`."""
+    parts = urn.split("::")
+    head = parts[0]
+    return head.split(":", 2)[2] if head.startswith("urn:pulumi:") and head.count(":") >= 2 else ""
+
+
+def name_of(urn: str) -> str:
+    return urn.split("::")[-1] if "::" in urn else urn
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource as every rule sees it: wire (camelCase) property names and normalized values."""
+
+    urn: str
+    type: str
+    props: Mapping[str, Any]
+    name: str = ""
+    id: Any = None
+    protect: bool = False
+    parent: str | None = None
+    provider: str | None = None
+    dependencies: tuple[str, ...] = ()
+    property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    custom: bool = True
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        urn: str,
+        type: str,
+        props: Mapping[str, Any] | None,
+        name: str | None = None,
+        id: Any = None,
+        protect: bool = False,
+        parent: str | None = None,
+        provider: str | None = None,
+        dependencies: Iterable[str] = (),
+        property_dependencies: Mapping[str, Iterable[str]] | None = None,
+        custom: bool = True,
+    ) -> Resource:
+        """Normalize values from any source into a `Resource`."""
+        return cls(
+            urn=urn,
+            type=type,
+            props=normalize(dict(props or {})),
+            name=name or name_of(urn),
+            id=normalize(id) if id not in (None, "") else None,
+            protect=bool(protect),
+            parent=parent or None,
+            provider=provider or None,
+            dependencies=tuple(dependencies),
+            property_dependencies={k: tuple(v) for k, v in (property_dependencies or {}).items()},
+            custom=custom,
+        )
+
+    @property
+    def stack(self) -> str:
+        return stack_of(self.urn)
+
+
+def by_type(resources: Sequence[Resource], types: Iterable[str]) -> list[Resource]:
+    wanted = set(types)
+    return [r for r in resources if r.type in wanted]

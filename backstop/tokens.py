@@ -1,0 +1,106 @@
+"""Resource type tokens: the one list shared by components, rules, mocks and the CLI.
+
+Tokens are what the engine, `pulumi preview --json` and `pulumi stack export` call a resource type, so
+rules match on these strings and never on Python class names. Deprecated aliases that users still have in
+their programs (the `*V2` S3 resources of pulumi-aws v7, the `insights` module of azure-native v2) are
+listed beside the current token so that a rule written for one applies to both.
+"""
+
+from __future__ import annotations
+
+STACK = "pulumi:pulumi:Stack"
+PROVIDER_PREFIX = "pulumi:providers:"
+
+# --- MongoDB Atlas (pulumi-mongodbatlas v4) -------------------------------------------------------------
+ATLAS_PROJECT = "mongodbatlas:index/project:Project"
+ATLAS_ADVANCED_CLUSTER = "mongodbatlas:index/advancedCluster:AdvancedCluster"
+ATLAS_LEGACY_CLUSTER = "mongodbatlas:index/cluster:Cluster"
+ATLAS_BACKUP_SCHEDULE = "mongodbatlas:index/cloudBackupSchedule:CloudBackupSchedule"
+ATLAS_SNAPSHOT = "mongodbatlas:index/cloudBackupSnapshot:CloudBackupSnapshot"
+ATLAS_EXPORT_BUCKET = "mongodbatlas:index/cloudBackupSnapshotExportBucket:CloudBackupSnapshotExportBucket"
+ATLAS_EXPORT_JOB = "mongodbatlas:index/cloudBackupSnapshotExportJob:CloudBackupSnapshotExportJob"
+ATLAS_RESTORE_JOB = "mongodbatlas:index/cloudBackupSnapshotRestoreJob:CloudBackupSnapshotRestoreJob"
+ATLAS_PROVIDER_ACCESS_SETUP = "mongodbatlas:index/cloudProviderAccessSetup:CloudProviderAccessSetup"
+ATLAS_PROVIDER_ACCESS_AUTH = (
+    "mongodbatlas:index/cloudProviderAccessAuthorization:CloudProviderAccessAuthorization"
+)
+ATLAS_ENCRYPTION_AT_REST = "mongodbatlas:index/encryptionAtRest:EncryptionAtRest"
+ATLAS_COMPLIANCE_POLICY = "mongodbatlas:index/backupCompliancePolicy:BackupCompliancePolicy"
+ATLAS_ALERT = "mongodbatlas:index/alertConfiguration:AlertConfiguration"
+
+ATLAS_CLUSTERS = frozenset({ATLAS_ADVANCED_CLUSTER, ATLAS_LEGACY_CLUSTER})
+
+# --- AWS (pulumi-aws v7) --------------------------------------------------------------------------------
+S3_BUCKET = "aws:s3/bucket:Bucket"
+S3_BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_VERSIONING_V2 = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+S3_SSE_V2 = "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"
+S3_PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+S3_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+S3_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+S3_LIFECYCLE_V2 = "aws:s3/bucketLifecycleConfigurationV2:BucketLifecycleConfigurationV2"
+S3_OBJECT_LOCK = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+S3_OBJECT_LOCK_V2 = "aws:s3/bucketObjectLockConfigurationV2:BucketObjectLockConfigurationV2"
+S3_BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+KMS_KEY = "aws:kms/key:Key"
+KMS_REPLICA_KEY = "aws:kms/replicaKey:ReplicaKey"
+KMS_ALIAS = "aws:kms/alias:Alias"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+AWS_PROVIDER = "pulumi:providers:aws"
+
+S3_BUCKETS = frozenset({S3_BUCKET, S3_BUCKET_V2})
+S3_VERSIONINGS = frozenset({S3_VERSIONING, S3_VERSIONING_V2})
+S3_SSES = frozenset({S3_SSE, S3_SSE_V2})
+S3_LIFECYCLES = frozenset({S3_LIFECYCLE, S3_LIFECYCLE_V2})
+S3_OBJECT_LOCKS = frozenset({S3_OBJECT_LOCK, S3_OBJECT_LOCK_V2})
+KMS_KEYS = frozenset({KMS_KEY, KMS_REPLICA_KEY})
+
+# --- Azure (pulumi-azure-native v3) ---------------------------------------------------------------------
+AZ_RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+AZ_STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+AZ_BLOB_SERVICE = "azure-native:storage:BlobServiceProperties"
+AZ_BLOB_CONTAINER = "azure-native:storage:BlobContainer"
+AZ_SB_NAMESPACE = "azure-native:servicebus:Namespace"
+AZ_SB_QUEUE = "azure-native:servicebus:Queue"
+AZ_SB_TOPIC = "azure-native:servicebus:Topic"
+AZ_SB_SUBSCRIPTION = "azure-native:servicebus:Subscription"
+AZ_METRIC_ALERT = "azure-native:monitor:MetricAlert"
+AZ_METRIC_ALERT_V2_ALIAS = "azure-native:insights:MetricAlert"
+AZ_ACTION_GROUP = "azure-native:monitor:ActionGroup"
+
+AZ_METRIC_ALERTS = frozenset({AZ_METRIC_ALERT, AZ_METRIC_ALERT_V2_ALIAS})
+
+# --- backstop's own component resources -----------------------------------------------------------------
+COMPONENT_ATLAS = "backstop:atlas:BackupPosture"
+COMPONENT_ATLAS_CLUSTER = "backstop:atlas:BackedUpCluster"
+COMPONENT_KMS = "backstop:aws:BackupKey"
+COMPONENT_BUCKET = "backstop:aws:ReplicatedBucket"
+COMPONENT_STORAGE = "backstop:azure:BlobStorage"
+COMPONENT_SERVICE_BUS = "backstop:azure:ServiceBus"
+
+
+def short_name(token: str) -> str:
+    """The last segment of a token (`aws:s3/bucket:Bucket` -> `Bucket`), for human-readable output."""
+    return token.rsplit(":", 1)[-1]
+
+
+# Atlas alert event types backstop subscribes to: a backup that silently stops is the failure mode the
+# seeds' RPO targets cannot survive ("Backup status: MongoDB Atlas provides backup status and alerts").
+ATLAS_BACKUP_ALERT_EVENTS = (
+    "CPS_SNAPSHOT_FAILED",
+    "CPS_SNAPSHOT_BEHIND",
+    "CPS_COPY_SNAPSHOT_FAILED",
+    "CPS_RESTORE_FAILED",
+    "CPS_EXPORT_FAILED",
+    "CPS_AUTO_EXPORT_FAILED",
+    "AWS_ENCRYPTION_KEY_NEEDS_ROTATION",
+    "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED",
+    "ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID",
+)
+
+# Azure Monitor metric of Service Bus namespaces that counts dead-lettered messages.
+SB_DEAD_LETTER_METRIC = "DeadletteredMessages"
+SB_METRIC_NAMESPACE = "Microsoft.ServiceBus/namespaces"

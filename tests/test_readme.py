@@ -1,0 +1,27 @@
+"""The README opens with the two commands of a fresh machine, and CI runs the same test command."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```sh\n(.*?)```", text, re.S)
+    assert block is not None, "README must open with a sh code block"
+    assert text.index(block.group(0)) < text.index("\n\n", text.index("# backstop") + 12) + 2
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_exactly_the_main_job_and_the_tests() -> None:
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert commands[0].endswith("backstop plan --stack prod")
+    assert commands[1].endswith("python -m pytest -q")
+
+
+def test_ci_runs_the_readme_test_command_verbatim() -> None:
+    ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert _readme_commands()[1] in ci_lines
