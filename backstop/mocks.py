@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
 from backstop import tokens
@@ -111,6 +112,21 @@ def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
     return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/" + path.format(**values)
 
 
+def _computed_unknown(state: Any, inputs: Any) -> Any:
+    """`state` with every value the provider computes (absent from `inputs`) replaced by the unknown marker."""
+    if isinstance(state, dict):
+        known = inputs if isinstance(inputs, dict) else {}
+        return {
+            key: _computed_unknown(value, known[key]) if key in known else rpc.UNKNOWN
+            for key, value in state.items()
+        }
+    if isinstance(state, list) and isinstance(inputs, list):
+        return [
+            _computed_unknown(item, inputs[i] if i < len(inputs) else None) for i, item in enumerate(state)
+        ]
+    return state
+
+
 @dataclass
 class _Registration:
     urn: str
@@ -133,10 +149,12 @@ class BackstopMocks(pulumi.runtime.Mocks):
         self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        if self.preview:
-            return "", dict(args.inputs)
         resource_id, outputs = _computed_outputs(args.typ, args.name, args.inputs)
-        return resource_id, {**args.inputs, **outputs}
+        state = {**args.inputs, **outputs}
+        if self.preview:
+            # Before the first `pulumi up` inputs are known but ids and computed outputs are not.
+            return "", _computed_unknown(state, args.inputs)
+        return resource_id, state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -168,8 +186,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != tokens.STACK:
-            from pulumi.runtime import rpc
-
             registration = _Registration(
                 urn=response.urn,
                 type=request.type,

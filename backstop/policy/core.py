@@ -1,0 +1,272 @@
+"""Rules, the registry that collects them, and the evaluation every front end shares.
+
+A rule is one small unit: an id, a description citing its basis in the seeds, a severity, a remediation
+hint, the policy settings it reads, and a pure check function. Resource rules look at one resource (they
+run in CrossGuard's `Analyze`, per resource, even at preview); stack rules join across resources (they run
+in `AnalyzeStack`) and always name the URN of the resource at fault.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from backstop.policy.targets import LevelName, PolicyTargets
+from backstop.resources import Resource
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a check says about one resource. `unknown`: the value cannot be known yet (preview)."""
+
+    urn: str
+    message: str
+    unknown: bool = False
+
+
+def violation(resource: Resource, message: str) -> Finding:
+    return Finding(resource.urn, message)
+
+
+def unknown(resource: Resource, what: str) -> Finding:
+    return Finding(resource.urn, f"{what} is not known until the resource is created", unknown=True)
+
+
+ResourceCheck = Callable[[Resource, PolicyTargets], Iterable[Finding]]
+StackCheck = Callable[["StackView", PolicyTargets], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    severity: Severity
+    remediation: str
+    scope: Literal["resource", "stack"]
+    check: Callable[..., Iterable[Finding]]
+    resource_types: frozenset[str] = frozenset()
+    tunables: tuple[str, ...] = ()
+
+    def run(self, subject: Any, targets: PolicyTargets) -> list[Finding]:
+        """Run the check; a rule that raises is reported, never allowed to crash the whole check."""
+        try:
+            return list(self.check(subject, targets))
+        except Exception as exc:  # noqa: BLE001 - a rule bug must surface as a finding, not a crash
+            urn = subject.urn if isinstance(subject, Resource) else ""
+            return [
+                Finding(urn, f"rule {self.id} could not evaluate: {type(exc).__name__}: {exc}", unknown=True)
+            ]
+
+
+class DuplicateRuleError(Exception):
+    pass
+
+
+class RuleRegistry:
+    """Collects rules by id and refuses a second rule with an id already taken."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+
+    def add(self, rule: Rule) -> Rule:
+        if rule.id in self._rules:
+            raise DuplicateRuleError(f"rule id {rule.id!r} is registered twice")
+        if not rule.description or not rule.remediation:
+            raise ValueError(f"rule {rule.id!r} needs a description and a remediation hint")
+        unknown_settings = set(rule.tunables) - set(PolicyTargets.model_fields)
+        if unknown_settings:
+            raise ValueError(f"rule {rule.id!r} names unknown policy settings {sorted(unknown_settings)}")
+        self._rules[rule.id] = rule
+        return rule
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(sorted(self._rules.values(), key=lambda r: r.id))
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def get(self, rule_id: str) -> Rule:
+        return self._rules[rule_id]
+
+    def ids(self) -> list[str]:
+        return sorted(self._rules)
+
+
+REGISTRY = RuleRegistry()
+
+
+def resource_rule(
+    *,
+    id: str,
+    types: Iterable[str],
+    description: str,
+    severity: Severity,
+    remediation: str,
+    tunables: Sequence[str] = (),
+    registry: RuleRegistry | None = None,
+) -> Callable[[ResourceCheck], ResourceCheck]:
+    """Register a check of one resource of the given types."""
+
+    def decorate(check: ResourceCheck) -> ResourceCheck:
+        (registry or REGISTRY).add(
+            Rule(id, description, severity, remediation, "resource", check, frozenset(types), tuple(tunables))
+        )
+        return check
+
+    return decorate
+
+
+def stack_rule(
+    *,
+    id: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    tunables: Sequence[str] = (),
+    registry: RuleRegistry | None = None,
+) -> Callable[[StackCheck], StackCheck]:
+    """Register a check that joins across the resources of a whole stack."""
+
+    def decorate(check: StackCheck) -> StackCheck:
+        (registry or REGISTRY).add(
+            Rule(id, description, severity, remediation, "stack", check, frozenset(), tuple(tunables))
+        )
+        return check
+
+    return decorate
+
+
+_loaded = False
+
+
+def load_rules() -> RuleRegistry:
+    """Import every module of `backstop.policy.rules` once, so each rule file registers itself."""
+    global _loaded
+    if not _loaded:
+        from backstop.policy import rules
+
+        for module in pkgutil.iter_modules(rules.__path__):
+            importlib.import_module(f"{rules.__name__}.{module.name}")
+        _loaded = True
+    return REGISTRY
+
+
+# --- evaluation -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: LevelName
+    severity: Severity
+    urn: str
+    message: str
+    description: str
+    remediation: str
+    unknown: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "severity": str(self.severity),
+            "urn": self.urn,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Report:
+    stack: str
+    environment: str
+    resource_count: int
+    rules: list[Rule]
+    violations: list[Violation] = field(default_factory=list)
+
+    @property
+    def mandatory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "mandatory"]
+
+    @property
+    def advisory(self) -> list[Violation]:
+        return [v for v in self.violations if v.level == "advisory"]
+
+    def summary(self) -> dict[str, Any]:
+        failed = {v.policy for v in self.violations}
+        return {
+            "stack": self.stack,
+            "environment": self.environment,
+            "resources": self.resource_count,
+            "rules": len(self.rules),
+            "rulesPassed": len([r for r in self.rules if r.id not in failed]),
+            "mandatory": len(self.mandatory),
+            "advisory": len(self.advisory),
+            "unknown": len([v for v in self.violations if v.unknown]),
+        }
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.mandatory else 0
+
+
+def level_of(finding: Finding, rule_level: LevelName, targets: PolicyTargets) -> LevelName:
+    """Unknowns on a mandatory rule are advisory, unless the targets say to count them as violations."""
+    if finding.unknown and rule_level == "mandatory" and not targets.unknown_is_violation:
+        return "advisory"
+    return rule_level
+
+
+def findings_for(rule: Rule, resources: Sequence[Resource], targets: PolicyTargets) -> list[Finding]:
+    from backstop.policy.stackview import StackView
+
+    if rule.scope == "resource":
+        found: list[Finding] = []
+        for resource in resources:
+            if resource.type in rule.resource_types:
+                found.extend(rule.run(resource, targets))
+        return found
+    return rule.run(StackView(resources), targets)
+
+
+def evaluate(
+    resources: Sequence[Resource],
+    targets: PolicyTargets,
+    *,
+    stack: str = "",
+    registry: RuleRegistry | None = None,
+) -> Report:
+    """Run every enabled rule over the resources of one stack."""
+    rules = list(registry or load_rules())
+    violations: list[Violation] = []
+    for rule in rules:
+        rule_level = targets.level_for(rule.id)
+        if rule_level == "disabled":
+            continue
+        for finding in findings_for(rule, resources, targets):
+            level = level_of(finding, rule_level, targets)
+            message = finding.message
+            violations.append(
+                Violation(
+                    rule.id,
+                    level,
+                    rule.severity,
+                    finding.urn,
+                    message,
+                    rule.description,
+                    rule.remediation,
+                    finding.unknown,
+                )
+            )
+    violations.sort(key=lambda v: (v.level != "mandatory", v.policy, v.urn))
+    return Report(stack, targets.environment, len(resources), rules, violations)

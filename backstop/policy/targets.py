@@ -1,0 +1,111 @@
+"""`PolicyTargets`: the one policy-config model. Every number defaults to the seeds; prod is strictest.
+
+CrossGuard hands each policy its `--policy-pack-config` section; the offline checker uses the same model,
+so a tunable means the same thing on a pull request and on a laptop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+from backstop import seeds, tokens
+
+Environment = Literal["prod", "staging"]
+LevelName = Literal["mandatory", "advisory", "disabled"]
+
+
+class PolicyConfigError(Exception):
+    """A policy-config value backstop cannot use, as one line naming the key."""
+
+
+class PolicyTargets(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+
+    environment: Environment = "prod"
+    enforcement: LevelName = "mandatory"
+    levels: dict[str, LevelName] = Field(default_factory=dict)
+    unknown_is_violation: bool = False
+
+    max_snapshot_interval_hours: float = Field(default=seeds.SNAPSHOT_INTERVAL_HOURS, gt=0)
+    allowed_hourly_intervals: list[int] = Field(default_factory=lambda: list(seeds.ATLAS_HOURLY_INTERVALS))
+    min_daily_retention_days: float = Field(default=seeds.DAILY_RETENTION_DAYS, ge=0)
+    min_weekly_retention_weeks: float = Field(default=seeds.WEEKLY_RETENTION_WEEKS, ge=0)
+    min_monthly_retention_months: float = Field(default=seeds.MONTHLY_RETENTION_MONTHS, ge=0)
+    min_restore_window_days: float = Field(default=seeds.PITR_WINDOW_DAYS, ge=0)
+    min_electable_nodes: int = Field(default=seeds.MIN_ELECTABLE_NODES, ge=1)
+    require_oplog_copy: bool = True
+    required_alert_events: list[str] = Field(default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS))
+
+    min_kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
+
+    require_geo_redundant_storage: bool = True
+    geo_redundant_skus: list[str] = Field(default_factory=lambda: sorted(seeds.GEO_REDUNDANT_SKUS))
+    min_blob_soft_delete_days: float = Field(default=seeds.MIN_BLOB_SOFT_DELETE_DAYS, ge=1)
+    min_max_delivery_count: int = Field(default=seeds.MIN_MAX_DELIVERY_COUNT, ge=1)
+
+    require_protect: bool = True
+    prod_cluster_names: list[str] = Field(default_factory=list)
+    prod_project_names: list[str] = Field(default_factory=list)
+    prod_project_ids: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def for_environment(cls, environment: Environment, **overrides: Any) -> PolicyTargets:
+        """Prod: every rule mandatory. Staging: advisory, LRS storage and unprotected resources allowed."""
+        base: dict[str, Any] = {"environment": environment}
+        if environment == "staging":
+            base.update(enforcement="advisory", require_geo_redundant_storage=False, require_protect=False)
+        base.update(overrides)
+        return cls.model_validate(base)
+
+    def with_config(self, config: Mapping[str, Any], source: str = "policy config") -> PolicyTargets:
+        """Apply camelCase overrides (a CrossGuard policy config section or a JSON file)."""
+        known = {field.alias or name for name, field in type(self).model_fields.items()} | set(
+            type(self).model_fields
+        )
+        data = {k: v for k, v in config.items() if k != "enforcementLevel"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise PolicyConfigError(f"{source}: {unknown[0]}: is not a known policy setting")
+        merged = {**self.model_dump(by_alias=True), **data}
+        try:
+            return type(self).model_validate(merged)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            path = ".".join(str(p) for p in error["loc"])
+            raise PolicyConfigError(f"{source}: {path}: {error['msg']}") from None
+
+    def level_for(self, rule_id: str) -> LevelName:
+        return self.levels.get(rule_id, self.enforcement)
+
+
+def environment_of_stack(stack: str) -> Environment:
+    """Stack names map to postures; anything unrecognised is held to prod, the strictest."""
+    lowered = stack.lower()
+    if lowered in {"staging", "stage", "dev", "test", "qa", "sandbox"} or lowered.startswith(
+        ("drill", "staging")
+    ):
+        return "staging"
+    return "prod"
+
+
+def prod_inventory(project_dir: Path) -> dict[str, list[str]]:
+    """Cluster and project names the prod stack declares, read from `Pulumi.prod.yaml` when it is there.
+
+    Restore jobs are checked against these so that no stack, drill or otherwise, restores over prod.
+    """
+    from backstop.config import ConfigError
+    from backstop.stackfile import read_stack_file
+
+    try:
+        cfg = read_stack_file(project_dir, "prod").stack_config()
+    except ConfigError:
+        return {}
+    return {
+        "prodClusterNames": [cluster.name for cluster in cfg.atlas.clusters],
+        "prodProjectNames": [cfg.atlas.project_name],
+    }

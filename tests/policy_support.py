@@ -1,0 +1,178 @@
+"""Helpers for rule tests: build resources, mutate a real mock run, and re-shape it as the CLI documents.
+
+`to_preview` / `to_export` write the exact JSON shapes of `pulumi preview --json` (a `PreviewDigest`) and
+`pulumi stack export` (`UntypedDeployment`, version 3), with unknowns as the engine's sentinel strings and
+secrets as the engine writes them, so every rule is exercised through the real loaders too.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from backstop.policy.core import Finding, findings_for, load_rules
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING
+from backstop.resources import UNKNOWN, Resource
+
+UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+
+def res(
+    type_: str,
+    name: str,
+    props: Mapping[str, Any] | None = None,
+    *,
+    stack: str = "prod",
+    parent_type: str | None = None,
+    protect: bool = False,
+    id: Any = None,
+    property_dependencies: Mapping[str, Iterable[str]] | None = None,
+) -> Resource:
+    qualified = f"{parent_type}${type_}" if parent_type else type_
+    return Resource.build(
+        urn=f"urn:pulumi:{stack}::backstop::{qualified}::{name}",
+        type=type_,
+        name=name,
+        props=props or {},
+        id=id,
+        protect=protect,
+        property_dependencies=property_dependencies,
+    )
+
+
+def named(resources: Sequence[Resource], name: str) -> Resource:
+    matches = [r for r in resources if r.name == name]
+    assert len(matches) == 1, f"expected exactly one resource named {name!r}, found {len(matches)}"
+    return matches[0]
+
+
+def _set_path(props: Any, path: str, value: Any) -> None:
+    from backstop.policy.values import _parts
+
+    parts = _parts(path)
+    current = props
+    for part in parts[:-1]:
+        current = current[part]
+    last = parts[-1]
+    if value is MISSING:
+        del current[last]
+    else:
+        current[last] = value
+
+
+def mutate(
+    resources: Sequence[Resource], name: str, changes: Mapping[str, Any], **fields: Any
+) -> list[Resource]:
+    """A copy of `resources` where the resource `name` has `changes` (dotted path -> value) applied.
+
+    A value of `MISSING` deletes the key; `fields` replace dataclass fields such as `protect`.
+    """
+    target = named(resources, name)
+    props = copy.deepcopy(dict(target.props))
+    for path, value in changes.items():
+        _set_path(props, path, value)
+    replaced = Resource(**{**target.__dict__, "props": props, **fields})
+    return [replaced if r is target else r for r in resources]
+
+
+def without(resources: Sequence[Resource], *names: str) -> list[Resource]:
+    return [r for r in resources if r.name not in names]
+
+
+def findings(
+    rule_id: str, resources: Sequence[Resource], targets: PolicyTargets | None = None
+) -> list[Finding]:
+    rule = load_rules().get(rule_id)
+    return findings_for(rule, resources, targets or PolicyTargets.for_environment("prod"))
+
+
+def failing(rule_id: str, resources: Sequence[Resource], targets: PolicyTargets | None = None) -> set[str]:
+    """Names of the resources with a definite violation of `rule_id`."""
+    return {f.urn.split("::")[-1] for f in findings(rule_id, resources, targets) if not f.unknown}
+
+
+def undecided(rule_id: str, resources: Sequence[Resource], targets: PolicyTargets | None = None) -> set[str]:
+    """Names of the resources the rule could not decide (unknown values)."""
+    return {f.urn.split("::")[-1] for f in findings(rule_id, resources, targets) if f.unknown}
+
+
+# --- engine-shaped documents ----------------------------------------------------------------------------
+
+
+def _wire(value: Any) -> Any:
+    if value is UNKNOWN:
+        return UNKNOWN_STRING
+    if isinstance(value, Mapping):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the CLI writes JSON numbers; whole numbers print without a fraction
+    return value
+
+
+def _state(resource: Resource) -> dict[str, Any]:
+    state: dict[str, Any] = {
+        "urn": resource.urn,
+        "custom": resource.custom,
+        "type": resource.type,
+        "inputs": _wire(dict(resource.props)),
+    }
+    if resource.id not in (None, UNKNOWN):
+        state["id"] = resource.id
+    if resource.protect:
+        state["protect"] = True
+    if resource.parent:
+        state["parent"] = resource.parent
+    if resource.provider:
+        state["provider"] = resource.provider
+    if resource.dependencies:
+        state["dependencies"] = list(resource.dependencies)
+    if resource.property_dependencies:
+        state["propertyDependencies"] = {k: list(v) for k, v in resource.property_dependencies.items()}
+    return state
+
+
+def to_preview(resources: Sequence[Resource], op: str = "create") -> dict[str, Any]:
+    stack = resources[0].stack if resources else "prod"
+    root = f"urn:pulumi:{stack}::backstop::pulumi:pulumi:Stack::backstop-{stack}"
+    steps: list[dict[str, Any]] = [
+        {
+            "op": op,
+            "urn": root,
+            "newState": {"urn": root, "custom": False, "type": "pulumi:pulumi:Stack"},
+            "detailedDiff": None,
+        }
+    ]
+    for resource in resources:
+        state = _state(resource)
+        state.setdefault("parent", root)
+        steps.append({"op": op, "urn": resource.urn, "newState": state, "detailedDiff": None})
+    return {
+        "config": {"aws:region": "us-east-1"},
+        "steps": steps,
+        "duration": 2113000000,
+        "changeSummary": {op: len(steps)},
+    }
+
+
+def to_export(resources: Sequence[Resource]) -> dict[str, Any]:
+    stack = resources[0].stack if resources else "prod"
+    root = f"urn:pulumi:{stack}::backstop::pulumi:pulumi:Stack::backstop-{stack}"
+    states = [{"urn": root, "custom": False, "type": "pulumi:pulumi:Stack", "outputs": {}}]
+    for resource in resources:
+        state = _state(resource)
+        state.setdefault("parent", root)
+        state["outputs"] = copy.deepcopy(state["inputs"])
+        state.setdefault("id", resource.name + "-id")
+        states.append(state)
+    return {
+        "version": 3,
+        "deployment": {
+            "manifest": {"time": "2026-11-23T10:00:00.000000Z", "magic": "0" * 64, "version": "v3.272.0"},
+            "secrets_providers": {"type": "passphrase", "state": {"salt": "v1:AAAA"}},
+            "resources": states,
+        },
+    }
