@@ -113,7 +113,7 @@ def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
 
 
 def _computed_unknown(state: Any, inputs: Any) -> Any:
-    """`state` with every value the provider computes (absent from `inputs`) replaced by the unknown marker."""
+    """`state` with every provider-computed value (absent from `inputs`) replaced by the unknown marker."""
     if isinstance(state, dict):
         known = inputs if isinstance(inputs, dict) else {}
         return {

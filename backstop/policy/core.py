@@ -13,10 +13,13 @@ import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from backstop.policy.targets import LevelName, PolicyTargets
 from backstop.resources import Resource
+
+if TYPE_CHECKING:
+    from backstop.policy.stackview import StackView
 
 
 class Severity(StrEnum):
@@ -62,7 +65,7 @@ class Rule:
         """Run the check; a rule that raises is reported, never allowed to crash the whole check."""
         try:
             return list(self.check(subject, targets))
-        except Exception as exc:  # noqa: BLE001 - a rule bug must surface as a finding, not a crash
+        except Exception as exc:  # a rule bug must surface as a finding, not a crash
             urn = subject.urn if isinstance(subject, Resource) else ""
             return [
                 Finding(urn, f"rule {self.id} could not evaluate: {type(exc).__name__}: {exc}", unknown=True)

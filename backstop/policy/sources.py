@@ -116,7 +116,8 @@ def load_document(path: Path) -> tuple[str, list[Resource]]:
     if "deployment" in document or ("resources" in document and "manifest" in document):
         return "export", resources_from_export(document, source)
     raise SourceError(
-        f"{source}: neither `pulumi preview --json` output (no `steps`) nor a `pulumi stack export` (no `deployment`)"
+        f"{source}: neither `pulumi preview --json` output (no `steps`) "
+        "nor a `pulumi stack export` (no `deployment`)"
     )
 
 

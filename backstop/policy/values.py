@@ -64,7 +64,7 @@ def number(value: Any) -> float | None:
 def items(value: Any) -> list[Any]:
     """A list property as a list (missing -> empty); an unknown list stays `UNKNOWN`."""
     if is_unknown(value):
-        return UNKNOWN  # type: ignore[no-any-return]
+        return UNKNOWN
     if isinstance(value, list | tuple):
         return list(value)
     return []

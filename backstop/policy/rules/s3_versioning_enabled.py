@@ -20,7 +20,9 @@ from backstop.resources import is_unknown
         "makes an overwritten or deleted object recoverable, and replication requires it."
     ),
     severity=Severity.HIGH,
-    remediation="Add aws.s3.BucketVersioning(bucket=<bucket>.id, versioning_configuration={'status': 'Enabled'}).",
+    remediation=(
+        "Add aws.s3.BucketVersioning(bucket=<bucket>.id, versioning_configuration={'status': 'Enabled'})."
+    ),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     for bucket in stack.of(tokens.S3_BUCKETS):
