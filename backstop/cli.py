@@ -7,11 +7,20 @@ Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target m
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from backstop.config import ConfigError
+from backstop import tokens
+from backstop.config import ConfigError, Environment
+from backstop.policy.sources import SourceError
+from backstop.policy.targets import PolicyConfigError, PolicyTargets
+
+if TYPE_CHECKING:
+    from backstop.policy.core import Report
+    from backstop.resources import Resource
 
 EXIT_OK = 0
 EXIT_VIOLATIONS = 1
@@ -29,27 +38,136 @@ def _project_dir(value: str) -> Path:
     return path
 
 
+def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTargets:
+    """The targets for this run: the environment's defaults, prod inventory, then a policy-config file."""
+    from backstop.policy.targets import prod_inventory
+
+    targets = PolicyTargets.for_environment(environment).with_config(
+        prod_inventory(Path(args.project_dir)), "Pulumi.prod.yaml"
+    )
+    if args.policy_config:
+        path = Path(args.policy_config)
+        try:
+            overrides = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        if not isinstance(overrides, dict):
+            raise UsageError(f"{path}: expected a JSON object of policy settings")
+        targets = targets.with_config(overrides, str(path))
+    if args.unknown_is_violation:
+        targets = targets.model_copy(update={"unknown_is_violation": True})
+    return targets
+
+
+def _emit(report: Report, args: argparse.Namespace, source: str) -> int:
+    from backstop.policy.formats import render
+
+    text = render(report, args.format, source)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        print(render(report, "text", source).splitlines()[-1])
+    else:
+        print(text)
+    return report.exit_code
+
+
+def _resource_tree(resources: Sequence[Resource]) -> list[str]:
+    known = {r.urn for r in resources}
+    children: dict[str | None, list[Resource]] = {}
+    for resource in resources:
+        parent = resource.parent if resource.parent in known else None
+        children.setdefault(parent, []).append(resource)
+    lines: list[str] = []
+
+    def walk(parent: str | None, depth: int) -> None:
+        for child in sorted(children.get(parent, []), key=lambda r: (r.custom, r.type, r.name)):
+            marks = " [protected]" if child.protect else ""
+            lines.append(f"{'  ' * depth}{tokens.short_name(child.type)} {child.name}{marks}  ({child.type})")
+            walk(child.urn, depth + 1)
+
+    walk(None, 1)
+    return lines
+
+
 def _cmd_plan(args: argparse.Namespace) -> int:
     from backstop.mocks import run_stack
+    from backstop.policy.core import evaluate
     from backstop.stackfile import read_stack_file
 
     project = _project_dir(args.project_dir)
-    read_stack_file(project, args.stack).stack_config()
-    run = run_stack(project, args.stack)
-    print(f"backstop plan: stack {args.stack}, {len(run.resources)} resources declared")
-    for resource in run.resources:
-        marker = "protected " if resource.protect else ""
-        print(f"  {marker}{resource.type}  {resource.name}")
-    return EXIT_OK
+    stack_file = read_stack_file(project, args.stack)
+    cfg = stack_file.stack_config()
+    targets = _targets(args, cfg.environment)
+    run = run_stack(project, args.stack, preview=args.preview)
+    report = evaluate(run.resources, targets, stack=args.stack)
+    if args.format == "text" and not args.output:
+        mode = "first-deploy preview, computed values unknown" if args.preview else "mocked deployment"
+        print(f"backstop plan: stack {args.stack} ({mode}), {len(run.resources)} resources declared")
+        print("\n".join(_resource_tree(run.resources)))
+        print()
+    return _emit(report, args, stack_file.path.name)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from backstop.policy.core import evaluate
+    from backstop.policy.sources import load_document, stack_name
+    from backstop.policy.targets import environment_of_stack
+
+    _kind, resources = load_document(Path(args.path))
+    stack = stack_name(resources)
+    environment: Environment = args.stack or "prod"
+    if args.stack is None and stack:
+        environment = environment_of_stack(stack) if args.infer_stack else "prod"
+    report = evaluate(resources, _targets(args, environment), stack=stack or environment)
+    return _emit(report, args, args.path)
+
+
+def _add_report_options(parser: argparse.ArgumentParser) -> None:
+    from backstop.policy.formats import FORMATS
+
+    parser.add_argument("--format", choices=FORMATS, default="text")
+    parser.add_argument(
+        "--output", help="write the report to this file (a one-line verdict still goes to stdout)"
+    )
+    parser.add_argument("--policy-config", help="JSON file of policy settings (camelCase), as for CrossGuard")
+    parser.add_argument(
+        "--unknown-is-violation",
+        action="store_true",
+        help="count values unknown at preview as violations of mandatory rules",
+    )
+    parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="backstop", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="backstop", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     sub = parser.add_subparsers(dest="command", required=True)
+
     plan = sub.add_parser("plan", help="run the Pulumi program engine-free and check it against every rule")
     plan.add_argument("--stack", choices=["prod", "staging"], default="prod")
-    plan.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    plan.add_argument(
+        "--preview", action="store_true", help="model a first deployment: computed values unknown"
+    )
+    _add_report_options(plan)
     plan.set_defaults(handler=_cmd_plan)
+
+    check = sub.add_parser(
+        "check", help="check `pulumi preview --json` output or a `pulumi stack export` file"
+    )
+    check.add_argument("path", help="the JSON document")
+    check.add_argument(
+        "--stack", choices=["prod", "staging"], default=None, help="targets to hold it to (default: prod)"
+    )
+    check.add_argument(
+        "--infer-stack",
+        action="store_true",
+        help="pick targets from the stack name in the URNs instead of defaulting to prod",
+    )
+    _add_report_options(check)
+    check.set_defaults(handler=_cmd_check)
     return parser
 
 
@@ -59,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
         return result
-    except (ConfigError, UsageError) as error:
+    except (ConfigError, UsageError, SourceError, PolicyConfigError) as error:
         print(f"backstop: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
