@@ -226,5 +226,6 @@ def test_bad_stack_config_exits_2_without_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     assert result.stderr.strip() == (
-        "backstop: Pulumi.prod.yaml: backstop:atlas.backup.hourlyIntervalHours: must be one of 1, 2, 4, 6, 8, 12 (got 5)"
+        "backstop: Pulumi.prod.yaml: backstop:atlas.backup.hourlyIntervalHours: "
+        "must be one of 1, 2, 4, 6, 8, 12 (got 5)"
     )
