@@ -124,6 +124,37 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return _emit(report, args, args.path)
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from backstop.mocks import run_stack
+    from backstop.objectives import derive, measured_restore_times
+    from backstop.policy.sources import load_document
+    from backstop.stackfile import read_stack_file
+
+    project = _project_dir(args.project_dir)
+    cfg = read_stack_file(project, args.stack).stack_config()
+    if args.source:
+        _kind, resources = load_document(Path(args.source))
+    else:
+        resources = run_stack(project, args.stack).resources
+    results: list[dict[str, object]] = []
+    for path in args.drill_results or []:
+        try:
+            loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+        results.extend(loaded if isinstance(loaded, list) else [loaded])
+    report = derive(resources, cfg.objectives, stack=args.stack, measured=measured_restore_times(results))
+    text = report.as_json() if args.format == "json" else report.as_markdown()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(text.rstrip().splitlines()[-1] if args.format == "markdown" else f"written to {args.output}")
+    else:
+        print(text.rstrip())
+    return report.exit_code
+
+
 def _add_report_options(parser: argparse.ArgumentParser) -> None:
     from backstop.policy.formats import FORMATS
 
@@ -168,6 +199,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_report_options(check)
     check.set_defaults(handler=_cmd_check)
+
+    report = sub.add_parser("report", help="RTO/RPO achieved by the declared resources against the targets")
+    report.add_argument("--stack", choices=["prod", "staging"], default="prod")
+    report.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    report.add_argument(
+        "--from", dest="source", help="derive from a preview/export document instead of the program"
+    )
+    report.add_argument("--drill-results", nargs="*", help="drill result JSON files: measured restore times")
+    report.add_argument("--output", help="write the report to this file")
+    report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    report.set_defaults(handler=_cmd_report)
     return parser
 
 

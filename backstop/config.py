@@ -328,6 +328,17 @@ class Objective(_Model):
     rto: Duration
 
 
+class RestoreEstimates(_Model):
+    """How long each recovery mechanism takes, until a drill measures it (seed "Achievement" column)."""
+
+    oplog_replay: Duration = timedelta(minutes=1)
+    snapshot_restore: Duration = timedelta(hours=1)
+    cross_region_restore: Duration = timedelta(hours=2)
+    offsite_export_restore: Duration = timedelta(hours=12)
+    object_storage_failover: Duration = timedelta(hours=1)
+    dead_letter_replay: Duration = timedelta(hours=1)
+
+
 class ObjectivesConfig(_Model):
     """RTO/RPO targets per scenario; defaults are the seeds' tables."""
 
@@ -337,6 +348,7 @@ class ObjectivesConfig(_Model):
     total_loss: Objective = Objective(rpo=seeds.RPO_TOTAL_LOSS, rto=seeds.RTO_TOTAL_LOSS)
     object_storage: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
     queue_messages: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
+    estimates: RestoreEstimates = RestoreEstimates()
 
 
 class DrillConfig(_Model):

@@ -1,0 +1,473 @@
+"""Recovery objectives: what the declared resources can actually achieve, scenario by scenario.
+
+The RPO column is derived from declared resources, never from hand-written numbers: the point-in-time
+window, the snapshot cadence, what is copied to another region and how often, how often snapshots leave
+for the offsite export bucket, whether object storage replicates, whether queues dead-letter. The RTO
+column is the estimate for the recovery mechanism the resources make available (the seed's "Achievement"
+column, in `backstop:objectives.estimates`), replaced by the time a restore drill measured when one did.
+A scenario with no mechanism at all is unbounded and always misses its target.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from backstop import seeds, tokens
+from backstop.config import ObjectivesConfig
+from backstop.policy.stackview import StackView
+from backstop.policy.values import MISSING, get, is_true, items, number
+from backstop.resources import Resource, is_unknown
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+# Atlas snapshot frequency types, as spelled in copy policy items, deprecated copy frequencies and exports.
+FREQUENCY_PERIODS = {
+    "daily": DAY,
+    "weekly": timedelta(days=7),
+    "monthly": timedelta(days=31),
+    "yearly": timedelta(days=366),
+}
+# Azure's stated typical RPO for geo-replicated storage (no SLA); LRS/ZRS do not survive a region loss.
+AZURE_GEO_RPO = timedelta(minutes=15)
+
+SCENARIOS: dict[str, str] = {
+    "single_document": "Single-document corruption (operator deletes a wrong record)",
+    "single_collection": "Single-collection corruption (logic bug wipes a table)",
+    "whole_cluster": "Whole-cluster loss (region outage)",
+    "total_loss": "Total catastrophic loss (Atlas data loss)",
+    "object_storage": "Object storage (review photos and videos)",
+    "queue_messages": "Queue messages (Service Bus)",
+}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    key: str
+    title: str
+    target_rpo: timedelta
+    target_rto: timedelta
+    achieved_rpo: timedelta | None
+    achieved_rto: timedelta | None
+    mechanism: str
+    rto_basis: str
+    evidence: list[str] = field(default_factory=list)
+
+    @property
+    def rpo_met(self) -> bool:
+        return self.achieved_rpo is not None and self.achieved_rpo <= self.target_rpo
+
+    @property
+    def rto_met(self) -> bool:
+        return self.achieved_rto is not None and self.achieved_rto <= self.target_rto
+
+    @property
+    def met(self) -> bool:
+        return self.rpo_met and self.rto_met
+
+    def as_dict(self) -> dict[str, Any]:
+        def seconds(value: timedelta | None) -> float | None:
+            return None if value is None else value.total_seconds()
+
+        return {
+            "scenario": self.key,
+            "title": self.title,
+            "rpoTargetSeconds": seconds(self.target_rpo),
+            "rpoAchievedSeconds": seconds(self.achieved_rpo),
+            "rtoTargetSeconds": seconds(self.target_rto),
+            "rtoAchievedSeconds": seconds(self.achieved_rto),
+            "rpoMet": self.rpo_met,
+            "rtoMet": self.rto_met,
+            "met": self.met,
+            "mechanism": self.mechanism,
+            "rtoBasis": self.rto_basis,
+            "evidence": self.evidence,
+        }
+
+
+def human(value: timedelta | None) -> str:
+    """Durations as the seeds write them: `0 min`, `30 min`, `6 h`, `7 d`; None is `unbounded`."""
+    if value is None:
+        return "unbounded"
+    seconds = int(value.total_seconds())
+    if seconds == 0:
+        return "0 min"
+    if seconds % 86400 == 0:
+        return f"{seconds // 86400} d"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
+
+
+def _worst(values: Iterable[timedelta | None]) -> timedelta | None:
+    collected = list(values)
+    if not collected or any(v is None for v in collected):
+        return None
+    return max(v for v in collected if v is not None)
+
+
+def _hours(value: Any) -> timedelta | None:
+    n = None if is_unknown(value) else number(value)
+    return None if n is None or n <= 0 else timedelta(hours=n)
+
+
+# --- Atlas ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ClusterBackup:
+    cluster: Resource
+    schedule: Resource | None
+    regions: frozenset[str]
+
+    @property
+    def pitr(self) -> bool:
+        window = get(self.schedule.props, "restoreWindowDays") if self.schedule else MISSING
+        days = None if is_unknown(window) else number(window)
+        return is_true(get(self.cluster.props, "pitEnabled")) and days is not None and days > 0
+
+    def cadence(self) -> timedelta | None:
+        """How often a snapshot is taken: the most frequent policy item."""
+        if self.schedule is None:
+            return None
+        props = self.schedule.props
+        hourly = _hours(get(props, "policyItemHourly.frequencyInterval"))
+        if hourly is not None:
+            return hourly
+        if get(props, "policyItemDaily") is not MISSING:
+            return DAY
+        for key, period in (("policyItemWeeklies", "weekly"), ("policyItemMonthlies", "monthly")):
+            listed = items(get(props, key))
+            if not is_unknown(listed) and listed:
+                return FREQUENCY_PERIODS[period]
+        return None
+
+    def copied_cadence(self) -> timedelta | None:
+        """How often a snapshot lands in another region (None: nothing is copied out of region)."""
+        if self.schedule is None:
+            return None
+        best: timedelta | None = None
+        settings = items(get(self.schedule.props, "copySettings"))
+        for setting in [] if is_unknown(settings) else settings:
+            region = get(setting, "regionName")
+            if not isinstance(region, str) or region in self.regions:
+                continue
+            kinds = [get(item, "frequencyType") for item in _known_list(get(setting, "copyPolicyItems"))]
+            kinds += [str(f).lower() for f in _known_list(get(setting, "frequencies"))]
+            last_n = number(get(setting, "lastNumberOfSnapshots"))
+            periods = [self._period(kind) for kind in kinds]
+            if last_n and last_n > 0:
+                periods.append(self.cadence())
+            for period in periods:
+                if period is not None and (best is None or period < best):
+                    best = period
+        return best
+
+    def _period(self, kind: Any) -> timedelta | None:
+        if kind == "hourly":
+            return (
+                _hours(get(self.schedule.props, "policyItemHourly.frequencyInterval"))
+                if self.schedule
+                else None
+            )
+        return FREQUENCY_PERIODS.get(str(kind).lower()) if isinstance(kind, str) else None
+
+    def export_period(self, stack: StackView) -> timedelta | None:
+        """How often snapshots leave Atlas for the offsite export bucket."""
+        if self.schedule is None or not is_true(get(self.schedule.props, "autoExportEnabled")):
+            return None
+        if not stack.of(tokens.ATLAS_EXPORT_BUCKET):
+            return None
+        frequency = get(self.schedule.props, "export.frequencyType")
+        return FREQUENCY_PERIODS.get(frequency) if isinstance(frequency, str) else None
+
+
+def _known_list(value: Any) -> list[Any]:
+    listed = items(value)
+    return [] if is_unknown(listed) else listed
+
+
+def _cluster_regions(cluster: Resource) -> frozenset[str]:
+    regions: set[str] = set()
+    for spec in _known_list(get(cluster.props, "replicationSpecs")):
+        for config in _known_list(get(spec, "regionConfigs")) + _known_list(get(spec, "regionsConfigs")):
+            region = get(config, "regionName")
+            if isinstance(region, str):
+                regions.add(region)
+    legacy = get(cluster.props, "providerRegionName")
+    if isinstance(legacy, str):
+        regions.add(legacy)
+    return frozenset(regions)
+
+
+def _cluster_backups(stack: StackView) -> list[_ClusterBackup]:
+    result = []
+    for cluster in stack.of(tokens.ATLAS_CLUSTERS):
+        schedules, _ = stack.schedules_for(cluster)
+        result.append(_ClusterBackup(cluster, schedules[0] if schedules else None, _cluster_regions(cluster)))
+    return result
+
+
+# --- the report -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectivesReport:
+    stack: str
+    scenarios: list[ScenarioResult]
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if all(s.met for s in self.scenarios) else 1
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "stack": self.stack,
+                "scenarios": [s.as_dict() for s in self.scenarios],
+                "summary": {
+                    "met": sum(s.met for s in self.scenarios),
+                    "missed": sum(not s.met for s in self.scenarios),
+                },
+            },
+            indent=2,
+        )
+
+    def as_markdown(self) -> str:
+        lines = [
+            f"### Recovery objectives: stack `{self.stack}`",
+            "",
+            "| Scenario | RPO target | RPO achieved | RTO target | RTO achieved | Mechanism | Verdict |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for s in self.scenarios:
+            verdict = (
+                "✅ met"
+                if s.met
+                else "❌ missed "
+                + ("RPO and RTO" if not s.rpo_met and not s.rto_met else "RPO" if not s.rpo_met else "RTO")
+            )
+            rto = f"{human(s.achieved_rto)} ({s.rto_basis})" if s.achieved_rto is not None else "unbounded"
+            lines.append(
+                f"| {s.title} | {_target(s.target_rpo)} | {human(s.achieved_rpo)} | {_target(s.target_rto)} "
+                f"| {rto} | {s.mechanism} | {verdict} |"
+            )
+        missed = [s.key for s in self.scenarios if not s.met]
+        lines += ["", f"{len(self.scenarios) - len(missed)} of {len(self.scenarios)} objectives met."]
+        return "\n".join(lines) + "\n"
+
+
+def _target(value: timedelta) -> str:
+    return human(value) if value.total_seconds() == 0 else f"≤ {human(value)}"
+
+
+def measured_restore_times(drill_results: Sequence[Mapping[str, Any]]) -> dict[str, timedelta]:
+    """The latest measured time-to-restore per mechanism, from `backstop drill` result documents."""
+    measured: dict[str, tuple[str, timedelta]] = {}
+    for result in drill_results:
+        mechanism = result.get("mechanism")
+        seconds = result.get("timeToRestoreSeconds")
+        finished = str(result.get("finishedAt", ""))
+        if (
+            not isinstance(mechanism, str)
+            or not isinstance(seconds, int | float)
+            or isinstance(seconds, bool)
+        ):
+            continue
+        if mechanism not in measured or finished > measured[mechanism][0]:
+            measured[mechanism] = (finished, timedelta(seconds=seconds))
+    return {mechanism: value for mechanism, (_, value) in measured.items()}
+
+
+def derive(
+    resources: Sequence[Resource],
+    objectives: ObjectivesConfig,
+    *,
+    stack: str,
+    measured: Mapping[str, timedelta] | None = None,
+) -> ObjectivesReport:
+    """Compare what the declared resources achieve with the objectives, one row per seed scenario."""
+    view = StackView(resources)
+    measured = dict(measured or {})
+    estimates = objectives.estimates
+
+    def rto(mechanism: str) -> tuple[timedelta, str]:
+        if mechanism in measured:
+            return measured[mechanism], "measured by drill"
+        return getattr(estimates, mechanism), "estimate"
+
+    backups = _cluster_backups(view)
+    names = [b.cluster.name for b in backups]
+    rows: list[ScenarioResult] = []
+
+    # Single document: oplog replay inside the point-in-time window, else the last snapshot.
+    pitr_all = bool(backups) and all(b.pitr for b in backups)
+    doc_rpo = timedelta(0) if pitr_all else _worst(b.cadence() for b in backups) if backups else None
+    doc_rto, doc_basis = rto("oplog_replay" if pitr_all else "snapshot_restore")
+    rows.append(
+        _row(
+            "single_document",
+            objectives,
+            doc_rpo,
+            doc_rto,
+            "point-in-time restore (oplog replay)" if pitr_all else "snapshot restore",
+            doc_basis,
+            names,
+        )
+    )
+
+    # Single collection: restore the last snapshot; the snapshot cadence bounds the loss.
+    cadence = _worst(b.cadence() for b in backups) if backups else None
+    col_rto, col_basis = rto("snapshot_restore")
+    rows.append(_row("single_collection", objectives, cadence, col_rto, "snapshot restore", col_basis, names))
+
+    # Whole cluster / region: promote the newest snapshot copied to another region.
+    copied = _worst(b.copied_cadence() for b in backups) if backups else None
+    region_rto, region_basis = rto("cross_region_restore")
+    rows.append(
+        _row(
+            "whole_cluster",
+            objectives,
+            copied,
+            region_rto if copied is not None else None,
+            "cross-region snapshot copy" + (" with oplogs" if _oplogs_copied(backups) else ""),
+            region_basis,
+            names,
+        )
+    )
+
+    # Total loss: the offsite export is what survives Atlas itself.
+    exported = _worst(b.export_period(view) for b in backups) if backups else None
+    export_rto, export_basis = rto("offsite_export_restore")
+    rows.append(
+        _row(
+            "total_loss",
+            objectives,
+            exported,
+            export_rto if exported is not None else None,
+            "offsite export to S3",
+            export_basis,
+            [r.name for r in view.of(tokens.ATLAS_EXPORT_BUCKET)],
+        )
+    )
+
+    storage_rpo, storage_evidence = _object_storage_rpo(view)
+    storage_rto, storage_basis = rto("object_storage_failover")
+    rows.append(
+        _row(
+            "object_storage",
+            objectives,
+            storage_rpo,
+            storage_rto if storage_rpo is not None else None,
+            "S3 cross-region replication, Azure geo-redundant storage",
+            storage_basis,
+            storage_evidence,
+        )
+    )
+
+    queue_rpo, queue_evidence = _queue_rpo(view)
+    queue_rto, queue_basis = rto("dead_letter_replay")
+    rows.append(
+        _row(
+            "queue_messages",
+            objectives,
+            queue_rpo,
+            queue_rto if queue_rpo is not None else None,
+            "dead-letter queues, replay with `backstop dlq replay`",
+            queue_basis,
+            queue_evidence,
+        )
+    )
+    return ObjectivesReport(stack, rows)
+
+
+def _row(
+    key: str,
+    objectives: ObjectivesConfig,
+    rpo: timedelta | None,
+    rto: timedelta | None,
+    mechanism: str,
+    basis: str,
+    evidence: list[str],
+) -> ScenarioResult:
+    objective = getattr(objectives, key)
+    if rpo is None:
+        rto = None
+        mechanism = f"none declared ({mechanism} missing)"
+    return ScenarioResult(
+        key, SCENARIOS[key], objective.rpo, objective.rto, rpo, rto, mechanism, basis, sorted(evidence)
+    )
+
+
+def _oplogs_copied(backups: Sequence[_ClusterBackup]) -> bool:
+    return bool(backups) and all(
+        any(is_true(get(s, "shouldCopyOplogs")) for s in _known_list(get(b.schedule.props, "copySettings")))
+        for b in backups
+        if b.schedule is not None
+    )
+
+
+def _object_storage_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
+    """The worst RPO over every bucket and storage account for a loss of their primary region."""
+    rpos: list[timedelta | None] = []
+    evidence: list[str] = []
+    destinations = set()
+    for replication in view.of(tokens.S3_REPLICATION):
+        for rule in _known_list(get(replication.props, "rules")):
+            destination = get(rule, "destination.bucket")
+            if isinstance(destination, str):
+                destinations.add(destination)
+    for bucket in view.of(tokens.S3_BUCKETS):
+        if set(view.bucket_identities(bucket)) & destinations:
+            continue  # a replica: it is the copy, not a source of loss
+        evidence.append(bucket.name)
+        replications, _ = view.bucket_settings(bucket, [tokens.S3_REPLICATION])
+        best: timedelta | None = None
+        for replication in replications:
+            for rule in _known_list(get(replication.props, "rules")):
+                if get(rule, "status") != "Enabled":
+                    continue
+                minutes = number(get(rule, "destination.replicationTime.time.minutes"))
+                controlled = get(rule, "destination.replicationTime.status") == "Enabled" and minutes
+                # Without Replication Time Control S3 gives no time bound; count the seed's 1 h as not met.
+                candidate = timedelta(minutes=minutes) if controlled and minutes else None
+                if candidate is not None and (best is None or candidate < best):
+                    best = candidate
+        rpos.append(best)
+    for account in view.of(tokens.AZ_STORAGE_ACCOUNT):
+        evidence.append(account.name)
+        sku = get(account.props, "sku.name")
+        rpos.append(AZURE_GEO_RPO if isinstance(sku, str) and sku in seeds.GEO_REDUNDANT_SKUS else None)
+    return (_worst(rpos) if rpos else None), evidence
+
+
+def _queue_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
+    """Zero when no message can be dropped silently: every entity dead-letters and every namespace alerts."""
+    entities = view.of([tokens.AZ_SB_QUEUE, tokens.AZ_SB_SUBSCRIPTION])
+    namespaces = view.of(tokens.AZ_SB_NAMESPACE)
+    if not entities:
+        return None, []
+    evidence = [e.name for e in entities]
+    for entity in entities:
+        if not is_true(get(entity.props, "deadLetteringOnMessageExpiration")):
+            return None, evidence
+        if (
+            entity.type == tokens.AZ_SB_SUBSCRIPTION
+            and get(entity.props, "deadLetteringOnFilterEvaluationExceptions") is False
+        ):
+            return None, evidence
+    alerts = view.of(tokens.AZ_METRIC_ALERTS)
+    for namespace in namespaces:
+        covered = any(
+            namespace.urn in alert.property_dependencies.get("scopes", ())
+            or (namespace.id is not None and namespace.id in _known_list(get(alert.props, "scopes")))
+            for alert in alerts
+        )
+        if not covered:
+            return None, evidence
+    return timedelta(0), evidence

@@ -1,0 +1,161 @@
+"""`backstop report`: achieved RPO/RTO come from declared resources; one change flips one row."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from backstop.cli import main
+from backstop.config import ObjectivesConfig
+from backstop.objectives import derive, human, measured_restore_times
+from backstop.policy.values import MISSING
+from backstop.resources import Resource
+from backstop.stackfile import read_stack_file
+from tests.conftest import ROOT
+from tests.policy_support import mutate, without
+
+SCHEDULE = "atlas-cartie-prod-backup-schedule"
+CLUSTER = "atlas-cartie-prod"
+
+
+@pytest.fixture(scope="module")
+def objectives() -> ObjectivesConfig:
+    return read_stack_file(ROOT, "prod").stack_config().objectives
+
+
+def _rows(resources: list[Resource], objectives: ObjectivesConfig, **kw) -> dict[str, tuple[str, str, bool]]:
+    report = derive(resources, objectives, stack="prod", **kw)
+    return {s.key: (human(s.achieved_rpo), human(s.achieved_rto), s.met) for s in report.scenarios}
+
+
+def test_prod_meets_every_seed_objective(prod_run, objectives: ObjectivesConfig) -> None:
+    assert _rows(prod_run.resources, objectives) == {
+        "single_document": ("0 min", "1 min", True),
+        "single_collection": ("6 h", "1 h", True),
+        "whole_cluster": ("6 h", "2 h", True),
+        "total_loss": ("7 d", "12 h", True),
+        "object_storage": ("15 min", "1 h", True),
+        "queue_messages": ("0 min", "1 h", True),
+    }
+
+
+def _flipped(before: dict, after: dict) -> dict[str, tuple[str, str, bool]]:
+    return {key: after[key] for key in after if after[key] != before[key]}
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "expected"),
+    [
+        # 12-hourly snapshots: the collection row (snapshot cadence) misses; the region row copies them too.
+        (
+            SCHEDULE,
+            {"policyItemHourly.frequencyInterval": 12.0},
+            {"single_collection": ("12 h", "1 h", False), "whole_cluster": ("12 h", "2 h", False)},
+        ),
+        # Point-in-time off: single documents fall back to the last 6-hourly snapshot.
+        (CLUSTER, {"pitEnabled": False}, {"single_document": ("6 h", "1 h", False)}),
+        # No cross-region copy: a region outage has no mechanism at all.
+        (SCHEDULE, {"copySettings": []}, {"whole_cluster": ("unbounded", "unbounded", False)}),
+        # Copy to the cluster's own region is no copy.
+        (
+            SCHEDULE,
+            {"copySettings[0].regionName": "US_EAST_1"},
+            {"whole_cluster": ("unbounded", "unbounded", False)},
+        ),
+        # Copying only daily snapshots: a region loss loses up to a day.
+        (
+            SCHEDULE,
+            {
+                "copySettings[0].copyPolicyItems": [
+                    {"frequencyType": "daily", "retentionUnit": "days", "retentionValue": 7.0}
+                ]
+            },
+            {"whole_cluster": ("1 d", "2 h", False)},
+        ),
+        # Monthly export: the offsite copy is up to a month old.
+        (SCHEDULE, {"export.frequencyType": "monthly"}, {"total_loss": ("31 d", "12 h", False)}),
+        (SCHEDULE, {"autoExportEnabled": False}, {"total_loss": ("unbounded", "unbounded", False)}),
+        # LRS storage does not survive a region loss.
+        ("media-blobs", {"sku.name": "Standard_LRS"}, {"object_storage": ("unbounded", "unbounded", False)}),
+        # S3 replication without Replication Time Control has no time bound.
+        (
+            "media-replication",
+            {"rules[0].destination.replicationTime": MISSING},
+            {"object_storage": ("unbounded", "unbounded", False)},
+        ),
+        # A queue that drops expired messages loses them silently.
+        (
+            "messaging-email-campaigns",
+            {"deadLetteringOnMessageExpiration": False},
+            {"queue_messages": ("unbounded", "unbounded", False)},
+        ),
+    ],
+)
+def test_one_declared_change_flips_exactly_its_row(
+    prod_run, objectives: ObjectivesConfig, name: str, changes: dict, expected: dict
+) -> None:
+    before = _rows(prod_run.resources, objectives)
+    after = _rows(mutate(prod_run.resources, name, changes), objectives)
+    assert _flipped(before, after) == expected
+
+
+def test_missing_dead_letter_alert_flips_the_queue_row(prod_run, objectives: ObjectivesConfig) -> None:
+    before = _rows(prod_run.resources, objectives)
+    after = _rows(without(prod_run.resources, "messaging-dead-letter-alert"), objectives)
+    assert _flipped(before, after) == {"queue_messages": ("unbounded", "unbounded", False)}
+
+
+def test_a_tighter_target_flips_the_row_without_touching_resources(
+    prod_run, objectives: ObjectivesConfig
+) -> None:
+    tighter = objectives.model_copy(
+        update={
+            "single_collection": objectives.single_collection.model_copy(update={"rpo": timedelta(hours=4)})
+        }
+    )
+    rows = _rows(prod_run.resources, tighter)
+    assert rows["single_collection"] == ("6 h", "1 h", False)
+    assert sum(not met for _, _, met in rows.values()) == 1
+
+
+def test_a_measured_drill_replaces_the_estimate(prod_run, objectives: ObjectivesConfig) -> None:
+    measured = measured_restore_times(
+        [
+            {
+                "mechanism": "snapshot_restore",
+                "timeToRestoreSeconds": 9000,
+                "finishedAt": "2026-05-18T12:00:00Z",
+            },
+            {
+                "mechanism": "snapshot_restore",
+                "timeToRestoreSeconds": 3000,
+                "finishedAt": "2026-02-18T12:00:00Z",
+            },
+        ]
+    )
+    assert measured == {"snapshot_restore": timedelta(seconds=9000)}  # the latest drill wins
+    report = derive(prod_run.resources, objectives, stack="prod", measured=measured)
+    row = next(s for s in report.scenarios if s.key == "single_collection")
+    assert (human(row.achieved_rto), row.rto_basis, row.met) == ("150 min", "measured by drill", False)
+
+
+def test_report_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
+    assert main(["report", "--stack", "prod", "--format", "json", "--project-dir", str(ROOT)]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [s["scenario"] for s in document["scenarios"]] == [
+        "single_document",
+        "single_collection",
+        "whole_cluster",
+        "total_loss",
+        "object_storage",
+        "queue_messages",
+    ]
+    assert document["summary"] == {"met": 6, "missed": 0}
+    drill = tmp_path / "drill.json"
+    drill.write_text(json.dumps({"mechanism": "cross_region_restore", "timeToRestoreSeconds": 5 * 3600}))
+    assert main(["report", "--stack", "prod", "--drill-results", str(drill), "--project-dir", str(ROOT)]) == 1
+    out = capsys.readouterr().out
+    assert "| Whole-cluster loss (region outage) | ≤ 6 h | 6 h | ≤ 4 h | 5 h (measured by drill) |" in out
+    assert out.rstrip().endswith("5 of 6 objectives met.")
