@@ -117,7 +117,8 @@ def main() -> int:
     for label, measured, target, ok in rows:
         print(f"{'ok  ' if ok else 'MISS'} {label:<34} {measured:>10}  target {target}")
     print(
-        f"rules: {len(report.rules)}; mandatory violations: plan {len(report.mandatory)}, check {len(big.mandatory)}"
+        f"rules: {len(report.rules)}; mandatory violations: "
+        f"plan {len(report.mandatory)}, check {len(big.mandatory)}"
     )
     return 0 if all(ok for *_, ok in rows) else 1
 
