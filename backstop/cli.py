@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from backstop import tokens
-from backstop.config import ConfigError, Environment
-from backstop.policy.sources import SourceError
-from backstop.policy.targets import PolicyConfigError, PolicyTargets
+from backstop.config import Environment
+from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
+from backstop.policy.targets import PolicyTargets
 
 if TYPE_CHECKING:
     from backstop.policy.core import Report
     from backstop.resources import Resource
-
-EXIT_OK = 0
-EXIT_VIOLATIONS = 1
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(Exception):
-    """Input backstop cannot use; printed as one line, exit 2."""
 
 
 def _project_dir(value: str) -> Path:
@@ -219,7 +211,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
         return result
-    except (ConfigError, UsageError, SourceError, PolicyConfigError) as error:
+    except BackstopError as error:
         print(f"backstop: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:

@@ -26,6 +26,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from backstop import seeds
+from backstop.errors import BackstopError
 
 NAMESPACE = "backstop"
 SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill")
@@ -55,7 +56,7 @@ _DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 60480
 _ISO_SPAN_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
-class ConfigError(Exception):
+class ConfigError(BackstopError):
     """A stack configuration problem, always a single line naming the file and the key path."""
 
 

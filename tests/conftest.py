@@ -24,3 +24,9 @@ def prod_run() -> ProgramRun:
 @pytest.fixture(scope="session")
 def staging_run() -> ProgramRun:
     return run_stack(ROOT, "staging")
+
+
+@pytest.fixture(scope="session")
+def prod_preview_run() -> ProgramRun:
+    """The prod program as a first `pulumi preview` sees it: ids and computed outputs unknown."""
+    return run_stack(ROOT, "prod", preview=True)

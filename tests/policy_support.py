@@ -8,10 +8,12 @@ secrets as the engine writes them, so every rule is exercised through the real l
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from backstop.policy.core import Finding, findings_for, load_rules
+from backstop.policy.sources import resources_from_export, resources_from_preview
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
@@ -177,4 +179,20 @@ def to_export(resources: Sequence[Resource]) -> dict[str, Any]:
             "secrets_providers": {"type": "passphrase", "state": {"salt": "v1:AAAA"}},
             "resources": states,
         },
+    }
+
+
+SHAPES = ("mocks", "preview", "export")
+
+
+def shapes(resources: Sequence[Resource]) -> dict[str, list[Resource]]:
+    """The same resources as the mocks recorded them and as read back through the real loaders of a
+    `pulumi preview --json` document and a `pulumi stack export` file (JSON text, so floats and
+    sentinels go through the same bytes the CLI writes)."""
+    preview = json.loads(json.dumps(to_preview(resources)))
+    export = json.loads(json.dumps(to_export(resources)))
+    return {
+        "mocks": list(resources),
+        "preview": resources_from_preview(preview, "preview.json"),
+        "export": resources_from_export(export, "export.json"),
     }

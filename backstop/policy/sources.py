@@ -13,13 +13,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from backstop.errors import BackstopError
 from backstop.resources import Resource
 
 # Preview steps after which the resource no longer exists.
 _GONE_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
 
 
-class SourceError(Exception):
+class SourceError(BackstopError):
     """A document backstop cannot read, as one line naming the file and the key."""
 
 

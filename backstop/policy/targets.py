@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from backstop import seeds, tokens
+from backstop.errors import BackstopError
 
 Environment = Literal["prod", "staging"]
 LevelName = Literal["mandatory", "advisory", "disabled"]
 
 
-class PolicyConfigError(Exception):
+class PolicyConfigError(BackstopError):
     """A policy-config value backstop cannot use, as one line naming the key."""
 
 
