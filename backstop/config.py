@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -31,6 +32,8 @@ from backstop.errors import BackstopError
 NAMESPACE = "backstop"
 SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill")
 SECRET_KEYS = ("slackWebhookUrl",)
+# What an encrypted (`secure: v1:...`) value reads as offline, where it cannot be decrypted.
+OFFLINE_SECRET = "[secret]"
 
 Environment = Literal["prod", "staging"]
 
@@ -83,15 +86,59 @@ def parse_duration(value: Any) -> timedelta:
     raise ValueError(f"expected a duration such as 30m, 6h or 7d (got {value!r})")
 
 
+def parse_iso_timespan(value: str) -> str:
+    """Azure timespans (`PT1M`, `P14D`): ISO-8601 day/time durations longer than zero."""
+    iso = _ISO_SPAN_RE.match(value)
+    if iso is None or not any(iso.groups()) or parse_duration(value) <= timedelta(0):
+        raise ValueError(f"expected an ISO-8601 duration above zero, such as PT1M or P14D (got {value!r})")
+    return value
+
+
+def _service_bus_lock(value: str) -> str:
+    """Service Bus refuses a peek-lock longer than 5 minutes."""
+    if parse_duration(value) > SERVICE_BUS_MAX_LOCK:
+        raise ValueError(f"Service Bus allows a lock of at most PT5M (got {value})")
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-IsoTimespan = Annotated[str, Field(pattern=r"^P(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+S)?)?$")]
+IsoTimespan = Annotated[str, AfterValidator(parse_iso_timespan)]
+_ATLAS_REGION_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
+_AWS_REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
+
+
+def _atlas_region(value: str) -> str:
+    """Atlas names regions in upper snake case; `us-east-1` would never equal `US_EAST_1` in a comparison."""
+    if not _ATLAS_REGION_RE.match(value):
+        raise ValueError(f"expected an Atlas region name such as US_EAST_1 (got {value!r})")
+    return value
+
+
+def _aws_region(value: str) -> str:
+    if not _AWS_REGION_RE.match(value):
+        raise ValueError(f"expected an AWS region code such as us-east-1 (got {value!r})")
+    return value
+
+
+AtlasRegion = Annotated[str, AfterValidator(_atlas_region)]
+AwsRegion = Annotated[str, AfterValidator(_aws_region)]
+# AWS regions where Atlas can place a replica set in only two availability zones (it uses three wherever
+# the region has them), so a 3-node replica set there keeps two nodes in one zone.
+ATLAS_TWO_ZONE_AWS_REGIONS = frozenset({"US_WEST_1"})
+SERVICE_BUS_MAX_LOCK = timedelta(minutes=5)
+LockDuration = Annotated[str, AfterValidator(parse_iso_timespan), AfterValidator(_service_bus_lock)]
 
 
 class _Model(BaseModel):
     """Strict, immutable, camelCase-on-the-outside config model."""
 
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+        strict=True,  # `electableNodes: true` or `"3"` is a typo in a stack file, not a number
     )
 
 
@@ -111,7 +158,7 @@ class BackupScheduleConfig(_Model):
     restore_window_days: int = Field(default=seeds.PITR_WINDOW_DAYS, gt=0)
     reference_hour_of_day: int = Field(default=seeds.AUDIT_HOUR_UTC, ge=0, le=23)
     reference_minute_of_hour: int = Field(default=0, ge=0, le=59)
-    copy_region: str = seeds.COPY_ATLAS_REGION
+    copy_region: AtlasRegion = seeds.COPY_ATLAS_REGION
     copy_oplogs: bool = True
     export_frequency: Literal["weekly", "monthly"] = "weekly"
 
@@ -171,7 +218,7 @@ class ClusterConfig(_Model):
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
     instance_size: str = "M30"
     provider: Literal["AWS", "GCP", "AZURE"] = "AWS"
-    region: str = seeds.SOURCE_ATLAS_REGION
+    region: AtlasRegion = seeds.SOURCE_ATLAS_REGION
     electable_nodes: int = seeds.MIN_ELECTABLE_NODES
     mongo_db_major_version: str = "8.0"
     termination_protection: bool = True
@@ -186,6 +233,16 @@ class ClusterConfig(_Model):
         if value % 2 == 0:
             raise ValueError(
                 f"an even number of electable nodes cannot elect a primary reliably (got {value})"
+            )
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _three_availability_zones(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("provider") == "AWS" and value in ATLAS_TWO_ZONE_AWS_REGIONS:
+            raise ValueError(
+                f"Atlas spreads a replica set over only 2 availability zones in {value}; "
+                "pick a region with 3 (such as US_EAST_1)"
             )
         return value
 
@@ -234,8 +291,8 @@ class ObjectLockConfig(_Model):
 
 
 class AwsConfig(_Model):
-    region: str = seeds.SOURCE_AWS_REGION
-    replica_region: str = seeds.COPY_AWS_REGION
+    region: AwsRegion = seeds.SOURCE_AWS_REGION
+    replica_region: AwsRegion = seeds.COPY_AWS_REGION
     media_bucket: str = Field(pattern=_BUCKET_NAME)
     export_bucket: str = Field(pattern=_BUCKET_NAME)
     kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
@@ -282,14 +339,14 @@ class QueueConfig(_Model):
     name: str = Field(min_length=1, max_length=260)
     max_delivery_count: int = Field(default=10, ge=seeds.MIN_MAX_DELIVERY_COUNT)
     message_ttl: IsoTimespan = "P14D"
-    lock_duration: IsoTimespan = "PT1M"
+    lock_duration: LockDuration = "PT1M"
 
 
 class SubscriptionConfig(_Model):
     name: str = Field(min_length=1, max_length=50)
     max_delivery_count: int = Field(default=10, ge=seeds.MIN_MAX_DELIVERY_COUNT)
     message_ttl: IsoTimespan = "P14D"
-    lock_duration: IsoTimespan = "PT1M"
+    lock_duration: LockDuration = "PT1M"
 
 
 class TopicConfig(_Model):
@@ -304,6 +361,14 @@ class DeadLetterAlertConfig(_Model):
     evaluation_frequency: IsoTimespan = "PT5M"
     window_size: IsoTimespan = "PT15M"
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+
+    @field_validator("window_size")
+    @classmethod
+    def _window_covers_frequency(cls, value: str, info: ValidationInfo) -> str:
+        frequency = info.data.get("evaluation_frequency")
+        if frequency is not None and parse_duration(value) < parse_duration(frequency):
+            raise ValueError(f"must be at least evaluationFrequency ({frequency}); Azure requires it")
+        return value
 
 
 class ServiceBusConfig(_Model):
@@ -355,13 +420,50 @@ class ObjectivesConfig(_Model):
 class DrillConfig(_Model):
     """The quarterly restore drill: where it may restore, and what it must never pick."""
 
-    staging_project_id: str | None = None
+    staging_project_id: Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")] | None = None
     source_cluster: str | None = None
     excluded_databases: list[str] = Field(default_factory=list)
     tenant_database_pattern: str = ".*"
     instance_size: str = "M10"
     ttl_hours: int = Field(default=6, gt=0, le=72)
     rto: Duration = seeds.RTO_SINGLE_COLLECTION
+    # Drill cluster region, restore mode (`auto`: point in time when the source has PITR and the manifest is
+    # inside its window, else the manifest's snapshot), and how long to wait on the restore job.
+    region: AtlasRegion = seeds.SOURCE_ATLAS_REGION
+    restore_mode: Literal["auto", "pointInTime", "snapshot"] = "auto"
+    restore_timeout: Duration = timedelta(hours=4)
+    poll_interval: Duration = timedelta(seconds=30)
+    spot_check_documents: int = Field(
+        default=seeds.DRILL_SPOT_CHECK_DOCUMENTS, ge=seeds.DRILL_SPOT_CHECK_DOCUMENTS
+    )
+    manifest_sample_size: int = Field(default=20, ge=seeds.DRILL_SPOT_CHECK_DOCUMENTS)
+    # Where `backup_audit_log` and `backup_drill_results` live (through BACKSTOP_EVIDENCE_MONGODB_URI).
+    evidence_database: str = Field(default="backstop", pattern=r"^[A-Za-z0-9_-]{1,63}$")
+
+    @field_validator("tenant_database_pattern")
+    @classmethod
+    def _pattern_compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+    @field_validator("restore_timeout")
+    @classmethod
+    def _restore_ends_before_expiry(cls, value: timedelta, info: ValidationInfo) -> timedelta:
+        ttl = info.data.get("ttl_hours")
+        if ttl is not None and value >= timedelta(hours=ttl):
+            raise ValueError(f"must be shorter than ttlHours ({ttl} h) or sweep could remove a running drill")
+        return value
+
+    @field_validator("manifest_sample_size")
+    @classmethod
+    def _sample_covers_spot_checks(cls, value: int, info: ValidationInfo) -> int:
+        spot = info.data.get("spot_check_documents")
+        if spot is not None and value < spot:
+            raise ValueError(f"must be at least spotCheckDocuments ({spot})")
+        return value
 
 
 # --- the whole stack ------------------------------------------------------------------------------------
@@ -411,36 +513,74 @@ def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
     return problems
 
 
-def _key_path(loc: tuple[int | str, ...]) -> str:
+def _key_path(loc: tuple[int | str, ...], *, as_written: bool = False) -> str:
+    """`backstop:atlas.clusters[0].electableNodes` from a pydantic error location.
+
+    Errors in defaulted fields carry the Python name; the stack file spells keys in camelCase, except a key
+    the operator wrote (`as_written`), which is reported as it is in the file.
+    """
     head, *rest = loc if loc else ("",)
     path = f"{NAMESPACE}:{head}"
-    for part in rest:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    for index, part in enumerate(rest):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            last = index == len(rest) - 1
+            path += f".{part if as_written and last else to_camel(part)}"
     return path
+
+
+def _short_repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _error_line(source: str, error: Mapping[str, Any]) -> str:
     loc = tuple(error.get("loc", ()))
+    kind = error.get("type")
     message = str(error.get("msg", "invalid value"))
     message = message.removeprefix("Value error, ")
-    if error.get("type") == "missing":
+    if kind == "missing":
         message = "is required"
-    elif error.get("type") == "extra_forbidden":
+    elif kind == "extra_forbidden":
         message = "is not a known key"
-    elif "input" in error and error.get("type") not in {"value_error", "model_type", "dict_type"}:
-        message += f" (got {error['input']!r})"
-    return f"{source}: {_key_path(loc)}: {message}"
+    elif kind in {"model_type", "model_attributes_type", "dict_type"}:
+        message = f"expected a structured (object) value (got {_short_repr(error.get('input'))})"
+    elif "input" in error and kind != "value_error":
+        message += f" (got {_short_repr(error['input'])})"
+    return f"{source}: {_key_path(loc, as_written=kind == 'extra_forbidden')}: {message}"
 
 
-def load_stack_config(raw: Mapping[str, Any], source: str) -> StackConfig:
+def _check_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str], source: str) -> None:
+    """Secret-only keys must arrive encrypted: a plain-text webhook in a stack file is a leaked credential.
+
+    Messages never repeat the value itself.
+    """
+    for key in SECRET_KEYS:
+        if key not in raw:
+            continue
+        path = f"{NAMESPACE}:{key}"
+        if key not in secret_keys:
+            raise ConfigError(
+                f"{source}: {path}: must be stored as a secret (`pulumi config set --secret {path} ...`), "
+                "not in plain text"
+            )
+        value = raw[key]
+        if value != OFFLINE_SECRET and not (isinstance(value, str) and value.startswith("https://")):
+            raise ConfigError(f"{source}: {path}: must be an https:// URL")
+
+
+def load_stack_config(raw: Mapping[str, Any], source: str, secret_keys: Collection[str] = ()) -> StackConfig:
     """Validate the `backstop:*` values of one stack; raise `ConfigError` with one line on the first problem.
 
     `raw` maps section names (`atlas`, `aws`…) to their parsed values; `source` is the stack file the values
-    came from, named in the error so the operator knows where to look.
+    came from, named in the error so the operator knows where to look; `secret_keys` are the keys of `raw`
+    that were stored encrypted.
     """
     unknown = sorted(set(raw) - set(SECTIONS) - set(SECRET_KEYS))
     if unknown:
         raise ConfigError(f"{source}: {NAMESPACE}:{unknown[0]}: is not a known key")
+    _check_secret_keys(raw, secret_keys, source)
     data = {key: value for key, value in raw.items() if key in SECTIONS}
     try:
         cfg = StackConfig.model_validate(data)
@@ -464,24 +604,34 @@ def stack_file_name(stack: str) -> str:
 def from_pulumi_config() -> StackConfig:
     """Read the current stack's `backstop:*` values through the Pulumi SDK (engine or mocks alike)."""
     import pulumi
-    from pulumi.runtime.config import CONFIG
+    from pulumi.runtime.config import (
+        CONFIG,
+        get_config,
+        get_config_env,
+        get_config_secret_keys_env,
+        is_config_secret,
+    )
 
-    config = pulumi.Config(NAMESPACE)
     source = stack_file_name(pulumi.get_stack())
     raw: dict[str, Any] = {}
+    secret: set[str] = set()
     prefix = f"{NAMESPACE}:"
-    for key in CONFIG.get():
-        short = key[len(prefix) :] if key.startswith(prefix) else None
-        if short is not None and short not in SECTIONS and short not in SECRET_KEYS:
+    # The language host may hand config over in the environment rather than through `set_all_config`.
+    env_secret_keys = set(get_config_secret_keys_env())
+    for key in sorted(set(CONFIG.get()) | set(get_config_env())):
+        if not key.startswith(prefix):
+            continue
+        short = key[len(prefix) :]
+        if short not in SECTIONS and short not in SECRET_KEYS:
             raise ConfigError(f"{source}: {key}: is not a known key")
-    for section in SECTIONS:
-        text = config.get(section)
-        if text is None:
+        if is_config_secret(key) or key in env_secret_keys:
+            secret.add(short)
+        text = get_config(key)
+        if short in SECRET_KEYS or short == "environment":
+            raw[short] = text
             continue
         try:
-            raw[section] = json.loads(text) if section != "environment" else text
-        except json.JSONDecodeError:
-            raise ConfigError(
-                f"{source}: {NAMESPACE}:{section}: expected a structured (object) value"
-            ) from None
-    return load_stack_config(raw, source)
+            raw[short] = json.loads(text)
+        except (json.JSONDecodeError, TypeError):
+            raw[short] = text  # not structured: validation names the key and what it got
+    return load_stack_config(raw, source, secret)

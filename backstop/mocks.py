@@ -23,7 +23,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 
 from backstop import tokens
-from backstop.resources import Resource
+from backstop.resources import PREVIEW_SECRET, SECRET_SIG, SECRET_SIG_KEY, Resource, normalize
 from backstop.stackfile import StackFile, read_stack_file
 
 ACCOUNT_ID = "111122223333"
@@ -73,6 +73,7 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
 
 
 _ARM_PATHS = {
+    tokens.AZ_RESOURCE_GROUP: "{resourceGroupName}",  # only its name: its id has no provider segment
     tokens.AZ_STORAGE_ACCOUNT: "Microsoft.Storage/storageAccounts/{accountName}",
     tokens.AZ_BLOB_SERVICE: "Microsoft.Storage/storageAccounts/{accountName}/blobServices/default",
     tokens.AZ_BLOB_CONTAINER: (
@@ -127,8 +128,25 @@ def _computed_unknown(state: Any, inputs: Any) -> Any:
     return state
 
 
+def conceal_secrets(value: Any) -> Any:
+    """`value` with every secret replaced by the marker `pulumi preview --json` writes, `[secret]`.
+
+    The engine encrypts secret inputs before they reach any state file; what backstop records and reports
+    must not hold them in plain text either.
+    """
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return PREVIEW_SECRET
+        return {key: conceal_secrets(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [conceal_secrets(item) for item in value]
+    return value
+
+
 @dataclass
-class _Registration:
+class Registration:
+    """One `RegisterResource` request as the engine receives it; `inputs` keep secrets as secret envelopes."""
+
     urn: str
     type: str
     name: str
@@ -172,7 +190,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
         super().__init__(mocks)
-        self.registrations: list[_Registration] = []
+        self.registrations: list[Registration] = []
         self._lock = threading.Lock()
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -186,7 +204,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != tokens.STACK:
-            registration = _Registration(
+            registration = Registration(
                 urn=response.urn,
                 type=request.type,
                 name=request.name,
@@ -203,7 +221,16 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 self.registrations.append(registration)
         return response
 
+    def registration(self, urn: str) -> Registration:
+        """The request that registered `urn`."""
+        with self._lock:
+            matches = [r for r in self.registrations if r.urn == urn]
+        if len(matches) != 1:
+            raise KeyError(f"{urn}: registered {len(matches)} times")
+        return matches[0]
+
     def recorded(self) -> list[Resource]:
+        """Every registered resource as the rules see it, secrets concealed."""
         with self._lock:
             registrations = list(self.registrations)
         return [
@@ -211,7 +238,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 urn=r.urn,
                 type=r.type,
                 name=r.name,
-                props=r.inputs,
+                props=conceal_secrets(r.inputs),
                 id=r.resource_id,
                 protect=r.protect,
                 parent=r.parent,
@@ -231,6 +258,25 @@ class ProgramRun:
     outputs: dict[str, Any]
 
 
+def use_mocks(
+    *,
+    stack: str,
+    config: Mapping[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+) -> RecordingMonitor:
+    """Point the Pulumi runtime at fresh backstop mocks and stack config; return the recording monitor.
+
+    The runtime's settings, config and root stack are process-wide, so every run starts here.
+    """
+    pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
+    pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
+    mocks = BackstopMocks(preview=preview)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    return monitor
+
+
 def run_with_mocks(
     program: Callable[[], Any],
     *,
@@ -238,16 +284,34 @@ def run_with_mocks(
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     preview: bool = False,
+    monitor: RecordingMonitor | None = None,
 ) -> ProgramRun:
-    """Run `program` against a fresh recording monitor; return what it registered, engine-shaped."""
-    pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
-    pulumi.runtime.set_all_config(dict(config or {}), secret_keys or [])
-    mocks = BackstopMocks(preview=preview)
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
-    pulumi_mocks.test(program)()
-    outputs = dict(pulumi_settings.SETTINGS.outputs) if hasattr(pulumi_settings.SETTINGS, "outputs") else {}
-    return ProgramRun(stack=stack, resources=monitor.recorded(), outputs=outputs)
+    """Run `program` against a fresh recording monitor; return what it registered, engine-shaped.
+
+    Pass `monitor` (from `use_mocks`) to see what was registered even when the program raises.
+    """
+    if monitor is None:
+        monitor = use_mocks(stack=stack, config=config, secret_keys=secret_keys, preview=preview)
+    exported: dict[str, Any] = {}
+
+    def program_then_outputs() -> Any:
+        program()
+        root = pulumi_settings.get_root_resource()
+        outputs = dict(getattr(root, "outputs", None) or {})
+
+        async def serialize() -> None:
+            # The same serialization the engine receives, so secrets stay marked as secrets.
+            struct = await rpc.serialize_properties(outputs, {})
+            exported.update(rpc.deserialize_properties(struct, keep_unknowns=True))
+
+        return serialize()
+
+    pulumi_mocks.test(program_then_outputs)()
+    return ProgramRun(
+        stack=stack,
+        resources=monitor.recorded(),
+        outputs=normalize(conceal_secrets(exported)),
+    )
 
 
 def run_stack(project_dir: Path, stack: str, *, preview: bool = False) -> ProgramRun:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_aws as aws
 from pulumi_azure_native import resources
@@ -12,17 +14,37 @@ from backstop.components.azure import BlobStorage, BlobStorageArgs, ServiceBusAr
 from backstop.config import NAMESPACE, SECRET_KEYS, StackConfig, from_pulumi_config
 
 
-def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None) -> dict[str, pulumi.Output]:
-    """Register every resource of the posture; return the stack outputs."""
+@dataclass(frozen=True)
+class Posture:
+    """Every component of one stack, so tests and callers can follow outputs from one resource to another."""
+
+    key: BackupKey
+    media: ReplicatedBucket
+    exports: ReplicatedBucket
+    atlas: AtlasBackupPosture
+    resource_group: resources.ResourceGroup
+    blobs: BlobStorage
+    bus: ServiceBusWithDeadLetters
+    outputs: dict[str, pulumi.Output]
+
+
+def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None) -> Posture:
+    """Register every resource of the posture.
+
+    Backup-critical resources (KMS keys, the Atlas export bucket and its replica, backup schedules, the
+    compliance policy) are protected in prod so that `pulumi destroy` cannot take them away.
+    """
     protect = cfg.is_prod
     account_id = aws.get_caller_identity_output().account_id
     key = BackupKey(
         "backup-key",
         BackupKeyArgs(
             account_id=account_id,
+            region=cfg.aws.region,
             replica_region=cfg.aws.replica_region,
             deletion_window_days=cfg.aws.kms_deletion_window_days,
             description=f"backstop {cfg.environment}: Atlas encryption at rest and backup buckets",
+            alias_name=f"backstop-{cfg.environment}-backups",
             protect=protect,
         ),
     )
@@ -30,6 +52,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
         "media",
         ReplicatedBucketArgs(
             bucket_name=cfg.aws.media_bucket,
+            region=cfg.aws.region,
             replica_region=cfg.aws.replica_region,
             kms_key_arn=key.key.arn,
             replica_kms_key_arn=key.replica.arn,
@@ -41,6 +64,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
         "atlas-exports",
         ReplicatedBucketArgs(
             bucket_name=cfg.aws.export_bucket,
+            region=cfg.aws.region,
             replica_region=cfg.aws.replica_region,
             kms_key_arn=key.key.arn,
             replica_kms_key_arn=key.replica.arn,
@@ -56,6 +80,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
             environment=cfg.environment,
             kms_key_id=key.key.key_id,
             kms_key_arn=key.key.arn,
+            kms_region=cfg.aws.region,
             export_bucket_name=exports.bucket.bucket,
             export_bucket_arn=exports.bucket.arn,
             slack_webhook_url=slack_webhook_url,
@@ -81,7 +106,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
             tags=tags,
         ),
     )
-    return {
+    outputs = {
         "environment": pulumi.Output.from_input(cfg.environment),
         "atlasProjectId": atlas.project.id,
         "clusterNames": pulumi.Output.from_input(sorted(atlas.clusters)),
@@ -91,11 +116,21 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
         "storageAccount": blobs.account.name,
         "serviceBusNamespace": bus.namespace.name,
     }
+    return Posture(
+        key=key,
+        media=media,
+        exports=exports,
+        atlas=atlas,
+        resource_group=group,
+        blobs=blobs,
+        bus=bus,
+        outputs=outputs,
+    )
 
 
 def main() -> None:
     """Entry point of the Pulumi program (`infra/__main__.py`): config first, then resources."""
     cfg = from_pulumi_config()
     webhook = pulumi.Config(NAMESPACE).get_secret(SECRET_KEYS[0])
-    for name, value in declare(cfg, webhook).items():
+    for name, value in declare(cfg, webhook).outputs.items():
         pulumi.export(name, value)

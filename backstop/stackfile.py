@@ -14,9 +14,16 @@ from typing import Any
 
 import yaml
 
-from backstop.config import NAMESPACE, ConfigError, StackConfig, load_stack_config, stack_file_name
+from backstop.config import (
+    NAMESPACE,
+    OFFLINE_SECRET,
+    ConfigError,
+    StackConfig,
+    load_stack_config,
+    stack_file_name,
+)
 
-OFFLINE_SECRET = "[secret]"
+__all__ = ["OFFLINE_SECRET", "StackFile", "read_stack_file"]
 
 
 @dataclass(frozen=True)
@@ -36,7 +43,9 @@ class StackFile:
         return {key[len(prefix) :]: value for key, value in self.values.items() if key.startswith(prefix)}
 
     def stack_config(self) -> StackConfig:
-        return load_stack_config(self.backstop_sections(), self.path.name)
+        prefix = f"{NAMESPACE}:"
+        secret = [key[len(prefix) :] for key in self.secret_keys if key.startswith(prefix)]
+        return load_stack_config(self.backstop_sections(), self.path.name, secret)
 
 
 def read_stack_file(project_dir: Path, stack: str) -> StackFile:

@@ -20,6 +20,9 @@ ATLAS_SNAPSHOT = "mongodbatlas:index/cloudBackupSnapshot:CloudBackupSnapshot"
 ATLAS_EXPORT_BUCKET = "mongodbatlas:index/cloudBackupSnapshotExportBucket:CloudBackupSnapshotExportBucket"
 ATLAS_EXPORT_JOB = "mongodbatlas:index/cloudBackupSnapshotExportJob:CloudBackupSnapshotExportJob"
 ATLAS_RESTORE_JOB = "mongodbatlas:index/cloudBackupSnapshotRestoreJob:CloudBackupSnapshotRestoreJob"
+ATLAS_COLLECTION_RESTORE_JOB = (
+    "mongodbatlas:index/cloudBackupCollectionRestoreJob:CloudBackupCollectionRestoreJob"
+)
 ATLAS_PROVIDER_ACCESS_SETUP = "mongodbatlas:index/cloudProviderAccessSetup:CloudProviderAccessSetup"
 ATLAS_PROVIDER_ACCESS_AUTH = (
     "mongodbatlas:index/cloudProviderAccessAuthorization:CloudProviderAccessAuthorization"
@@ -27,8 +30,10 @@ ATLAS_PROVIDER_ACCESS_AUTH = (
 ATLAS_ENCRYPTION_AT_REST = "mongodbatlas:index/encryptionAtRest:EncryptionAtRest"
 ATLAS_COMPLIANCE_POLICY = "mongodbatlas:index/backupCompliancePolicy:BackupCompliancePolicy"
 ATLAS_ALERT = "mongodbatlas:index/alertConfiguration:AlertConfiguration"
+ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 
 ATLAS_CLUSTERS = frozenset({ATLAS_ADVANCED_CLUSTER, ATLAS_LEGACY_CLUSTER})
+ATLAS_RESTORE_JOBS = frozenset({ATLAS_RESTORE_JOB, ATLAS_COLLECTION_RESTORE_JOB})
 
 # --- AWS (pulumi-aws v7) --------------------------------------------------------------------------------
 S3_BUCKET = "aws:s3/bucket:Bucket"
@@ -80,6 +85,17 @@ COMPONENT_KMS = "backstop:aws:BackupKey"
 COMPONENT_BUCKET = "backstop:aws:ReplicatedBucket"
 COMPONENT_STORAGE = "backstop:azure:BlobStorage"
 COMPONENT_SERVICE_BUS = "backstop:azure:ServiceBus"
+
+COMPONENTS = frozenset(
+    {
+        COMPONENT_ATLAS,
+        COMPONENT_ATLAS_CLUSTER,
+        COMPONENT_KMS,
+        COMPONENT_BUCKET,
+        COMPONENT_STORAGE,
+        COMPONENT_SERVICE_BUS,
+    }
+)
 
 
 def short_name(token: str) -> str:

@@ -25,6 +25,15 @@ def atlas_region_to_aws(region: str) -> str:
     return region.lower().replace("_", "-")
 
 
+def aws_region_to_atlas(region: str) -> str:
+    """`us-east-1` -> `US_EAST_1`."""
+    return region.upper().replace("-", "_")
+
+
+def _policy_json(statements: list[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
 def schedule_policy_items(backup: BackupScheduleConfig) -> dict[str, Any]:
     """Policy items of the Cloud Backup schedule: 6-hourly, daily, weekly and monthly snapshots."""
     return {
@@ -87,10 +96,21 @@ class AtlasBackupArgs:
     environment: str
     kms_key_id: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
+    kms_region: str
     export_bucket_name: pulumi.Input[str]
     export_bucket_arn: pulumi.Input[str]
     slack_webhook_url: pulumi.Input[str] | None
     protect: bool
+
+
+@dataclass(frozen=True)
+class AtlasAccess:
+    """An IAM role Atlas assumes for one feature, and the records that let Atlas use it."""
+
+    setup: mongodbatlas.CloudProviderAccessSetup
+    role: aws.iam.Role
+    policy: aws.iam.RolePolicy
+    authorization: mongodbatlas.CloudProviderAccessAuthorization
 
 
 class AtlasBackupPosture(pulumi.ComponentResource):
@@ -112,25 +132,27 @@ class AtlasBackupPosture(pulumi.ComponentResource):
             tags={"environment": args.environment, "managed-by": "backstop"},
             opts=child,
         )
-        role_id, role = self._aws_access(name, args)
+        self.encryption_access = self._encryption_role(name, args)
         self.encryption = mongodbatlas.EncryptionAtRest(
             f"{name}-encryption-at-rest",
             project_id=self.project.id,
-            aws_kms_config={
-                "enabled": True,
-                "customer_master_key_id": args.kms_key_id,
-                "region": cfg.clusters[0].region,
-                "role_id": role_id,
-            },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+            aws_kms_config=mongodbatlas.EncryptionAtRestAwsKmsConfigArgs(
+                enabled=True,
+                customer_master_key_id=args.kms_key_id,
+                # The region of the key, not of the clusters: Atlas calls KMS there.
+                region=aws_region_to_atlas(args.kms_region),
+                role_id=self.encryption_access.authorization.role_id,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.encryption_access.authorization]),
         )
+        self.export_access = self._export_role(name, args)
         self.export_bucket = mongodbatlas.CloudBackupSnapshotExportBucket(
             f"{name}-export-bucket",
             project_id=self.project.id,
             bucket_name=args.export_bucket_name,
             cloud_provider="AWS",
-            iam_role_id=role_id,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role]),
+            iam_role_id=self.export_access.authorization.role_id,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.export_access.authorization]),
         )
         self.clusters = {}
         self.schedules = {}
@@ -138,6 +160,8 @@ class AtlasBackupPosture(pulumi.ComponentResource):
             cluster = self._cluster(name, cluster_cfg, args)
             self.clusters[cluster_cfg.name] = cluster
             self.schedules[cluster_cfg.name] = self._schedule(name, cluster_cfg, cluster, args)
+        # Prod only (config refuses it elsewhere): the floor would block staging and drill teardown.
+        self.compliance_policy: mongodbatlas.BackupCompliancePolicy | None = None
         if cfg.compliance_policy is not None:
             self.compliance_policy = self._compliance_policy(name, args)
         self.alerts = self._alerts(name, args)
@@ -149,10 +173,13 @@ class AtlasBackupPosture(pulumi.ComponentResource):
             }
         )
 
-    def _aws_access(self, name: str, args: AtlasBackupArgs) -> tuple[pulumi.Output[str], aws.iam.Role]:
-        """The least-privilege IAM role Atlas assumes for encryption at rest and snapshot export."""
+    def _atlas_role(self, name: str, purpose: str, what_for: str, policy: pulumi.Input[str]) -> AtlasAccess:
+        """An IAM role only Atlas can assume (its account, this project's external id), authorized in Atlas.
+
+        Features reference the authorization's `role_id`, so they are created after Atlas accepted the role.
+        """
         setup = mongodbatlas.CloudProviderAccessSetup(
-            f"{name}-aws-access",
+            f"{name}-{purpose}-access",
             project_id=self.project.id,
             provider_name="AWS",
             opts=pulumi.ResourceOptions(parent=self),
@@ -160,70 +187,86 @@ class AtlasBackupPosture(pulumi.ComponentResource):
         atlas_principal = setup.aws_configs.apply(lambda configs: configs[0]["atlas_aws_account_arn"])
         external_id = setup.aws_configs.apply(lambda configs: configs[0]["atlas_assumed_role_external_id"])
         role = aws.iam.Role(
-            f"{name}-atlas-role",
-            description="Assumed by MongoDB Atlas for encryption at rest and Cloud Backup snapshot export",
+            f"{name}-{purpose}-role",
+            description=f"Assumed by MongoDB Atlas for {what_for} only",
             assume_role_policy=pulumi.Output.all(atlas_principal, external_id).apply(
-                lambda values: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"AWS": values[0]},
-                                "Action": "sts:AssumeRole",
-                                "Condition": {"StringEquals": {"sts:ExternalId": values[1]}},
-                            }
-                        ],
-                    }
+                lambda values: _policy_json(
+                    [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"AWS": values[0]},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {"StringEquals": {"sts:ExternalId": values[1]}},
+                        }
+                    ]
                 )
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        aws.iam.RolePolicy(
-            f"{name}-atlas-role-policy",
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-{purpose}-role-policy",
             role=role.id,
-            policy=pulumi.Output.all(args.kms_key_arn, args.export_bucket_arn).apply(
-                lambda arns: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "EncryptionAtRest",
-                                "Effect": "Allow",
-                                "Action": [
-                                    "kms:Encrypt",
-                                    "kms:Decrypt",
-                                    "kms:DescribeKey",
-                                    "kms:GenerateDataKey",
-                                ],
-                                "Resource": [arns[0]],
-                            },
-                            {
-                                "Sid": "SnapshotExportBucket",
-                                "Effect": "Allow",
-                                "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-                                "Resource": [arns[1]],
-                            },
-                            {
-                                "Sid": "SnapshotExportObjects",
-                                "Effect": "Allow",
-                                "Action": ["s3:PutObject"],
-                                "Resource": [f"{arns[1]}/*"],
-                            },
-                        ],
-                    }
-                )
-            ),
+            policy=policy,
             opts=pulumi.ResourceOptions(parent=self),
         )
         authorization = mongodbatlas.CloudProviderAccessAuthorization(
-            f"{name}-aws-access-authorization",
+            f"{name}-{purpose}-access-authorization",
             project_id=self.project.id,
             role_id=setup.role_id,
-            aws={"iam_assumed_role_arn": role.arn},
-            opts=pulumi.ResourceOptions(parent=self),
+            aws=mongodbatlas.CloudProviderAccessAuthorizationAwsArgs(iam_assumed_role_arn=role.arn),
+            # Atlas checks the role's permissions when the feature is enabled, so they must exist first.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
-        return authorization.role_id, role
+        return AtlasAccess(setup=setup, role=role, policy=role_policy, authorization=authorization)
+
+    def _encryption_role(self, name: str, args: AtlasBackupArgs) -> AtlasAccess:
+        """Encryption at rest needs exactly DescribeKey, Encrypt and Decrypt on the customer key."""
+        policy = pulumi.Output.from_input(args.kms_key_arn).apply(
+            lambda key_arn: _policy_json(
+                [
+                    {
+                        "Sid": "AtlasEncryptionAtRest",
+                        "Effect": "Allow",
+                        "Action": ["kms:DescribeKey", "kms:Encrypt", "kms:Decrypt"],
+                        "Resource": [key_arn],
+                    }
+                ]
+            )
+        )
+        return self._atlas_role(name, "encryption", "encryption at rest with the customer key", policy)
+
+    def _export_role(self, name: str, args: AtlasBackupArgs) -> AtlasAccess:
+        """Snapshot export needs GetBucketLocation and PutObject, nothing that reads or deletes exports.
+
+        The bucket encrypts with the customer key, so the role may use that key, but only through S3.
+        """
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{args.kms_region}.amazonaws.com"}}
+        policy = pulumi.Output.all(args.export_bucket_arn, args.kms_key_arn).apply(
+            lambda arns: _policy_json(
+                [
+                    {
+                        "Sid": "LocateExportBucket",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetBucketLocation"],
+                        "Resource": [arns[0]],
+                    },
+                    {
+                        "Sid": "WriteSnapshotExports",
+                        "Effect": "Allow",
+                        "Action": ["s3:PutObject"],
+                        "Resource": [f"{arns[0]}/*"],
+                    },
+                    {
+                        "Sid": "EncryptExportsThroughS3",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": [arns[1]],
+                        "Condition": via_s3,
+                    },
+                ]
+            )
+        )
+        return self._atlas_role(name, "export", "writing Cloud Backup snapshot exports", policy)
 
     def _cluster(
         self, name: str, cluster_cfg: ClusterConfig, args: AtlasBackupArgs
@@ -239,21 +282,23 @@ class AtlasBackupPosture(pulumi.ComponentResource):
             retain_backups_enabled=True,
             encryption_at_rest_provider="AWS",
             termination_protection_enabled=cluster_cfg.termination_protection,
+            # One region with at least 3 electable nodes: Atlas places them in separate availability zones
+            # (the config refuses regions where it can only use two).
             replication_specs=[
-                {
-                    "zone_name": "primary",
-                    "region_configs": [
-                        {
-                            "provider_name": cluster_cfg.provider,
-                            "region_name": cluster_cfg.region,
-                            "priority": 7,
-                            "electable_specs": {
-                                "instance_size": cluster_cfg.instance_size,
-                                "node_count": cluster_cfg.electable_nodes,
-                            },
-                        }
+                mongodbatlas.AdvancedClusterReplicationSpecArgs(
+                    zone_name="primary",
+                    region_configs=[
+                        mongodbatlas.AdvancedClusterReplicationSpecRegionConfigArgs(
+                            provider_name=cluster_cfg.provider,
+                            region_name=cluster_cfg.region,
+                            priority=7,
+                            electable_specs=mongodbatlas.AdvancedClusterReplicationSpecRegionConfigElectableSpecsArgs(
+                                instance_size=cluster_cfg.instance_size,
+                                node_count=cluster_cfg.electable_nodes,
+                            ),
+                        )
                     ],
-                }
+                )
             ],
             tags={"environment": args.environment, "backup-tier": "1"},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.encryption]),
@@ -326,31 +371,44 @@ class AtlasBackupPosture(pulumi.ComponentResource):
         )
 
     def _alerts(self, name: str, args: AtlasBackupArgs) -> list[mongodbatlas.AlertConfiguration]:
+        """One e-mail alert per backup failure event, plus one to the Slack webhook when it is configured.
+
+        The webhook gets alerts of its own: a secret nested in a list makes the whole list secret, and the
+        e-mail recipients must stay readable to anyone reviewing the posture.
+        """
         alerts_cfg = args.config.alerts
-        notifications = [
-            mongodbatlas.AlertConfigurationNotificationArgs(
-                type_name="EMAIL",
-                email_address=alerts_cfg.email,
-                interval_min=alerts_cfg.interval_minutes,
-                delay_min=0,
+        channels: list[tuple[str, mongodbatlas.AlertConfigurationNotificationArgs]] = [
+            (
+                "",
+                mongodbatlas.AlertConfigurationNotificationArgs(
+                    type_name="EMAIL",
+                    email_address=alerts_cfg.email,
+                    interval_min=alerts_cfg.interval_minutes,
+                    delay_min=0,
+                ),
             )
         ]
         if args.slack_webhook_url is not None:
-            notifications.append(
-                mongodbatlas.AlertConfigurationNotificationArgs(
-                    type_name="WEBHOOK",
-                    webhook_url=args.slack_webhook_url,
-                    interval_min=alerts_cfg.interval_minutes,
+            channels.append(
+                (
+                    "-slack",
+                    mongodbatlas.AlertConfigurationNotificationArgs(
+                        type_name="WEBHOOK",
+                        webhook_url=pulumi.Output.secret(args.slack_webhook_url),
+                        interval_min=alerts_cfg.interval_minutes,
+                        delay_min=0,
+                    ),
                 )
             )
         return [
             mongodbatlas.AlertConfiguration(
-                f"{name}-alert-{event.lower().replace('_', '-')}",
+                f"{name}-alert-{event.lower().replace('_', '-')}{suffix}",
                 project_id=self.project.id,
                 event_type=event,
                 enabled=True,
-                notifications=notifications,
+                notifications=[notification],
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for event in tokens.ATLAS_BACKUP_ALERT_EVENTS
+            for suffix, notification in channels
         ]

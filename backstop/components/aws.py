@@ -24,9 +24,11 @@ def _policy_json(statements: list[dict[str, object]]) -> str:
 @dataclass(frozen=True)
 class BackupKeyArgs:
     account_id: pulumi.Input[str]
+    region: str
     replica_region: str
     deletion_window_days: int
     description: str
+    alias_name: str
     protect: bool
 
 
@@ -59,12 +61,14 @@ class BackupKey(pulumi.ComponentResource):
             deletion_window_in_days=args.deletion_window_days,
             multi_region=True,
             policy=key_policy,
+            region=args.region,
             opts=child,
         )
         self.alias = aws.kms.Alias(
             f"{name}-alias",
-            name=f"alias/{name}",
+            name=f"alias/{args.alias_name}",
             target_key_id=self.key.key_id,
+            region=args.region,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.replica = aws.kms.ReplicaKey(
@@ -82,6 +86,7 @@ class BackupKey(pulumi.ComponentResource):
 @dataclass(frozen=True)
 class ReplicatedBucketArgs:
     bucket_name: str
+    region: str
     replica_region: str
     kms_key_arn: pulumi.Input[str]
     replica_kms_key_arn: pulumi.Input[str]
@@ -90,9 +95,24 @@ class ReplicatedBucketArgs:
     object_lock: ObjectLockConfig | None = None
 
 
+@dataclass(frozen=True)
+class LockedDownBucket:
+    """One bucket and the separate pulumi-aws v7 resources that make it a backup bucket."""
+
+    bucket: aws.s3.Bucket
+    versioning: aws.s3.BucketVersioning
+    encryption: aws.s3.BucketServerSideEncryptionConfiguration
+    public_access_block: aws.s3.BucketPublicAccessBlock
+    tls_only_policy: aws.s3.BucketPolicy
+    lifecycle: aws.s3.BucketLifecycleConfiguration
+    object_lock: aws.s3.BucketObjectLockConfiguration | None
+
+
 class ReplicatedBucket(pulumi.ComponentResource):
     """A bucket and its copy-region replica, each versioned, SSE-KMS, private and TLS-only."""
 
+    source: LockedDownBucket
+    target: LockedDownBucket
     bucket: aws.s3.Bucket
     replica: aws.s3.Bucket
 
@@ -100,17 +120,17 @@ class ReplicatedBucket(pulumi.ComponentResource):
         self, name: str, args: ReplicatedBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(tokens.COMPONENT_BUCKET, name, None, opts)
-        self.bucket, source_versioning = self._locked_down_bucket(
-            name, args.bucket_name, None, args.kms_key_arn, args, args.object_lock
-        )
-        self.replica, replica_versioning = self._locked_down_bucket(
+        self.source = self._locked_down_bucket(name, args.bucket_name, args.region, args.kms_key_arn, args)
+        # The replica lives in the copy region, encrypted with the replica of the key there.
+        self.target = self._locked_down_bucket(
             f"{name}-replica",
             f"{args.bucket_name}-{args.replica_region}",
             args.replica_region,
             args.replica_kms_key_arn,
             args,
-            args.object_lock,
         )
+        self.bucket = self.source.bucket
+        self.replica = self.target.bucket
         self.replication_role = self._replication_role(name, args)
         self.replication = aws.s3.BucketReplicationConfig(
             f"{name}-replication",
@@ -132,7 +152,11 @@ class ReplicatedBucket(pulumi.ComponentResource):
                     },
                 }
             ],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[source_versioning, replica_versioning]),
+            region=args.region,
+            # S3 refuses a replication configuration until both buckets are versioned.
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.source.versioning, self.target.versioning]
+            ),
         )
         self.register_outputs(
             {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "replicaArn": self.replica.arn}
@@ -142,11 +166,11 @@ class ReplicatedBucket(pulumi.ComponentResource):
         self,
         name: str,
         bucket_name: str,
-        region: str | None,
+        region: str,
         kms_key_arn: pulumi.Input[str],
         args: ReplicatedBucketArgs,
-        object_lock: ObjectLockConfig | None,
-    ) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
+    ) -> LockedDownBucket:
+        object_lock = args.object_lock
         bucket = aws.s3.Bucket(
             name,
             bucket=bucket_name,
@@ -163,7 +187,7 @@ class ReplicatedBucket(pulumi.ComponentResource):
             opts=child,
             region=region,
         )
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        encryption = aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-sse",
             bucket=bucket.id,
             rules=[
@@ -188,7 +212,7 @@ class ReplicatedBucket(pulumi.ComponentResource):
             opts=child,
             region=region,
         )
-        aws.s3.BucketPolicy(
+        tls_only_policy = aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=bucket.id,
             policy=bucket.arn.apply(
@@ -208,7 +232,7 @@ class ReplicatedBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
             region=region,
         )
-        aws.s3.BucketLifecycleConfiguration(
+        lifecycle = aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=bucket.id,
             rules=[
@@ -227,8 +251,9 @@ class ReplicatedBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
             region=region,
         )
+        lock = None
         if object_lock is not None:
-            aws.s3.BucketObjectLockConfiguration(
+            lock = aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock",
                 bucket=bucket.id,
                 object_lock_enabled="Enabled",
@@ -236,7 +261,15 @@ class ReplicatedBucket(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
                 region=region,
             )
-        return bucket, versioning
+        return LockedDownBucket(
+            bucket=bucket,
+            versioning=versioning,
+            encryption=encryption,
+            public_access_block=public_access_block,
+            tls_only_policy=tls_only_policy,
+            lifecycle=lifecycle,
+            object_lock=lock,
+        )
 
     def _replication_role(self, name: str, args: ReplicatedBucketArgs) -> aws.iam.Role:
         role = aws.iam.Role(
