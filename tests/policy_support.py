@@ -12,7 +12,8 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from backstop.policy.core import Finding, findings_for, load_rules
+from backstop import tokens
+from backstop.policy.core import Finding, RuleRegistry, evaluate, findings_for, load_rules
 from backstop.policy.sources import resources_from_export, resources_from_preview
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
@@ -85,6 +86,51 @@ def without(resources: Sequence[Resource], *names: str) -> list[Resource]:
     return [r for r in resources if r.name not in names]
 
 
+# Current token -> the deprecated alias programs still declare (pulumi-aws v7 `*V2`, azure-native `insights`).
+DEPRECATED_TOKENS = {
+    tokens.S3_BUCKET: tokens.S3_BUCKET_V2,
+    tokens.S3_VERSIONING: tokens.S3_VERSIONING_V2,
+    tokens.S3_SSE: tokens.S3_SSE_V2,
+    tokens.S3_LIFECYCLE: tokens.S3_LIFECYCLE_V2,
+    tokens.S3_OBJECT_LOCK: tokens.S3_OBJECT_LOCK_V2,
+    tokens.AZ_METRIC_ALERT: tokens.AZ_METRIC_ALERT_V2_ALIAS,
+}
+
+
+def retype(resources: Sequence[Resource], mapping: Mapping[str, str]) -> list[Resource]:
+    """The same resources with types rewritten (e.g. to the deprecated `*V2` tokens a program may still
+    use), and every URN that spells a rewritten type changed alike, in parents and dependencies too."""
+
+    def urn(value: str) -> str:
+        parts = value.split("::")
+        if len(parts) < 4:
+            return value
+        chain = parts[2].split("$")
+        parts[2] = "$".join(mapping.get(t, t) for t in chain)
+        return "::".join(parts)
+
+    return [
+        Resource(
+            **{
+                **r.__dict__,
+                "urn": urn(r.urn),
+                "type": mapping.get(r.type, r.type),
+                "parent": urn(r.parent) if r.parent else r.parent,
+                "dependencies": tuple(urn(d) for d in r.dependencies),
+                "property_dependencies": {
+                    k: tuple(urn(d) for d in v) for k, v in r.property_dependencies.items()
+                },
+            }
+        )
+        for r in resources
+    ]
+
+
+def without_dependencies(resources: Sequence[Resource]) -> list[Resource]:
+    """The resources as a source without `propertyDependencies` gives them: joins must go by value."""
+    return [Resource(**{**r.__dict__, "property_dependencies": {}}) for r in resources]
+
+
 def findings(
     rule_id: str, resources: Sequence[Resource], targets: PolicyTargets | None = None
 ) -> list[Finding]:
@@ -100,6 +146,14 @@ def failing(rule_id: str, resources: Sequence[Resource], targets: PolicyTargets 
 def undecided(rule_id: str, resources: Sequence[Resource], targets: PolicyTargets | None = None) -> set[str]:
     """Names of the resources the rule could not decide (unknown values)."""
     return {f.urn.split("::")[-1] for f in findings(rule_id, resources, targets) if f.unknown}
+
+
+def levels(rule_id: str, resources: Sequence[Resource], targets: PolicyTargets) -> set[tuple[str, str]]:
+    """(resource name, level) of each violation `evaluate` reports for `rule_id` alone under `targets`."""
+    registry = RuleRegistry()
+    registry.add(load_rules().get(rule_id))
+    report = evaluate(resources, targets, registry=registry)
+    return {(v.urn.split("::")[-1], v.level) for v in report.violations}
 
 
 # --- engine-shaped documents ----------------------------------------------------------------------------

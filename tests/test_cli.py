@@ -77,15 +77,50 @@ def test_check_export_with_suspended_versioning_fails_with_the_bucket_urn(
 
 
 def test_staging_targets_turn_the_same_violation_advisory(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, prod_run
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, staging_run
 ) -> None:
-    broken = mutate(prod_run.resources, "media-versioning", {"versioningConfiguration.status": "Suspended"})
+    broken = mutate(
+        staging_run.resources, "media-versioning", {"versioningConfiguration.status": "Suspended"}
+    )
     path = _write(tmp_path, "export.json", to_export(broken))
     code, out, _ = _run(capsys, "check", str(path), "--stack", "staging", "--format", "json")
     document = json.loads(out)
     assert code == 0
-    assert [(v["policy"], v["level"]) for v in document["violations"]] == [
-        ("s3-versioning-enabled", "advisory")
+    assert [(v["policy"], v["level"], v["urn"].split("::")[-1]) for v in document["violations"]] == [
+        ("s3-versioning-enabled", "advisory", "media")
+    ]
+    code, out, _ = _run(capsys, "check", str(path), "--stack", "prod", "--format", "json")
+    held_to_prod = {
+        (v["policy"], v["level"], v["urn"].split("::")[-1]) for v in json.loads(out)["violations"]
+    }
+    assert code == 1
+    # Held to prod, staging's cheaper choices are violations too: no compliance floor, LRS, nothing protected.
+    assert held_to_prod == {
+        ("s3-versioning-enabled", "mandatory", "media"),
+        ("atlas-compliance-policy", "mandatory", "atlas-project"),
+        ("azure-storage-geo-redundant", "mandatory", "media-blobs"),
+        *(
+            ("backup-resources-protected", "mandatory", name)
+            for name in (
+                "atlas-cartie-staging-backup-schedule",
+                "atlas-exports",
+                "atlas-exports-replica",
+                "backup-key-key",
+                "backup-key-replica",
+            )
+        ),
+    }
+
+
+def test_prod_posture_held_to_staging_targets_flags_its_compliance_policy(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, prod_run
+) -> None:
+    """A Backup Compliance Policy in a staging or drill project would block its teardown."""
+    path = _write(tmp_path, "export.json", to_export(prod_run.resources))
+    code, out, _ = _run(capsys, "check", str(path), "--stack", "staging", "--format", "json")
+    assert code == 0
+    assert [(v["policy"], v["level"], v["urn"].split("::")[-1]) for v in json.loads(out)["violations"]] == [
+        ("atlas-compliance-policy", "advisory", "atlas-backup-compliance-policy")
     ]
 
 

@@ -18,6 +18,8 @@ from backstop.errors import BackstopError
 
 Environment = Literal["prod", "staging"]
 LevelName = Literal["mandatory", "advisory", "disabled"]
+AtlasKeyProvider = Literal["AWS", "AZURE", "GCP"]
+SEED_KEY_PROVIDERS: tuple[AtlasKeyProvider, ...] = ("AWS",)
 
 
 class PolicyConfigError(BackstopError):
@@ -41,8 +43,16 @@ class PolicyTargets(BaseModel):
     min_electable_nodes: int = Field(default=seeds.MIN_ELECTABLE_NODES, ge=1)
     require_oplog_copy: bool = True
     required_alert_events: list[str] = Field(default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS))
+    # Atlas `encryptionAtRestProvider` values accepted: the seed's "AWS KMS-managed keys" by default.
+    encryption_at_rest_providers: list[AtlasKeyProvider] = Field(
+        default_factory=lambda: list(SEED_KEY_PROVIDERS), min_length=1
+    )
+    # Backup Compliance Policy per project: the floor prod needs, and what blocks staging/drill teardown.
+    compliance_policy: Literal["required", "forbidden", "allowed"] = "required"
 
     min_kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
+    # The stack's `aws:region`: where an S3 bucket without a `region` input or an explicit provider lives.
+    default_aws_region: str = Field(default=seeds.SOURCE_AWS_REGION, min_length=1)
 
     require_geo_redundant_storage: bool = True
     geo_redundant_skus: list[str] = Field(default_factory=lambda: sorted(seeds.GEO_REDUNDANT_SKUS))
@@ -56,10 +66,18 @@ class PolicyTargets(BaseModel):
 
     @classmethod
     def for_environment(cls, environment: Environment, **overrides: Any) -> PolicyTargets:
-        """Prod: every rule mandatory. Staging: advisory, LRS storage and unprotected resources allowed."""
+        """Prod: every rule mandatory. Staging: advisory, LRS storage and unprotected resources allowed,
+        and no Backup Compliance Policy (it would block drill and staging teardown). A restore over prod
+        stays mandatory everywhere: drills run as staging stacks, and the runbook says NEVER."""
         base: dict[str, Any] = {"environment": environment}
         if environment == "staging":
-            base.update(enforcement="advisory", require_geo_redundant_storage=False, require_protect=False)
+            base.update(
+                enforcement="advisory",
+                require_geo_redundant_storage=False,
+                require_protect=False,
+                compliance_policy="forbidden",
+                levels={"atlas-restore-target-not-prod": "mandatory"},
+            )
         base.update(overrides)
         return cls.model_validate(base)
 

@@ -1,4 +1,8 @@
-"""Every S3 bucket is versioned, through a `BucketVersioning` (or deprecated `BucketVersioningV2`)."""
+"""Every S3 bucket is versioned, through a `BucketVersioning` (or deprecated `BucketVersioningV2`).
+
+The deprecated inline block is accepted too (`versioning.enabled` on Bucket, `versionings[].enabled` on
+BucketV2), since programs that still use it do get a versioned bucket.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,20 @@ from backstop import seeds, tokens
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.policy.values import fmt, get
-from backstop.resources import is_unknown
+from backstop.policy.values import MISSING, fmt, get, is_true, items
+from backstop.resources import Resource, is_unknown
+
+
+def _inline_versioning(bucket: Resource) -> list[object]:
+    """The `enabled` flags of the deprecated inline versioning block (absent flags are left out)."""
+    if bucket.type == tokens.S3_BUCKET:
+        flags = [get(bucket.props, "versioning.enabled")]
+    else:
+        blocks = items(get(bucket.props, "versionings"))
+        if is_unknown(blocks):
+            return [blocks]
+        flags = [get(block, "enabled") for block in blocks]
+    return [flag for flag in flags if flag is not MISSING]
 
 
 @stack_rule(
@@ -28,9 +44,11 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     for bucket in stack.of(tokens.S3_BUCKETS):
         settings, undecided = stack.bucket_settings(bucket, tokens.S3_VERSIONINGS)
         statuses = [get(v.props, "versioningConfiguration.status") for v in settings]
-        if any(status == "Enabled" for status in statuses):
+        inline = _inline_versioning(bucket)
+        if any(status == "Enabled" for status in statuses) or any(is_true(flag) for flag in inline):
             continue
-        if any(is_unknown(status) for status in statuses) or (undecided and not settings):
+        if undecided or any(is_unknown(value) for value in (*statuses, *inline)):
+            # An unresolved versioning resource may be the one that enables it.
             yield unknown(bucket, "the bucket's versioning status")
         elif settings:
             yield violation(bucket, f"versioning status is {fmt(statuses[0])}, not 'Enabled'")

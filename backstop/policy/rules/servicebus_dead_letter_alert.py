@@ -1,0 +1,120 @@
+"""Every Service Bus namespace has an enabled Azure Monitor metric alert on its dead-letter count.
+
+An alert covers a namespace when its `scopes` name the namespace (by the engine's dependency, its ARM id, or
+an id ending in `/namespaces/<namespaceName>`), or name the resource group or subscription that holds it
+with `targetResourceType` `Microsoft.ServiceBus/namespaces` (a multi-resource alert). It must be enabled,
+watch `DeadletteredMessages` in `criteria.allOf[]`, and have at least one action, or nobody hears of it.
+Both the v3 token (`monitor`) and the `insights` alias token are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from backstop import seeds, tokens
+from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
+from backstop.policy.stackview import StackView
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING, fmt, get, is_true, items
+from backstop.resources import UNKNOWN, Resource, is_unknown
+
+
+def _scope_covers(scope: str, namespace: Resource, target_type: Any) -> bool:
+    scope = scope.lower().rstrip("/")
+    name = get(namespace.props, "namespaceName")
+    name = name if isinstance(name, str) and name else namespace.name
+    if scope.endswith(f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/{name.lower()}"):
+        return True
+    if not isinstance(namespace.id, str) or not namespace.id:
+        return False
+    namespace_id = namespace.id.lower()
+    if scope == namespace_id:
+        return True
+    multi_resource = (
+        isinstance(target_type, str) and target_type.lower() == tokens.SB_METRIC_NAMESPACE.lower()
+    )
+    return multi_resource and namespace_id.startswith(scope + "/")
+
+
+def _covers(alert: Resource, namespace: Resource) -> bool | Any:
+    """Does the alert's scope include the namespace? True, False or `UNKNOWN`."""
+    deps = alert.property_dependencies.get("scopes", ())
+    if namespace.urn in deps:
+        return True
+    scopes = items(get(alert.props, "scopes"))
+    if is_unknown(scopes):
+        return False if deps else UNKNOWN
+    target_type = get(alert.props, "targetResourceType")
+    if any(isinstance(s, str) and _scope_covers(s, namespace, target_type) for s in scopes):
+        return True
+    return UNKNOWN if any(is_unknown(s) for s in scopes) and not deps else False
+
+
+def _watches_dead_letters(alert: Resource) -> bool | str | None:
+    """True: enabled, on DeadletteredMessages, with an action; a string: why not; None: not known yet."""
+    enabled = get(alert.props, "enabled")
+    if is_unknown(enabled):
+        return None
+    if not is_true(enabled):
+        return f"alert {alert.name} is not enabled (enabled is {fmt(enabled)})"
+    criteria = items(get(alert.props, "criteria.allOf"))  # UNKNOWN if the criteria or list is unknown
+    if is_unknown(criteria):
+        return None
+    metrics = [get(criterion, "metricName") for criterion in criteria]
+    if tokens.SB_DEAD_LETTER_METRIC not in [m for m in metrics if isinstance(m, str)]:
+        if any(is_unknown(m) for m in metrics):
+            return None
+        return f"alert {alert.name} does not watch the {tokens.SB_DEAD_LETTER_METRIC} metric"
+    actions = items(get(alert.props, "actions"))
+    if is_unknown(actions):
+        return None
+    if not actions:
+        state = "no actions" if get(alert.props, "actions") is MISSING else "an empty actions list"
+        return f"alert {alert.name} has {state}: nobody is notified"
+    return True
+
+
+@stack_rule(
+    id="servicebus-dead-letter-alert",
+    description=(
+        f"{seeds.SEED_WISER}, Monitoring and Alerting: 'Queue health: Azure Service Bus dead-letter queue "
+        "depth monitored; elevated counts indicate processing issues', and 'All critical infrastructure "
+        "alerts flow to the engineering team'."
+    ),
+    severity=Severity.MEDIUM,
+    remediation=(
+        "Add azure_native.monitor.MetricAlert(scopes=[<namespace>.id], enabled=True, criteria="
+        "MetricAlertSingleResourceMultipleMetricCriteriaArgs(all_of=[MetricCriteriaArgs(metric_name="
+        "'DeadletteredMessages', ...)]), actions=[{'action_group_id': <action group>.id}])."
+    ),
+)
+def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
+    alerts = stack.of(tokens.AZ_METRIC_ALERTS)
+    for namespace in stack.of(tokens.AZ_SB_NAMESPACE):
+        reasons: list[str] = []
+        undecided = False
+        passed = False
+        for alert in alerts:
+            covers = _covers(alert, namespace)
+            if covers is False:
+                continue
+            verdict = _watches_dead_letters(alert)
+            if isinstance(verdict, str):
+                if covers is True:
+                    reasons.append(verdict)
+            elif verdict is True and covers is True:
+                passed = True
+                break
+            else:
+                undecided = True
+        if passed:
+            continue
+        if undecided:
+            yield unknown(namespace, "whether a dead-letter alert covers this namespace")
+        elif reasons:
+            yield violation(namespace, reasons[0])
+        else:
+            yield violation(
+                namespace, f"no MetricAlert on {tokens.SB_DEAD_LETTER_METRIC} is scoped to this namespace"
+            )

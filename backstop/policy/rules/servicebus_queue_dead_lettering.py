@@ -1,0 +1,65 @@
+"""Service Bus queues dead-letter expired messages and retry a few times before dead-lettering.
+
+`deadLetteringOnMessageExpiration` defaults to false (an expired message is silently dropped), so it must
+be set. `maxDeliveryCount` defaults to 10 when unset (azure-native: "default value is 10"; the same service
+default applies to subscriptions), which is read as 10 against the floor.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from backstop import seeds, tokens
+from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING, fmt, get, is_true, number
+from backstop.resources import Resource, is_unknown
+
+SERVICE_BUS_DEFAULT_MAX_DELIVERY_COUNT = 10
+
+
+def dead_letter_flag(
+    resource: Resource, key: str, what: str, unset: str = "not set (defaults to false)"
+) -> Iterator[Finding]:
+    """A dead-lettering switch that must be declared true."""
+    value = get(resource.props, key)
+    if is_unknown(value):
+        yield unknown(resource, key)
+    elif not is_true(value):
+        state = unset if value is MISSING else fmt(value)
+        yield violation(resource, f"{key} is {state}: {what} are dropped instead of dead-lettered")
+
+
+def delivery_count(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
+    """`maxDeliveryCount` (unset = the service default of 10) meets the retry floor."""
+    value = get(resource.props, "maxDeliveryCount")
+    if is_unknown(value):
+        yield unknown(resource, "maxDeliveryCount")
+        return
+    count = SERVICE_BUS_DEFAULT_MAX_DELIVERY_COUNT if value is MISSING else number(value)
+    if count is None or not math.isfinite(count):
+        yield violation(resource, f"maxDeliveryCount is {fmt(value)}, not a number")
+    elif count < targets.min_max_delivery_count:
+        yield violation(
+            resource,
+            f"maxDeliveryCount is {fmt(value)}: a message is dead-lettered before "
+            f"{targets.min_max_delivery_count} delivery attempts",
+        )
+
+
+@resource_rule(
+    id="servicebus-queue-dead-lettering",
+    types=[tokens.AZ_SB_QUEUE],
+    description=(
+        f"{seeds.SEED_WISER}: 'Messages that cannot be processed are automatically moved to a dead-letter "
+        "queue: no messages are silently dropped' and 'Automatic retry with configurable intervals before "
+        "dead-lettering'."
+    ),
+    severity=Severity.HIGH,
+    remediation="Set dead_lettering_on_message_expiration=True and max_delivery_count>=3 on the queue.",
+    tunables=("min_max_delivery_count",),
+)
+def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
+    yield from dead_letter_flag(resource, "deadLetteringOnMessageExpiration", "expired messages")
+    yield from delivery_count(resource, targets)
