@@ -1,0 +1,336 @@
+"""The CrossGuard policy pack: every registered backstop rule as a `pulumi_policy` policy named by its id.
+
+Resource rules become `ResourceValidationPolicy`s (the engine's `Analyze`, one resource, at preview and
+update), stack rules `StackValidationPolicy`s (`AnalyzeStack`, every resource, each finding reported with
+the URN of the resource at fault). Both run the same rule code as `backstop plan` and `backstop check`.
+
+What pulumi-policy 1.21 and the Pulumi CLI do, and what this module does about it:
+
+* Properties reach a policy wrapped in an unknown-checking proxy: reading a value that is unknown at
+  preview raises `UnknownValueError`, which the SDK turns into one *advisory* "can't run policy during
+  preview" diagnostic. A mandatory rule would silently become advisory. We unwrap the proxy, so rules see
+  the engine's sentinels as `UNKNOWN` and decide for themselves.
+* A diagnostic's enforcement level is its policy's (the config's `enforcementLevel`, else the level the
+  pack declares): one level per policy, never per finding. So definite findings are reported at the
+  policy's level; findings that are *unknown* are reported at that level only when `unknownIsViolation` is
+  set, and otherwise end the policy's run with `UnknownValueError`, which the SDK reports as advisory,
+  naming every resource left undecided. An unknown never passes silently and, by default, never blocks:
+  the same rule as `backstop.policy.core.level_of`.
+* The declared level is the rule's level (`PolicyTargets.level_for`) in the environment of the stack the
+  engine starts the pack for (`PULUMI_STACK`): mandatory in prod and in any stack not recognised as
+  staging, advisory in staging unless the staging targets say otherwise. `--policy-pack-config` overrides.
+* The CLI fills a policy's config from the `default`s of its schema and only takes `enforcementLevel` from
+  an `all` section, so schemas carry no defaults (they would pin staging stacks to prod numbers); the
+  defaults are written in each description. The environment comes from a policy's `environment` setting,
+  else from the stack name in the URN (`environment_of_stack`).
+* The CLI checks config against the schemas (types, enums, bounds); the pack checks it again with the
+  `PolicyTargets` model and refuses a bad value with a one-line error naming the policy and the key.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    PolicyPack,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy import Severity as PolicySeverity
+from pulumi_policy.deserialize import serialize_properties
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+
+from backstop import tokens
+from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
+from backstop.policy.stackview import StackView
+from backstop.policy.targets import (
+    Environment,
+    LevelName,
+    PolicyConfigError,
+    PolicyTargets,
+    environment_of_stack,
+    prod_inventory,
+)
+from backstop.resources import Resource, name_of, stack_of
+
+PACK_NAME = "backstop"
+PACK_DESCRIPTION = (
+    "Backup and disaster-recovery posture for MongoDB Atlas, AWS and Azure, held to the CARTIE backup "
+    "strategy and the WiserReview Backup and Recovery policy."
+)
+# Settings every policy takes, whatever its rule reads.
+SHARED_SETTINGS = ("environment", "unknown_is_violation")
+_LEVELS: dict[LevelName, EnforcementLevel] = {
+    "mandatory": EnforcementLevel.MANDATORY,
+    "advisory": EnforcementLevel.ADVISORY,
+    "disabled": EnforcementLevel.DISABLED,
+}
+_ENVIRONMENTS: tuple[Environment, ...] = ("prod", "staging")
+
+
+# --- config ---------------------------------------------------------------------------------------------
+
+
+def _alias(field_name: str) -> str:
+    field = PolicyTargets.model_fields[field_name]
+    return field.alias or field_name
+
+
+def _setting_fields(rule: Rule) -> list[str]:
+    """The `PolicyTargets` fields a rule's policy takes: the shared settings, then the rule's tunables."""
+    return [*SHARED_SETTINGS, *(t for t in rule.tunables if t not in SHARED_SETTINGS)]
+
+
+def setting_names(rule: Rule) -> list[str]:
+    """The camelCase config keys a rule's policy accepts."""
+    return [_alias(name) for name in _setting_fields(rule)]
+
+
+def _inline_refs(schema: Any, definitions: Mapping[str, Any]) -> Any:
+    """The schema with every `$ref` replaced by its definition: the CLI validates each property alone."""
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(definitions[ref.removeprefix("#/$defs/")], definitions)
+        return {k: _inline_refs(v, definitions) for k, v in schema.items() if k not in ("title", "default")}
+    if isinstance(schema, list):
+        return [_inline_refs(v, definitions) for v in schema]
+    return schema
+
+
+@functools.cache
+def _model_schema() -> dict[str, Any]:
+    return PolicyTargets.model_json_schema(by_alias=True)
+
+
+@functools.cache
+def _defaults(environment: Environment) -> dict[str, Any]:
+    return PolicyTargets.for_environment(environment).model_dump(by_alias=True, mode="json")
+
+
+def _json_text(value: Any) -> str:
+    """A default as JSON, whole floats without a fraction (`7`, not `7.0`)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    elif isinstance(value, list):
+        return "[" + ", ".join(_json_text(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _default_text(alias: str) -> str:
+    prod, staging = _defaults("prod")[alias], _defaults("staging")[alias]
+    text = f"Default: {_json_text(prod)}"
+    return text + (f" in prod, {_json_text(staging)} in staging." if staging != prod else ".")
+
+
+def _description(field_name: str) -> str:
+    alias = _alias(field_name)
+    if field_name == "environment":
+        return (
+            "Which targets to hold the stack to: 'prod' (the seeds' numbers) or 'staging'. Default: from the "
+            "stack name (staging, stage, dev, test, qa, sandbox, staging*, drill* are staging; any other "
+            "stack is prod)."
+        )
+    if field_name == "unknown_is_violation":
+        return (
+            "Count a value that is unknown at preview as a violation at this policy's level. Default: false "
+            "(unknowns are reported as advisory)."
+        )
+    own = PolicyTargets.model_fields[field_name].description
+    return (
+        f"{own.rstrip('.')}. {_default_text(alias)}"
+        if own
+        else f"backstop target {alias}. {_default_text(alias)}"
+    )
+
+
+def config_schema(rule: Rule) -> PolicyConfigSchema:
+    """JSON schema of a policy's config, derived from the `PolicyTargets` fields the rule reads."""
+    model_schema = _model_schema()
+    definitions = model_schema.get("$defs", {})
+    properties: dict[str, dict[str, Any]] = {}
+    for field_name in _setting_fields(rule):
+        alias = _alias(field_name)
+        schema = _inline_refs(model_schema["properties"][alias], definitions)
+        schema["description"] = _description(field_name)
+        properties[alias] = schema
+    return PolicyConfigSchema(properties=properties)
+
+
+def targets_for(
+    rule: Rule, config: Mapping[str, Any], stack: str, inventory: Mapping[str, Any] | None = None
+) -> PolicyTargets:
+    """The targets one policy runs with: its environment's defaults, the prod inventory, then its config."""
+    source = f"policy pack config of {rule.id}"
+    allowed = setting_names(rule)
+    for key in config:
+        if key != "enforcementLevel" and key not in allowed:
+            raise PolicyConfigError(
+                f"{source}: {key}: is not a setting of this policy (it takes {', '.join(allowed)})"
+            )
+    environment = config.get("environment")
+    if environment is None:
+        environment = environment_of_stack(stack)
+    elif environment not in _ENVIRONMENTS:
+        raise PolicyConfigError(f"{source}: environment: must be 'prod' or 'staging' (got {environment!r})")
+    targets = PolicyTargets.for_environment(cast(Environment, environment))
+    if inventory:
+        targets = targets.with_config(inventory, "Pulumi.prod.yaml")
+    return targets.with_config(config, source)
+
+
+# --- resources ------------------------------------------------------------------------------------------
+
+
+def _plain_props(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The properties out of pulumi_policy's unknown-checking proxy, sentinels left in for `normalize`."""
+    return dict(serialize_properties(props))
+
+
+def _is_custom(type_: str) -> bool:
+    return type_ != tokens.STACK and type_ not in tokens.COMPONENTS
+
+
+def resource_from_args(args: ResourceValidationArgs) -> Resource:
+    """The resource of an `Analyze` call, as every rule sees resources."""
+    return Resource.build(
+        urn=args.urn,
+        type=args.resource_type,
+        name=args.name,
+        props=_plain_props(args.props),
+        protect=bool(args.opts.protect),
+        parent=args.opts.parent,
+        provider=args.provider.urn if args.provider else None,
+        custom=_is_custom(args.resource_type),
+    )
+
+
+def resource_from_policy_resource(resource: PolicyResource) -> Resource:
+    """One resource of an `AnalyzeStack` call (its outputs, parent, dependencies), as rules see it."""
+    parent = resource.parent.urn if resource.parent is not None else resource.opts.parent
+    return Resource.build(
+        urn=resource.urn,
+        type=resource.resource_type,
+        name=resource.name,
+        props=_plain_props(resource.props),
+        protect=bool(resource.opts.protect),
+        parent=parent,
+        provider=resource.provider.urn if resource.provider else None,
+        dependencies=[d.urn for d in resource.dependencies],
+        property_dependencies={k: [d.urn for d in v] for k, v in resource.property_dependencies.items()},
+        custom=_is_custom(resource.resource_type),
+    )
+
+
+# --- reporting ------------------------------------------------------------------------------------------
+
+
+def report(
+    rule: Rule, findings: Iterable[Finding], targets: PolicyTargets, report_violation: ReportViolation
+) -> None:
+    """Report definite findings at the policy's level; unknown ones as described in the module docstring."""
+    undecided: list[Finding] = []
+    for finding in findings:
+        if finding.unknown and not targets.unknown_is_violation:
+            undecided.append(finding)
+            continue
+        suffix = " (an unknown value counts as a violation: unknownIsViolation)" if finding.unknown else ""
+        report_violation(f"{finding.message}{suffix}\nRemediation: {rule.remediation}", finding.urn)
+    if undecided:
+        error = UnknownValueError(UNKNOWN_STRING_VALUE, [])
+        error.message = (
+            "; ".join(f"{name_of(f.urn)}: {f.message}" for f in undecided)
+            + " (advisory; set unknownIsViolation to count it as a violation) ["
+            + ", ".join(dict.fromkeys(f.urn for f in undecided))
+            + "]"
+        )
+        raise error
+
+
+def _resource_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in rule.resource_types:
+            return
+        targets = targets_for(rule, args.get_config(), stack_of(args.urn), inventory)
+        report(rule, rule.run(resource_from_args(args), targets), targets, report_violation)
+
+    return validate
+
+
+def _stack_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        resources = [resource_from_policy_resource(r) for r in args.resources]
+        stack = next((r.stack for r in resources if r.stack), "")
+        targets = targets_for(rule, args.get_config(), stack, inventory)
+        report(rule, rule.run(StackView(resources), targets), targets, report_violation)
+
+    return validate
+
+
+# --- the pack -------------------------------------------------------------------------------------------
+
+
+def declared_targets(stack: str) -> PolicyTargets:
+    """The defaults of the stack the engine starts the pack for ('' when unknown, as at publish: prod)."""
+    return PolicyTargets.for_environment(environment_of_stack(stack) if stack else "prod")
+
+
+def declared_levels(stack: str, registry: Iterable[Rule]) -> dict[str, EnforcementLevel]:
+    """The level each policy declares: mandatory for prod, advisory for staging, unless configured."""
+    targets = declared_targets(stack)
+    return {rule.id: _LEVELS[targets.level_for(rule.id)] for rule in registry}
+
+
+def build_policies(
+    registry: RuleRegistry | None = None, *, stack: str = "", inventory: Mapping[str, Any] | None = None
+) -> list[Policy]:
+    """One policy per registered rule, named by the rule id, in id order."""
+    rules: Sequence[Rule] = list(registry or load_rules())
+    levels = declared_levels(stack, rules)
+    policies: list[Policy] = []
+    for rule in rules:
+        common: dict[str, Any] = {
+            "name": rule.id,
+            "description": rule.description,
+            "enforcement_level": levels[rule.id],
+            "config_schema": config_schema(rule),
+            "severity": PolicySeverity(rule.severity.value),
+            "remediation_steps": rule.remediation,
+        }
+        if rule.scope == "resource":
+            policies.append(
+                ResourceValidationPolicy(validate=_resource_validation(rule, inventory or {}), **common)
+            )
+        else:
+            policies.append(
+                StackValidationPolicy(validate=_stack_validation(rule, inventory or {}), **common)
+            )
+    return policies
+
+
+def serve(project_dir: Path) -> None:
+    """Serve the pack over gRPC (prints the port, then blocks): what `policies/__main__.py` runs.
+
+    `PULUMI_STACK` is set by the engine for the stack being previewed or updated; the stack file
+    `Pulumi.prod.yaml` of `project_dir` names the prod clusters and projects that no restore may target.
+    """
+    stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
+    policies = build_policies(stack=stack, inventory=prod_inventory(project_dir))
+    PolicyPack(
+        name=PACK_NAME,
+        policies=policies,
+        enforcement_level=_LEVELS[declared_targets(stack).enforcement],
+        description=PACK_DESCRIPTION,
+    )
