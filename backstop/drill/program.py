@@ -2,13 +2,17 @@
 
 The cluster carries its expiry in its tags and in the stack outputs, so `backstop drill sweep` can remove
 drill stacks that a crashed drill left behind. It has no backup of its own, no termination protection and
-no compliance policy: it exists only to be restored into and destroyed.
+no compliance policy: it exists only to be restored into and destroyed. It runs the source cluster's major
+version, because Atlas restores only into the same or a later major version.
+
+A temporary read-only database user, scoped to this one cluster, lets the drill read the restored data;
+its password is generated per drill and only ever handled as a Pulumi secret.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pulumi
@@ -16,6 +20,7 @@ import pulumi_mongodbatlas as mongodbatlas
 
 DRILL_STACK_PREFIX = "drill-"
 DRILL_PROJECT = "backstop-drill"
+EXPIRY_TAG = "expires-at"
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,17 @@ class DrillClusterSpec:
     expires_at: datetime
     source_cluster: str
     drill_id: str
+    mongo_db_major_version: str | None = None
+    database_username: str | None = None
+    database_password: str | None = field(default=None, repr=False)
+
+    def tags(self) -> dict[str, str]:
+        return {
+            "purpose": "restore-drill",
+            "drill-id": self.drill_id,
+            "source-cluster": self.source_cluster,
+            EXPIRY_TAG: self.expires_at.isoformat(),
+        }
 
 
 def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
@@ -41,6 +57,8 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
             backup_enabled=False,
             pit_enabled=False,
             termination_protection_enabled=False,
+            delete_on_create_timeout=True,
+            mongo_db_major_version=spec.mongo_db_major_version,
             replication_specs=[
                 mongodbatlas.AdvancedClusterReplicationSpecArgs(
                     region_configs=[
@@ -55,13 +73,21 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
                     ]
                 )
             ],
-            tags={
-                "purpose": "restore-drill",
-                "drill-id": spec.drill_id,
-                "source-cluster": spec.source_cluster,
-                "expires-at": spec.expires_at.isoformat(),
-            },
+            tags=spec.tags(),
         )
+        if spec.database_username and spec.database_password:
+            mongodbatlas.DatabaseUser(
+                f"{spec.cluster_name}-reader",
+                project_id=spec.project_id,
+                auth_database_name="admin",
+                username=spec.database_username,
+                password=pulumi.Output.secret(spec.database_password),
+                roles=[mongodbatlas.DatabaseUserRoleArgs(role_name="readAnyDatabase", database_name="admin")],
+                scopes=[mongodbatlas.DatabaseUserScopeArgs(name=spec.cluster_name, type="CLUSTER")],
+                description=f"backstop restore drill {spec.drill_id}, expires {spec.expires_at.isoformat()}",
+                opts=pulumi.ResourceOptions(depends_on=[cluster]),
+            )
+            pulumi.export("databaseUsername", spec.database_username)
         pulumi.export("clusterName", cluster.name)
         pulumi.export("projectId", cluster.project_id)
         pulumi.export("expiresAt", spec.expires_at.isoformat())

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from backstop.drill.program import DRILL_PROJECT, DRILL_STACK_PREFIX
+
+STACK_EXPIRY_TAG = "backstop:expiresAt"
+# drill-20260518-060000-1a2b3c: the UTC creation time is in the name, so even a stack whose `up` failed
+# before it had outputs still tells sweep how old it is.
+_STACK_NAME = re.compile(r"^drill-(\d{8})-(\d{6})-[0-9a-f]+$")
 
 
 @dataclass(frozen=True)
@@ -20,7 +26,11 @@ class DrillStacks(Protocol):
     """Create, destroy and list drill stacks."""
 
     def up(
-        self, stack_name: str, program: Callable[[], None], on_output: Callable[[str], Any]
+        self,
+        stack_name: str,
+        program: Callable[[], None],
+        on_output: Callable[[str], Any],
+        tags: Mapping[str, str] | None = None,
     ) -> dict[str, Any]: ...
 
     def destroy(self, stack_name: str, on_output: Callable[[str], Any]) -> None: ...
@@ -32,9 +42,29 @@ def parse_expiry(value: Any) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def stack_name_for(created: datetime, short_id: str) -> str:
+    return f"{DRILL_STACK_PREFIX}{created.astimezone(UTC):%Y%m%d-%H%M%S}-{short_id}"
+
+
+def created_from_name(stack_name: str) -> datetime | None:
+    match = _STACK_NAME.match(stack_name.rsplit("/", 1)[-1])
+    if not match:
+        return None
+    return datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def effective_expiry(info: DrillStackInfo, ttl: timedelta) -> datetime | None:
+    """The recorded expiry, else the creation time in the stack's name plus the configured TTL."""
+    if info.expires_at is not None:
+        return info.expires_at
+    created = created_from_name(info.name)
+    return created + ttl if created is not None else None
 
 
 class AutomationDrillStacks:
@@ -55,16 +85,29 @@ class AutomationDrillStacks:
         )
 
     def up(
-        self, stack_name: str, program: Callable[[], None], on_output: Callable[[str], Any]
+        self,
+        stack_name: str,
+        program: Callable[[], None],
+        on_output: Callable[[str], Any],
+        tags: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
+        from importlib.metadata import version
+
         from pulumi import automation as auto
 
-        stack = auto.create_or_select_stack(
+        # create_stack, not create_or_select: a drill never reuses (or adopts) somebody else's stack.
+        stack = auto.create_stack(
             stack_name=stack_name,
             project_name=self.project_name,
             program=program,
             opts=self._workspace_opts(),
         )
+        for key, value in (tags or {}).items():
+            try:
+                stack.set_tag(key, value)
+            except auto.CommandError:
+                on_output(f"stack tag {key} not set (backend without stack tags); expiry is in the outputs")
+        stack.workspace.install_plugin("mongodbatlas", "v" + version("pulumi_mongodbatlas"))
         result = stack.up(on_output=on_output)
         return {key: output.value for key, output in result.outputs.items()}
 
