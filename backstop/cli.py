@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 from backstop import tokens
 from backstop.config import Environment
+from backstop.dlq import commands as dlq_commands
+from backstop.drill import commands as drill_commands
 from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
 from backstop.policy.targets import PolicyTargets
 
@@ -202,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--output", help="write the report to this file")
     report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     report.set_defaults(handler=_cmd_report)
+    dlq_commands.register(sub)
+    drill_commands.register(sub)
     return parser
 
 
