@@ -25,3 +25,12 @@ def test_readme_opens_with_exactly_the_main_job_and_the_tests() -> None:
 def test_ci_runs_the_readme_test_command_verbatim() -> None:
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert _readme_commands()[1] in ci_lines
+
+
+def test_the_readme_lists_every_registered_rule_with_its_severity() -> None:
+    from backstop.policy.core import load_rules
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Rules\n", 1)[1].split("\n## ", 1)[0]
+    listed = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \|", section, re.M))
+    assert listed == {rule.id: str(rule.severity) for rule in load_rules()}
