@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from backstop import tokens
+from backstop.mocks import ProgramRun
 from backstop.policy.core import Finding, RuleRegistry, evaluate, findings_for, load_rules
 from backstop.policy.sources import resources_from_export, resources_from_preview
 from backstop.policy.targets import PolicyTargets
@@ -95,6 +96,17 @@ DEPRECATED_TOKENS = {
     tokens.S3_OBJECT_LOCK: tokens.S3_OBJECT_LOCK_V2,
     tokens.AZ_METRIC_ALERT: tokens.AZ_METRIC_ALERT_V2_ALIAS,
 }
+
+
+# A program as written with today's tokens, and as written with the deprecated aliases users still have.
+TOKEN_SETS = ("current", "deprecated-aliases")
+
+
+def declared(run: ProgramRun, token_set: str) -> list[Resource]:
+    """The resources of a mock run under one of `TOKEN_SETS`."""
+    return (
+        retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-aliases" else list(run.resources)
+    )
 
 
 def retype(resources: Sequence[Resource], mapping: Mapping[str, str]) -> list[Resource]:

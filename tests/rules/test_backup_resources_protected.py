@@ -10,14 +10,14 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     findings,
     levels,
     mutate,
     res,
-    retype,
     shapes,
     undecided,
     without_dependencies,
@@ -26,7 +26,6 @@ from tests.policy_support import (
 RULE = "backup-resources-protected"
 PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
-TOKEN_SETS = ("v7", "deprecated-v2")
 PROD_CRITICAL = {
     "backup-key-key",
     "backup-key-replica",
@@ -35,10 +34,6 @@ PROD_CRITICAL = {
     "atlas-cartie-prod-backup-schedule",
     "atlas-backup-compliance-policy",
 }
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-v2" else list(run.resources)
 
 
 def _unprotect(resources: list[Resource], *names: str) -> list[Resource]:
@@ -70,7 +65,7 @@ def test_prod_targets_on_staging_name_every_backup_critical_resource(staging_run
 def test_each_unprotected_critical_resource_fails_alone(
     prod_run: ProgramRun, token_set: str, shape: str, name: str
 ) -> None:
-    loaded = shapes(_unprotect(_program(prod_run, token_set), name))[shape]
+    loaded = shapes(_unprotect(declared(prod_run, token_set), name))[shape]
     assert failing(RULE, loaded) == {name}
     assert undecided(RULE, loaded) == set()
 

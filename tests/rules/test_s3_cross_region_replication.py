@@ -12,15 +12,15 @@ from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     findings,
     levels,
     mutate,
     named,
     res,
-    retype,
     shapes,
     undecided,
     without,
@@ -30,13 +30,8 @@ from tests.policy_support import (
 RULE = "s3-cross-region-replication"
 PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
-TOKEN_SETS = ("v7", "deprecated-v2")
 STATUS = "rules[0].status"
 DESTINATION = "rules[0].destination.bucket"
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-v2" else list(run.resources)
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -72,7 +67,7 @@ def test_variants(
     changes: dict[str, dict[str, Any]],
     expected: set[str],
 ) -> None:
-    resources = _program(prod_run, token_set)
+    resources = declared(prod_run, token_set)
     for name, change in changes.items():
         resources = mutate(resources, name, change)
     loaded = shapes(resources)[shape]
@@ -85,7 +80,7 @@ def test_variants(
 def test_without_replication_the_source_and_its_former_replica_fail(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(_program(prod_run, token_set), "atlas-exports-replication"))[shape]
+    loaded = shapes(without(declared(prod_run, token_set), "atlas-exports-replication"))[shape]
     assert failing(RULE, loaded) == {"atlas-exports", "atlas-exports-replica"}
 
 

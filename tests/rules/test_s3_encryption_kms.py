@@ -10,16 +10,16 @@ from backstop import tokens
 from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.resources import UNKNOWN
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     findings,
     levels,
     mutate,
     res,
-    retype,
     shapes,
     undecided,
     without,
@@ -29,14 +29,9 @@ from tests.policy_support import (
 RULE = "s3-encryption-kms"
 PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
-TOKEN_SETS = ("v7", "deprecated-v2")
 ALGORITHM = "rules[0].applyServerSideEncryptionByDefault.sseAlgorithm"
 KEY = "rules[0].applyServerSideEncryptionByDefault.kmsMasterKeyId"
 BUCKETS = {"media", "media-replica", "atlas-exports", "atlas-exports-replica"}
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-v2" else list(run.resources)
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -69,7 +64,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(_program(prod_run, token_set), name, changes))[shape]
+    loaded = shapes(mutate(declared(prod_run, token_set), name, changes))[shape]
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -79,7 +74,7 @@ def test_variants(
 def test_missing_encryption_resource_fails_only_its_bucket(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(_program(prod_run, token_set), "atlas-exports-sse"))[shape]
+    loaded = shapes(without(declared(prod_run, token_set), "atlas-exports-sse"))[shape]
     assert failing(RULE, loaded) == {"atlas-exports"}
 
 

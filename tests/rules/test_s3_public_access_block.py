@@ -11,16 +11,16 @@ from backstop.mocks import ProgramRun
 from backstop.policy.rules.s3_public_access_block import FLAGS
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.resources import UNKNOWN
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     findings,
     levels,
     mutate,
     res,
-    retype,
     shapes,
     undecided,
     without,
@@ -30,12 +30,7 @@ from tests.policy_support import (
 RULE = "s3-public-access-block"
 PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
-TOKEN_SETS = ("v7", "deprecated-v2")
 BUCKETS = {"media", "media-replica", "atlas-exports", "atlas-exports-replica"}
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-v2" else list(run.resources)
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -83,7 +78,7 @@ def test_the_four_flags_are_the_sdk_wire_names() -> None:
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(_program(prod_run, token_set), name, changes))[shape]
+    loaded = shapes(mutate(declared(prod_run, token_set), name, changes))[shape]
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -91,7 +86,7 @@ def test_variants(
 @pytest.mark.parametrize("token_set", TOKEN_SETS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_missing_block_fails_only_its_bucket(prod_run: ProgramRun, token_set: str, shape: str) -> None:
-    loaded = shapes(without(_program(prod_run, token_set), "media-replica-public-access-block"))[shape]
+    loaded = shapes(without(declared(prod_run, token_set), "media-replica-public-access-block"))[shape]
     assert failing(RULE, loaded) == {"media-replica"}
 
 

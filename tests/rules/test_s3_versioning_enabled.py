@@ -10,16 +10,16 @@ from backstop import tokens
 from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.resources import UNKNOWN
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     levels,
     mutate,
     named,
     res,
-    retype,
     shapes,
     undecided,
     without,
@@ -29,11 +29,6 @@ from tests.policy_support import (
 RULE = "s3-versioning-enabled"
 PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
-TOKEN_SETS = ("v7", "deprecated-v2")
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "deprecated-v2" else list(run.resources)
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -73,7 +68,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_non_compliant_variants(
     prod_run: ProgramRun, token_set: str, shape: str, change: dict[str, dict[str, Any]], expected: set[str]
 ) -> None:
-    resources = _program(prod_run, token_set)
+    resources = declared(prod_run, token_set)
     for name, changes in change.items():
         resources = mutate(resources, name, changes)
     loaded = shapes(resources)[shape]
@@ -86,7 +81,7 @@ def test_non_compliant_variants(
 def test_missing_versioning_resource_fails_only_its_bucket(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(_program(prod_run, token_set), "media-versioning", "media-replica-versioning"))[
+    loaded = shapes(without(declared(prod_run, token_set), "media-versioning", "media-replica-versioning"))[
         shape
     ]
     assert failing(RULE, loaded) == {"media", "media-replica"}
@@ -94,7 +89,7 @@ def test_missing_versioning_resource_fails_only_its_bucket(
 
 @pytest.mark.parametrize("token_set", TOKEN_SETS)
 def test_joins_by_bucket_name_without_property_dependencies(prod_run: ProgramRun, token_set: str) -> None:
-    resources = without_dependencies(_program(prod_run, token_set))
+    resources = without_dependencies(declared(prod_run, token_set))
     assert failing(RULE, resources) == set()
     suspended = mutate(resources, "media-versioning", {"versioningConfiguration.status": "Suspended"})
     assert failing(RULE, suspended) == {"media"}
@@ -169,10 +164,10 @@ def test_staging_targets_make_violations_advisory(staging_run: ProgramRun) -> No
 
 
 def test_deprecated_token_fixture_really_uses_the_v2_tokens(prod_run: ProgramRun) -> None:
-    types = {r.type for r in _program(prod_run, "deprecated-v2")}
+    types = {r.type for r in declared(prod_run, "deprecated-aliases")}
     assert {tokens.S3_BUCKET_V2, tokens.S3_VERSIONING_V2} <= types
     assert not {tokens.S3_BUCKET, tokens.S3_VERSIONING} & types
-    media = named(_program(prod_run, "deprecated-v2"), "media")
+    media = named(declared(prod_run, "deprecated-aliases"), "media")
     assert media.urn.endswith(f"${tokens.S3_BUCKET_V2}::media")
 
 

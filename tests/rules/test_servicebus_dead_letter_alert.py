@@ -12,14 +12,14 @@ from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import (
-    DEPRECATED_TOKENS,
     SHAPES,
+    TOKEN_SETS,
+    declared,
     failing,
     findings,
     levels,
     mutate,
     res,
-    retype,
     shapes,
     undecided,
     without,
@@ -31,12 +31,7 @@ PROD = PolicyTargets.for_environment("prod")
 STAGING = PolicyTargets.for_environment("staging")
 NAMESPACE = "messaging"
 ALERT = "messaging-dead-letter-alert"
-TOKEN_SETS = ("monitor", "insights-alias")
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
-
-
-def _program(run: ProgramRun, token_set: str) -> list[Resource]:
-    return retype(run.resources, DEPRECATED_TOKENS) if token_set == "insights-alias" else list(run.resources)
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -47,7 +42,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 
 
 def test_insights_alias_fixture_uses_the_alias_token(prod_run: ProgramRun) -> None:
-    types = {r.type for r in _program(prod_run, "insights-alias")}
+    types = {r.type for r in declared(prod_run, "deprecated-aliases")}
     assert tokens.AZ_METRIC_ALERT_V2_ALIAS in types and tokens.AZ_METRIC_ALERT not in types
 
 
@@ -68,7 +63,7 @@ def test_insights_alias_fixture_uses_the_alias_token(prod_run: ProgramRun) -> No
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(_program(prod_run, token_set), ALERT, changes))[shape]
+    loaded = shapes(mutate(declared(prod_run, token_set), ALERT, changes))[shape]
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -76,7 +71,7 @@ def test_variants(
 @pytest.mark.parametrize("token_set", TOKEN_SETS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_namespace_without_alert_fails(prod_run: ProgramRun, token_set: str, shape: str) -> None:
-    loaded = shapes(without(_program(prod_run, token_set), ALERT))[shape]
+    loaded = shapes(without(declared(prod_run, token_set), ALERT))[shape]
     assert failing(RULE, loaded) == {NAMESPACE}
     (finding,) = findings(RULE, loaded)
     assert tokens.SB_DEAD_LETTER_METRIC in finding.message
