@@ -18,6 +18,7 @@ from typing import Any
 
 from backstop import seeds, tokens
 from backstop.config import ObjectivesConfig
+from backstop.policy.rules.atlas_common import cluster_regions
 from backstop.policy.stackview import StackView
 from backstop.policy.values import MISSING, get, is_true, items, number
 from backstop.resources import Resource, is_unknown
@@ -192,24 +193,13 @@ def _known_list(value: Any) -> list[Any]:
     return [] if is_unknown(listed) else listed
 
 
-def _cluster_regions(cluster: Resource) -> frozenset[str]:
-    regions: set[str] = set()
-    for spec in _known_list(get(cluster.props, "replicationSpecs")):
-        for config in _known_list(get(spec, "regionConfigs")) + _known_list(get(spec, "regionsConfigs")):
-            region = get(config, "regionName")
-            if isinstance(region, str):
-                regions.add(region)
-    legacy = get(cluster.props, "providerRegionName")
-    if isinstance(legacy, str):
-        regions.add(legacy)
-    return frozenset(regions)
-
-
 def _cluster_backups(stack: StackView) -> list[_ClusterBackup]:
     result = []
     for cluster in stack.of(tokens.ATLAS_CLUSTERS):
         schedules, _ = stack.schedules_for(cluster)
-        result.append(_ClusterBackup(cluster, schedules[0] if schedules else None, _cluster_regions(cluster)))
+        result.append(
+            _ClusterBackup(cluster, schedules[0] if schedules else None, cluster_regions(cluster)[0])
+        )
     return result
 
 

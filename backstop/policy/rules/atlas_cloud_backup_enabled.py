@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from backstop import seeds, tokens
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
+from backstop.policy.rules.atlas_common import cloud_backup_key
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import get, is_true
 from backstop.resources import Resource, is_unknown
@@ -22,8 +23,7 @@ from backstop.resources import Resource, is_unknown
     remediation="Set backupEnabled (AdvancedCluster) or cloudBackup (legacy Cluster) and pitEnabled to true.",
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
-    # In the legacy Cluster, backupEnabled means the deprecated Legacy Backup; Cloud Backup is cloudBackup.
-    backup_key = "backupEnabled" if resource.type == tokens.ATLAS_ADVANCED_CLUSTER else "cloudBackup"
+    backup_key = cloud_backup_key(resource)
     for key, what in ((backup_key, "Cloud Backup"), ("pitEnabled", "continuous (point-in-time) backup")):
         value = get(resource.props, key)
         if is_unknown(value):
