@@ -62,14 +62,13 @@ class Rule:
     tunables: tuple[str, ...] = ()
 
     def run(self, subject: Any, targets: PolicyTargets) -> list[Finding]:
-        """Run the check; a rule that raises is reported, never allowed to crash the whole check."""
+        """Run the check. A rule that raises fails closed: its error is a definite finding at the rule's
+        level (mandatory in prod), never an unknown, so a broken rule cannot make a gate greener."""
         try:
             return list(self.check(subject, targets))
-        except Exception as exc:  # a rule bug must surface as a finding, not a crash
+        except Exception as exc:  # a rule bug must surface as a failing finding, not a crash or a pass
             urn = subject.urn if isinstance(subject, Resource) else ""
-            return [
-                Finding(urn, f"rule {self.id} could not evaluate: {type(exc).__name__}: {exc}", unknown=True)
-            ]
+            return [Finding(urn, f"rule {self.id} could not evaluate: {type(exc).__name__}: {exc}")]
 
 
 class DuplicateRuleError(Exception):
@@ -122,7 +121,7 @@ def resource_rule(
     """Register a check of one resource of the given types."""
 
     def decorate(check: ResourceCheck) -> ResourceCheck:
-        (registry or REGISTRY).add(
+        (REGISTRY if registry is None else registry).add(
             Rule(id, description, severity, remediation, "resource", check, frozenset(types), tuple(tunables))
         )
         return check
@@ -142,7 +141,7 @@ def stack_rule(
     """Register a check that joins across the resources of a whole stack."""
 
     def decorate(check: StackCheck) -> StackCheck:
-        (registry or REGISTRY).add(
+        (REGISTRY if registry is None else registry).add(
             Rule(id, description, severity, remediation, "stack", check, frozenset(), tuple(tunables))
         )
         return check
@@ -191,11 +190,15 @@ class Violation:
 
 @dataclass(frozen=True)
 class Report:
+    """The outcome of one evaluation. `checked_count`: how many of the `resource_count` resources are of a
+    type some rule looked at, so a clean pass can be told from a document backstop cannot see into."""
+
     stack: str
     environment: str
     resource_count: int
     rules: list[Rule]
     violations: list[Violation] = field(default_factory=list)
+    checked_count: int = 0
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -211,6 +214,7 @@ class Report:
             "stack": self.stack,
             "environment": self.environment,
             "resources": self.resource_count,
+            "resourcesChecked": self.checked_count,
             "rules": len(self.rules),
             "rulesPassed": len([r for r in self.rules if r.id not in failed]),
             "mandatory": len(self.mandatory),
@@ -230,7 +234,10 @@ def level_of(finding: Finding, rule_level: LevelName, targets: PolicyTargets) ->
     return rule_level
 
 
-def findings_for(rule: Rule, resources: Sequence[Resource], targets: PolicyTargets) -> list[Finding]:
+def findings_for(
+    rule: Rule, resources: Sequence[Resource], targets: PolicyTargets, view: StackView | None = None
+) -> list[Finding]:
+    """The findings of one rule; stack rules run over `view` when given (one view per evaluation)."""
     from backstop.policy.stackview import StackView
 
     if rule.scope == "resource":
@@ -239,7 +246,16 @@ def findings_for(rule: Rule, resources: Sequence[Resource], targets: PolicyTarge
             if resource.type in rule.resource_types:
                 found.extend(rule.run(resource, targets))
         return found
-    return rule.run(StackView(resources), targets)
+    return rule.run(view if view is not None else StackView(resources), targets)
+
+
+def checked_types(rules: Iterable[Rule], view: StackView) -> set[str]:
+    """Resource types some rule looked at: those a resource rule declares and those a stack rule asked
+    `view` for while it ran."""
+    types = set(view.types_read)
+    for rule in rules:
+        types.update(rule.resource_types)
+    return types
 
 
 def evaluate(
@@ -250,13 +266,18 @@ def evaluate(
     registry: RuleRegistry | None = None,
 ) -> Report:
     """Run every enabled rule over the resources of one stack."""
-    rules = list(registry or load_rules())
+    from backstop.policy.stackview import StackView
+
+    rules = list(load_rules() if registry is None else registry)
+    view = StackView(resources)
     violations: list[Violation] = []
+    enabled: list[Rule] = []
     for rule in rules:
         rule_level = targets.level_for(rule.id)
         if rule_level == "disabled":
             continue
-        for finding in findings_for(rule, resources, targets):
+        enabled.append(rule)
+        for finding in findings_for(rule, resources, targets, view):
             level = level_of(finding, rule_level, targets)
             message = finding.message
             violations.append(
@@ -272,4 +293,6 @@ def evaluate(
                 )
             )
     violations.sort(key=lambda v: (v.level != "mandatory", v.policy, v.urn))
-    return Report(stack, targets.environment, len(resources), rules, violations)
+    types = checked_types(enabled, view)
+    checked = sum(1 for resource in resources if resource.type in types)
+    return Report(stack, targets.environment, len(resources), rules, violations, checked)

@@ -34,6 +34,14 @@ def _resource_label(urn: str) -> str:
     return f"{tokens.short_name(token)} {name_of(urn)}" if token else name_of(urn)
 
 
+def scope_line(report: Report) -> str:
+    """ "N of M resources are of a type backstop checks", and a warning when that is none of them."""
+    line = f"{report.checked_count} of {report.resource_count} resources are of a type backstop checks"
+    if report.checked_count == 0:
+        line += ": nothing in this document was checked, so a pass here proves nothing"
+    return line
+
+
 def render_json(report: Report, source: str) -> str:
     return json.dumps(
         {
@@ -49,6 +57,7 @@ def render_text(report: Report, source: str) -> str:
     lines = [
         f"backstop: {summary['rules']} rules over {summary['resources']} resources of stack "
         f"{report.stack or '?'} ({report.environment} targets) from {source}",
+        f"  {scope_line(report)}",
     ]
     for violation in report.violations:
         marker = {"mandatory": "FAIL", "advisory": "WARN"}.get(violation.level, violation.level.upper())
@@ -62,7 +71,8 @@ def render_text(report: Report, source: str) -> str:
     verdict = "FAILED" if report.exit_code else "PASSED"
     lines.append(
         f"{verdict}: {summary['mandatory']} mandatory, {summary['advisory']} advisory "
-        f"({summary['unknown']} unknown at preview); {summary['rulesPassed']}/{summary['rules']} rules clean"
+        f"({summary['unknown']} unknown at preview); {summary['rulesPassed']}/{summary['rules']} rules "
+        f"clean; {report.checked_count}/{report.resource_count} resources checked"
     )
     return "\n".join(lines)
 
@@ -75,6 +85,7 @@ def render_markdown(report: Report, source: str) -> str:
         "",
         f"{summary['rules']} rules, {summary['resources']} resources, source `{source}`, "
         f"{report.environment} targets.",
+        f"{scope_line(report)}.",
         "",
         "| mandatory | advisory | unknown at preview | rules clean |",
         "|---:|---:|---:|---:|",

@@ -57,12 +57,15 @@ class StackView:
         self._project_ids: dict[str, str] | None = None
         self._references: dict[tuple[frozenset[str], str], _References] = {}
         self._buckets_by_name: dict[str, list[Resource]] | None = None
+        # Every type a rule asked for: the report's "N of M resources are of a type backstop checks".
+        self.types_read: set[str] = set()
         for resource in self.resources:
             self._by_type[resource.type].append(resource)
             self._by_urn[resource.urn] = resource
 
     def of(self, types: Iterable[str] | str) -> list[Resource]:
         wanted = [types] if isinstance(types, str) else list(types)
+        self.types_read.update(wanted)
         return [r for t in wanted for r in self._by_type.get(t, [])]
 
     def by_urn(self, urn: str) -> Resource | None:

@@ -1,0 +1,125 @@
+"""Evaluation as every front end shares it: a rule that raises fails closed, and the report says how much
+of the document any rule could see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from backstop import tokens
+from backstop.cli import main
+from backstop.policy import crossguard
+from backstop.policy.core import RuleRegistry, Severity, evaluate, resource_rule, stack_rule
+from backstop.policy.formats import render
+from backstop.policy.targets import PolicyTargets
+from tests.policy_support import res, to_preview
+
+
+def _broken_registry() -> RuleRegistry:
+    registry = RuleRegistry()
+
+    @resource_rule(
+        id="broken-resource-rule",
+        types=[tokens.S3_BUCKET],
+        description="a rule with a bug",
+        severity=Severity.HIGH,
+        remediation="fix the rule",
+        registry=registry,
+    )
+    def _resource(resource, targets):
+        raise KeyError("versioning")
+
+    @stack_rule(
+        id="broken-stack-rule",
+        description="a stack rule with a bug",
+        severity=Severity.MEDIUM,
+        remediation="fix the rule",
+        registry=registry,
+    )
+    def _stack(stack, targets):
+        stack.of(tokens.AZ_SB_NAMESPACE)
+        raise ZeroDivisionError("division by zero")
+
+    return registry
+
+
+BUCKET = res(tokens.S3_BUCKET, "media")
+
+
+def test_a_rule_that_raises_is_mandatory_in_prod_and_fails_the_gate() -> None:
+    report = evaluate([BUCKET], PolicyTargets.for_environment("prod"), registry=_broken_registry())
+    assert {(v.policy, v.urn, v.level, v.unknown) for v in report.violations} == {
+        ("broken-resource-rule", BUCKET.urn, "mandatory", False),
+        ("broken-stack-rule", "", "mandatory", False),
+    }
+    assert report.exit_code == 1
+    messages = {v.policy: v.message for v in report.violations}
+    assert messages["broken-resource-rule"] == (
+        "rule broken-resource-rule could not evaluate: KeyError: 'versioning'"
+    )
+
+
+def test_a_rule_that_raises_keeps_the_rules_level_in_staging() -> None:
+    report = evaluate([BUCKET], PolicyTargets.for_environment("staging"), registry=_broken_registry())
+    assert {v.level for v in report.violations} == {"advisory"}
+    assert report.exit_code == 0
+
+
+def test_a_rule_that_raises_is_a_violation_in_crossguard_too() -> None:
+    rule = _broken_registry().get("broken-resource-rule")
+    reported: list[tuple[str, str | None]] = []
+    crossguard.report(
+        rule,
+        rule.run(BUCKET, PolicyTargets.for_environment("prod")),
+        PolicyTargets.for_environment("prod"),
+        lambda message, urn=None: reported.append((message.splitlines()[0], urn)),
+    )
+    assert reported == [("rule broken-resource-rule could not evaluate: KeyError: 'versioning'", BUCKET.urn)]
+
+
+ECS_RDS_STACK = [
+    res("aws:ecs/cluster:Cluster", "app"),
+    res("aws:ecs/service:Service", "web"),
+    res("aws:rds/instance:Instance", "db", {"backupRetentionPeriod": 0}),
+    res("aws:ec2/securityGroup:SecurityGroup", "db-sg"),
+]
+
+
+def test_scope_counts_resources_of_a_type_some_rule_reads() -> None:
+    resources = [
+        *ECS_RDS_STACK,
+        res(tokens.S3_BUCKET, "media"),
+        res(tokens.S3_VERSIONING, "media-versioning", {"bucket": "media"}),
+        res(tokens.AZ_SB_NAMESPACE, "bus"),
+    ]
+    report = evaluate(resources, PolicyTargets.for_environment("prod"))
+    assert (report.checked_count, report.resource_count) == (3, 7)
+    assert report.summary()["resourcesChecked"] == 3
+
+
+def test_a_document_backstop_cannot_see_into_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    path = tmp_path / "ecs-rds.json"
+    path.write_text(json.dumps(to_preview(ECS_RDS_STACK)), encoding="utf-8")
+    code = main(["check", str(path)])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = out.splitlines()
+    # The stack resource is a resource of the document too: 5 in all, none of them checked.
+    assert lines[1] == (
+        "  0 of 5 resources are of a type backstop checks: nothing in this document was checked, "
+        "so a pass here proves nothing"
+    )
+    assert lines[-1].endswith("; 0/5 resources checked")
+    assert json.loads(render(evaluate([], PolicyTargets()), "json", "x"))["summary"]["resourcesChecked"] == 0
+    assert "0 of 0 resources are of a type backstop checks" in render(
+        evaluate([], PolicyTargets()), "markdown", "x"
+    )
+
+
+def test_the_prod_plan_reports_its_scope(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
+    code = main(["plan", "--stack", "prod", "--project-dir", str(project_dir), "--format", "json"])
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert code == 0
+    assert 0 < summary["resourcesChecked"] < summary["resources"]
