@@ -69,6 +69,8 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
         return atlas_id, outputs
     if typ.startswith("azure-native:"):
         return _arm_id(typ, name, inputs), {"name": _arm_leaf(typ, name, inputs)}
+    if typ in _CLASSIC_ARM_PATHS:
+        return _classic_arm_id(typ, name, inputs), {"name": str(inputs.get("name") or name)}
     return f"{name}_id", {}
 
 
@@ -89,6 +91,33 @@ _ARM_PATHS = {
     tokens.AZ_METRIC_ALERT: "Microsoft.Insights/metricAlerts/{ruleName}",
 }
 _SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
+
+# Classic pulumi-azure resources name themselves in `name` and point at their parent by its ARM id.
+_CLASSIC_ARM_PATHS = {
+    tokens.AZC_STORAGE_ACCOUNT: ("resourceGroupName", "Microsoft.Storage/storageAccounts"),
+    tokens.AZC_SB_NAMESPACE: ("resourceGroupName", "Microsoft.ServiceBus/namespaces"),
+    tokens.AZC_SB_NAMESPACE_EVENTHUB_ALIAS: ("resourceGroupName", "Microsoft.ServiceBus/namespaces"),
+    tokens.AZC_SB_QUEUE: ("namespaceId", "queues"),
+    tokens.AZC_SB_QUEUE_EVENTHUB_ALIAS: ("namespaceId", "queues"),
+    tokens.AZC_SB_TOPIC: ("namespaceId", "topics"),
+    tokens.AZC_SB_TOPIC_EVENTHUB_ALIAS: ("namespaceId", "topics"),
+    tokens.AZC_SB_SUBSCRIPTION: ("topicId", "subscriptions"),
+    tokens.AZC_SB_SUBSCRIPTION_EVENTHUB_ALIAS: ("topicId", "subscriptions"),
+    tokens.AZC_ACTION_GROUP: ("resourceGroupName", "Microsoft.Insights/actionGroups"),
+    tokens.AZC_METRIC_ALERT: ("resourceGroupName", "Microsoft.Insights/metricAlerts"),
+    tokens.AZC_RESOURCE_GROUP: ("", ""),
+}
+
+
+def _classic_arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
+    own = str(inputs.get("name") or name)
+    parent_key, segment = _CLASSIC_ARM_PATHS[typ]
+    if typ == tokens.AZC_RESOURCE_GROUP:
+        return f"{_SUBSCRIPTION}/resourceGroups/{own}"
+    if parent_key == "resourceGroupName":
+        group = inputs.get("resourceGroupName", "rg")
+        return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/{segment}/{own}"
+    return f"{inputs.get(parent_key, '')}/{segment}/{own}"
 
 
 def _arm_leaf(typ: str, name: str, inputs: Mapping[str, Any]) -> str:

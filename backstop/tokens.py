@@ -76,7 +76,31 @@ AZ_METRIC_ALERT = "azure-native:monitor:MetricAlert"
 AZ_METRIC_ALERT_V2_ALIAS = "azure-native:insights:MetricAlert"
 AZ_ACTION_GROUP = "azure-native:monitor:ActionGroup"
 
-AZ_METRIC_ALERTS = frozenset({AZ_METRIC_ALERT, AZ_METRIC_ALERT_V2_ALIAS})
+# --- Azure classic (pulumi-azure v6, bridged from the Terraform azurerm provider) -------------------------
+# Tokens and property names as the installed `pulumi_azure` SDK spells them. The `eventhub` module still
+# ships deprecated copies of the Service Bus resources ("azure.eventhub.Queue has been deprecated in favor
+# of azure.servicebus.Queue"), with the same properties, which older programs declare.
+AZC_RESOURCE_GROUP = "azure:core/resourceGroup:ResourceGroup"
+AZC_STORAGE_ACCOUNT = "azure:storage/account:Account"
+AZC_SB_NAMESPACE = "azure:servicebus/namespace:Namespace"
+AZC_SB_QUEUE = "azure:servicebus/queue:Queue"
+AZC_SB_TOPIC = "azure:servicebus/topic:Topic"
+AZC_SB_SUBSCRIPTION = "azure:servicebus/subscription:Subscription"
+AZC_SB_NAMESPACE_EVENTHUB_ALIAS = "azure:eventhub/namespace:Namespace"
+AZC_SB_QUEUE_EVENTHUB_ALIAS = "azure:eventhub/queue:Queue"
+AZC_SB_TOPIC_EVENTHUB_ALIAS = "azure:eventhub/topic:Topic"
+AZC_SB_SUBSCRIPTION_EVENTHUB_ALIAS = "azure:eventhub/subscription:Subscription"
+AZC_METRIC_ALERT = "azure:monitoring/metricAlert:MetricAlert"
+AZC_ACTION_GROUP = "azure:monitoring/actionGroup:ActionGroup"
+
+# Every token of one kind of Azure resource, from either provider (and their deprecated aliases).
+AZ_STORAGE_ACCOUNTS = frozenset({AZ_STORAGE_ACCOUNT, AZC_STORAGE_ACCOUNT})
+AZ_SB_NAMESPACES = frozenset({AZ_SB_NAMESPACE, AZC_SB_NAMESPACE, AZC_SB_NAMESPACE_EVENTHUB_ALIAS})
+AZ_SB_QUEUES = frozenset({AZ_SB_QUEUE, AZC_SB_QUEUE, AZC_SB_QUEUE_EVENTHUB_ALIAS})
+AZ_SB_TOPICS = frozenset({AZ_SB_TOPIC, AZC_SB_TOPIC, AZC_SB_TOPIC_EVENTHUB_ALIAS})
+AZ_SB_SUBSCRIPTIONS = frozenset({AZ_SB_SUBSCRIPTION, AZC_SB_SUBSCRIPTION, AZC_SB_SUBSCRIPTION_EVENTHUB_ALIAS})
+AZ_METRIC_ALERTS = frozenset({AZ_METRIC_ALERT, AZ_METRIC_ALERT_V2_ALIAS, AZC_METRIC_ALERT})
+AZ_ACTION_GROUPS = frozenset({AZ_ACTION_GROUP, AZC_ACTION_GROUP})
 
 # --- backstop's own component resources -----------------------------------------------------------------
 COMPONENT_ATLAS = "backstop:atlas:BackupPosture"

@@ -2,6 +2,8 @@
 
 Soft delete lives on the account's `BlobServiceProperties` (`deleteRetentionPolicy.enabled` / `.days`),
 joined to the account by the engine's dependency of its `accountName`, else by the account name's value.
+A classic pulumi-azure account holds it inline, in `blobProperties.deleteRetentionPolicy`: the block being
+there turns soft delete on, and its `days` "Defaults to `7`" (the installed SDK's documentation).
 """
 
 from __future__ import annotations
@@ -38,6 +40,28 @@ def _verdict(service: Resource, targets: PolicyTargets) -> bool | str | None:
     return True
 
 
+CLASSIC_DEFAULT_RETENTION_DAYS = 7
+
+
+def _classic_verdict(account: Resource, targets: PolicyTargets) -> bool | str | None:
+    """The inline `blobProperties.deleteRetentionPolicy` of a classic account, judged as `_verdict`."""
+    policy = get(account.props, "blobProperties.deleteRetentionPolicy")
+    if is_unknown(policy):
+        return None
+    if not isinstance(policy, dict):
+        return "blobProperties.deleteRetentionPolicy is not set: blob soft delete is off"
+    days = get(policy, "days")
+    if is_unknown(days):
+        return None
+    count = CLASSIC_DEFAULT_RETENTION_DAYS if days is MISSING else number(days)
+    if count is None or not math.isfinite(count) or count < targets.min_blob_soft_delete_days:
+        return (
+            f"blob soft delete keeps deleted blobs {fmt(count if days is MISSING else days)} days, below "
+            f"the {fmt(targets.min_blob_soft_delete_days)}-day minimum"
+        )
+    return True
+
+
 def _account_name(account: Resource) -> Any:
     name = get(account.props, "accountName")
     return account.name if name is MISSING else name
@@ -53,11 +77,18 @@ def _account_name(account: Resource) -> Any:
     severity=Severity.HIGH,
     remediation=(
         "Add azure_native.storage.BlobServiceProperties(account_name=<account>.name, "
-        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': 14})."
+        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': 14}); with classic "
+        "pulumi-azure, blob_properties={'delete_retention_policy': {'days': 14}} on the account."
     ),
     tunables=("min_blob_soft_delete_days",),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
+    for account in stack.of(tokens.AZC_STORAGE_ACCOUNT):
+        verdict = _classic_verdict(account, targets)
+        if verdict is None:
+            yield unknown(account, "blobProperties.deleteRetentionPolicy")
+        elif isinstance(verdict, str):
+            yield violation(account, verdict)
     for account in stack.of(tokens.AZ_STORAGE_ACCOUNT):
         services, undecided = stack.attached(
             [tokens.AZ_BLOB_SERVICE], account, "accountName", _account_name(account)

@@ -1,4 +1,9 @@
-"""Prod storage accounts replicate to the paired region (GRS, RA-GRS, GZRS, RA-GZRS)."""
+"""Prod storage accounts replicate to the paired region (GRS, RA-GRS, GZRS, RA-GZRS).
+
+azure-native spells the redundancy in `sku.name` (`Standard_RAGZRS`); classic pulumi-azure in
+`accountReplicationType` (`RAGZRS`, with the tier apart in `accountTier`), so a classic account passes when
+its replication type is the redundancy part of one of the accepted SKUs.
+"""
 
 from __future__ import annotations
 
@@ -13,24 +18,29 @@ from backstop.resources import Resource, is_unknown
 
 @resource_rule(
     id="azure-storage-geo-redundant",
-    types=[tokens.AZ_STORAGE_ACCOUNT],
+    types=tokens.AZ_STORAGE_ACCOUNTS,
     description=(
         f"{seeds.SEED_WISER}: 'Azure Blob Storage: Locally Redundant Storage (LRS) minimum; Geo-Redundant "
         "Storage (GRS) where configured' and 'Full Azure region outage: Failover to secondary Azure "
         "region'. Prod review media must survive the loss of its region (RPO 1 hour for other systems)."
     ),
     severity=Severity.HIGH,
-    remediation="Set sku={'name': 'Standard_RAGZRS'} (or Standard_GRS, RAGRS, GZRS) on the account.",
+    remediation=(
+        "Set sku={'name': 'Standard_RAGZRS'} (or Standard_GRS, RAGRS, GZRS) on the account; with classic "
+        "pulumi-azure, account_replication_type='RAGZRS' (or GRS, RAGRS, GZRS)."
+    ),
     tunables=("require_geo_redundant_storage", "geo_redundant_skus"),
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
     if not targets.require_geo_redundant_storage:
         return
-    sku = get(resource.props, "sku.name")
+    if resource.type == tokens.AZC_STORAGE_ACCOUNT:
+        key = "accountReplicationType"
+        accepted = sorted({sku.split("_", 1)[-1] for sku in targets.geo_redundant_skus})
+    else:
+        key, accepted = "sku.name", list(targets.geo_redundant_skus)
+    sku = get(resource.props, key)
     if is_unknown(sku):
-        yield unknown(resource, "sku.name")
-    elif not (isinstance(sku, str) and sku in targets.geo_redundant_skus):
-        yield violation(
-            resource,
-            f"sku.name is {fmt(sku)}, not geo-redundant (one of {', '.join(targets.geo_redundant_skus)})",
-        )
+        yield unknown(resource, key)
+    elif not (isinstance(sku, str) and sku in accepted):
+        yield violation(resource, f"{key} is {fmt(sku)}, not geo-redundant (one of {', '.join(accepted)})")

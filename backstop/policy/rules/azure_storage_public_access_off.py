@@ -4,6 +4,7 @@ A missing `allowBlobPublicAccess` is a violation. The installed azure-native v3 
 documents "the default interpretation is false for this property", but older API versions documented it as
 true and accounts created before November 2023 kept that; what an unset value means therefore depends on
 the API version and the account's history. The seed's "no public bucket access" is declared, not assumed.
+Classic pulumi-azure calls the switch `allowNestedItemsToBePublic` and documents "Defaults to `true`".
 """
 
 from __future__ import annotations
@@ -19,23 +20,25 @@ from backstop.resources import Resource, is_unknown
 
 @resource_rule(
     id="azure-storage-public-access-off",
-    types=[tokens.AZ_STORAGE_ACCOUNT],
+    types=tokens.AZ_STORAGE_ACCOUNTS,
     description=(
         f"{seeds.SEED_WISER}: 'Time-limited signed URLs for file access: no public bucket access' for the "
         "Azure Blob Storage that holds review photos and videos."
     ),
     severity=Severity.HIGH,
-    remediation="Set allow_blob_public_access=False on the storage account.",
+    remediation=(
+        "Set allow_blob_public_access=False on the storage account (classic pulumi-azure: "
+        "allow_nested_items_to_be_public=False)."
+    ),
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
-    value = get(resource.props, "allowBlobPublicAccess")
+    classic = resource.type == tokens.AZC_STORAGE_ACCOUNT
+    key = "allowNestedItemsToBePublic" if classic else "allowBlobPublicAccess"
+    value = get(resource.props, key)
     if is_unknown(value):
-        yield unknown(resource, "allowBlobPublicAccess")
+        yield unknown(resource, key)
     elif value is MISSING:
-        yield violation(
-            resource,
-            "allowBlobPublicAccess is not set: its default depends on the API version and account age; "
-            "set it to false",
-        )
+        default = "defaults to true" if classic else "its default depends on the API version and account age"
+        yield violation(resource, f"{key} is not set: {default}; set it to false")
     elif not (value is False or (isinstance(value, str) and value.lower() == "false")):
-        yield violation(resource, f"allowBlobPublicAccess is {fmt(value)}: anonymous blob access is allowed")
+        yield violation(resource, f"{key} is {fmt(value)}: anonymous blob access is allowed")

@@ -4,7 +4,9 @@ An alert covers a namespace when its `scopes` name the namespace (by the engine'
 an id ending in `/namespaces/<namespaceName>`), or name the resource group or subscription that holds it
 with `targetResourceType` `Microsoft.ServiceBus/namespaces` (a multi-resource alert). It must be enabled,
 watch `DeadletteredMessages` in `criteria.allOf[]`, and have at least one action, or nobody hears of it.
-Both the v3 token (`monitor`) and the `insights` alias token are read.
+Both the v3 token (`monitor`) and the `insights` alias token are read, and classic pulumi-azure's
+`azure:monitoring/metricAlert:MetricAlert`: its static `criterias[]` and its `dynamicCriteria` name the
+metric, `enabled` "Defaults to `true`", and its namespaces name themselves in `name`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from backstop.resources import UNKNOWN, Resource, is_unknown
 
 def _scope_covers(scope: str, namespace: Resource, target_type: Any) -> bool:
     scope = scope.lower().rstrip("/")
-    name = get(namespace.props, "namespaceName")
+    name = get(namespace.props, "namespaceName" if namespace.type == tokens.AZ_SB_NAMESPACE else "name")
     name = name if isinstance(name, str) and name else namespace.name
     if scope.endswith(f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/{name.lower()}"):
         return True
@@ -51,14 +53,27 @@ def _covers(alert: Resource, namespace: Resource) -> bool | Any:
     return UNKNOWN if any(is_unknown(s) for s in scopes) and not deps else False
 
 
+def _criteria(alert: Resource) -> list[Any] | Any:
+    """The metric criteria of an alert: `criteria.allOf[]` (azure-native), or classic's static
+    `criterias[]` plus its single `dynamicCriteria`; `UNKNOWN` if any part is unknown."""
+    if alert.type != tokens.AZC_METRIC_ALERT:
+        return items(get(alert.props, "criteria.allOf"))
+    static = items(get(alert.props, "criterias"))
+    dynamic = get(alert.props, "dynamicCriteria")
+    if is_unknown(static) or is_unknown(dynamic):
+        return UNKNOWN
+    return [*static, dynamic] if isinstance(dynamic, dict) else static
+
+
 def _watches_dead_letters(alert: Resource) -> bool | str | None:
     """True: enabled, on DeadletteredMessages, with an action; a string: why not; None: not known yet."""
+    classic = alert.type == tokens.AZC_METRIC_ALERT
     enabled = get(alert.props, "enabled")
     if is_unknown(enabled):
         return None
-    if not is_true(enabled):
+    if not (is_true(enabled) or (classic and enabled is MISSING)):
         return f"alert {alert.name} is not enabled (enabled is {fmt(enabled)})"
-    criteria = items(get(alert.props, "criteria.allOf"))  # UNKNOWN if the criteria or list is unknown
+    criteria = _criteria(alert)  # UNKNOWN if the criteria or list is unknown
     if is_unknown(criteria):
         return None
     metrics = [get(criterion, "metricName") for criterion in criteria]
@@ -86,12 +101,14 @@ def _watches_dead_letters(alert: Resource) -> bool | str | None:
     remediation=(
         "Add azure_native.monitor.MetricAlert(scopes=[<namespace>.id], enabled=True, criteria="
         "MetricAlertSingleResourceMultipleMetricCriteriaArgs(all_of=[MetricCriteriaArgs(metric_name="
-        "'DeadletteredMessages', ...)]), actions=[{'action_group_id': <action group>.id}])."
+        "'DeadletteredMessages', ...)]), actions=[{'action_group_id': <action group>.id}]); with classic "
+        "pulumi-azure, azure.monitoring.MetricAlert(scopes=[<namespace>.id], criterias=[{'metric_name': "
+        "'DeadletteredMessages', ...}], actions=[{'action_group_id': <action group>.id}])."
     ),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     alerts = stack.of(tokens.AZ_METRIC_ALERTS)
-    for namespace in stack.of(tokens.AZ_SB_NAMESPACE):
+    for namespace in stack.of(tokens.AZ_SB_NAMESPACES):
         reasons: list[str] = []
         undecided = False
         passed = False

@@ -2,7 +2,8 @@
 
 `deadLetteringOnMessageExpiration` defaults to false (an expired message is silently dropped), so it must
 be set. `maxDeliveryCount` defaults to 10 when unset (azure-native: "default value is 10"; the same service
-default applies to subscriptions), which is read as 10 against the floor.
+default applies to subscriptions), which is read as 10 against the floor. Classic pulumi-azure queues
+(and the deprecated `azure:eventhub/queue:Queue` copy) use the same wire names and defaults.
 """
 
 from __future__ import annotations
@@ -20,12 +21,19 @@ SERVICE_BUS_DEFAULT_MAX_DELIVERY_COUNT = 10
 
 
 def dead_letter_flag(
-    resource: Resource, key: str, what: str, unset: str = "not set (defaults to false)"
+    resource: Resource,
+    key: str,
+    what: str,
+    unset: str = "not set (defaults to false)",
+    *,
+    unset_is_on: bool = False,
 ) -> Iterator[Finding]:
-    """A dead-lettering switch that must be declared true."""
+    """A dead-lettering switch that must be true; unset passes only where the provider defaults it on."""
     value = get(resource.props, key)
     if is_unknown(value):
         yield unknown(resource, key)
+    elif value is MISSING and unset_is_on:
+        return
     elif not is_true(value):
         state = unset if value is MISSING else fmt(value)
         yield violation(resource, f"{key} is {state}: {what} are dropped instead of dead-lettered")
@@ -50,7 +58,7 @@ def delivery_count(resource: Resource, targets: PolicyTargets) -> Iterator[Findi
 
 @resource_rule(
     id="servicebus-queue-dead-lettering",
-    types=[tokens.AZ_SB_QUEUE],
+    types=tokens.AZ_SB_QUEUES,
     description=(
         f"{seeds.SEED_WISER}: 'Messages that cannot be processed are automatically moved to a dead-letter "
         "queue: no messages are silently dropped' and 'Automatic retry with configurable intervals before "
