@@ -1,14 +1,18 @@
-"""The CrossGuard pack in `policies/`, started and driven the way the Pulumi engine does it.
+"""The CrossGuard pack in `policies/`, started and driven the way the Pulumi CLI does it today.
 
-The CLI runs a Python pack through its `pulumi-analyzer-policy-python` shim: from the pack's directory,
-`<runtime.options.virtualenv>/bin/python -u -m pulumi.policy <engine address> . -<option>=<value>...`,
-with `PULUMI_PROJECT`, `PULUMI_STACK`, `PULUMI_DRY_RUN` in the environment; the pack prints its port on
-stdout. The engine then calls `Handshake` (unimplemented by Python packs, tolerated), `ConfigureStack`,
-`GetAnalyzerInfo`, `GetPluginInfo`, `Configure` (the policy config it reconciled from the schemas'
-defaults, the declared levels and `--policy-pack-config`), `Analyze` per resource and `AnalyzeStack`, with
-properties as `google.protobuf.Struct`s holding unknowns as the sentinel string and secrets as the
-signature envelope. These tests do exactly that over gRPC with the SDK's protobufs, and compare every
-diagnostic with what the offline checker (`backstop.policy.core.evaluate`) says about the same resources.
+Read from pulumi/pulumi (see ../shared/reference/pulumi-cli-policy-and-actions.md): the CLI has the Python
+language host `RunPlugin` the pack. The host waits for the engine's `ConfigureStack`, then, from the pack
+directory, runs `<virtualenv>/bin/python -u -m pulumi.policy [--logtostderr] [-v=N] [--tracing URL] <engine
+address> <absolute pack directory>` with `PULUMI_ORGANIZATION`, `PULUMI_PROJECT`, `PULUMI_STACK`,
+`PULUMI_DRY_RUN`, `PULUMI_CONFIG` and an activated virtualenv (`VIRTUAL_ENV`, its `bin` first on `PATH`,
+no `PYTHONHOME`) in the environment; the pack prints its port on stdout. The host's proxy answers
+`Handshake` itself and forwards `ConfigureStack`; the engine then calls `GetAnalyzerInfo`, `GetPluginInfo`,
+`Configure` (the config it reconciled from the schemas' defaults, the declared levels and
+`--policy-pack-config`, after validating every policy's settings against its JSON schema), `Analyze` per
+resource and `AnalyzeStack`, with properties as `google.protobuf.Struct`s holding unknowns as the sentinel
+string and secrets as the signature envelope. These tests do exactly that over gRPC with the SDK's protobufs
+(validating with `jsonschema`'s Draft 7 where the CLI uses gojsonschema), and compare every diagnostic with
+what the offline checker (`backstop.policy.core.evaluate`) says about the same resources.
 """
 
 from __future__ import annotations
@@ -22,21 +26,28 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import grpc
 import pytest
 import yaml
 from google.protobuf import empty_pb2, json_format, struct_pb2
+from jsonschema import Draft7Validator
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.version import VERSION as POLICY_SDK_VERSION
 
-from backstop import tokens
+from backstop import seeds, tokens
 from backstop.mocks import ProgramRun
 from backstop.policy.core import Rule, Severity, evaluate, load_rules
 from backstop.policy.crossguard import config_schema
-from backstop.policy.targets import PolicyTargets, prod_inventory
+from backstop.policy.targets import (
+    GeoRedundantSku,
+    HourlyInterval,
+    PolicyConfigError,
+    PolicyTargets,
+    prod_inventory,
+)
 from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import mutate, named, without
 
@@ -88,26 +99,61 @@ def _read_port(process: subprocess.Popen[bytes]) -> str:
     return line.decode().strip()
 
 
-def _start_pack(stack: str, stderr_path: Path) -> Pack:
+def _runtime_options() -> dict[str, Any]:
     spec = yaml.safe_load((POLICIES / "PulumiPolicy.yaml").read_text(encoding="utf-8"))
     assert spec["runtime"]["name"] == "python"
-    options = dict(spec["runtime"].get("options") or {})
-    virtualenv = (POLICIES / options.pop("virtualenv")).resolve()
-    python = virtualenv / "bin" / "python"
-    assert python.is_file(), f"PulumiPolicy.yaml's virtualenv {virtualenv} has no bin/python"
-    # What the shim runs: the remaining runtime options are passed on as `-key=value`.
-    argv = [str(python), "-u", "-m", "pulumi.policy", ENGINE_ADDRESS, "."]
-    argv += [f"-{key}={value}" for key, value in options.items()]
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
+    options: dict[str, Any] = dict(spec["runtime"].get("options") or {})
+    return options
+
+
+def _virtualenv() -> Path:
+    """`runtime.options.virtualenv` joined to the pack directory and cleaned, as `filepath.Join` does."""
+    return Path(os.path.normpath(POLICIES / _runtime_options()["virtualenv"]))
+
+
+def _stack_config(stack: str) -> dict[str, str]:
+    """`PULUMI_CONFIG` as the host sets it: the stack's config keys, each value a string (objects as JSON)."""
+    document = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return {
+        key: value if isinstance(value, str) else json.dumps(value)
+        for key, value in (document.get("config") or {}).items()
+    }
+
+
+def _pack_command(trace: Path) -> list[str]:
+    """What the language host runs: log flags first, then the engine address, then the pack directory."""
+    python = _virtualenv() / "bin" / "python"
+    assert python.is_file(), f"PulumiPolicy.yaml's virtualenv {_virtualenv()} has no bin/python"
+    flags = ["--logtostderr", "-v=9", "--tracing", f"file:{trace}"]
+    return [str(python), "-u", "-m", "pulumi.policy", *flags, ENGINE_ADDRESS, str(POLICIES.resolve())]
+
+
+def _pack_environment(stack: str) -> dict[str, str]:
+    """The CLI's environment, activated (`ActivateVirtualEnv`), with the values of `ConfigureStack`."""
+    virtualenv = _virtualenv()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "VIRTUAL_ENV")}
+    env["PATH"] = f"{virtualenv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(virtualenv)
     env.update(
-        PATH=f"{virtualenv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
+        PULUMI_ORGANIZATION="organization",
         PULUMI_PROJECT="backstop",
         PULUMI_STACK=stack,
         PULUMI_DRY_RUN="true",
-        PULUMI_ORGANIZATION="organization",
+        PULUMI_CONFIG=json.dumps(_stack_config(stack)),
     )
+    return env
+
+
+def _start_pack(stack: str, workdir: Path) -> Pack:
+    stderr_path = workdir / f"stderr-{stack}.txt"
     with stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(argv, cwd=POLICIES, env=env, stdout=subprocess.PIPE, stderr=stderr)
+        process = subprocess.Popen(
+            _pack_command(workdir / f"{stack}.trace"),
+            cwd=POLICIES,
+            env=_pack_environment(stack),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
     try:
         port = _read_port(process)
         channel = grpc.insecure_channel(f"127.0.0.1:{port}")
@@ -118,11 +164,15 @@ def _start_pack(stack: str, stderr_path: Path) -> Pack:
         print(stderr_path.read_text(errors="replace"))
         raise
     stub = analyzer_pb2_grpc.AnalyzerStub(channel)
-    with pytest.raises(grpc.RpcError) as handshake:
-        stub.Handshake(analyzer_pb2.AnalyzerHandshakeRequest(engine_address=ENGINE_ADDRESS))
-    assert handshake.value.code() == grpc.StatusCode.UNIMPLEMENTED  # the engine falls back, as here
+    # The host's proxy answers `Handshake` and forwards the `ConfigureStack` it waited for.
     stub.ConfigureStack(
-        analyzer_pb2.AnalyzerStackConfigureRequest(stack=stack, project="backstop", dry_run=True)
+        analyzer_pb2.AnalyzerStackConfigureRequest(
+            stack=stack,
+            project="backstop",
+            organization="organization",
+            dry_run=True,
+            config=_stack_config(stack),
+        )
     )
     return Pack(process, channel, stub, stack)
 
@@ -137,7 +187,7 @@ def _stop_pack(pack: Pack) -> None:
 
 @pytest.fixture(scope="module")
 def prod_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pack]:
-    pack = _start_pack("prod", tmp_path_factory.mktemp("pack") / "stderr-prod.txt")
+    pack = _start_pack("prod", tmp_path_factory.mktemp("pack"))
     try:
         yield pack
     finally:
@@ -146,7 +196,7 @@ def prod_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pack]:
 
 @pytest.fixture(scope="module")
 def staging_pack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pack]:
-    pack = _start_pack("staging", tmp_path_factory.mktemp("pack") / "stderr-staging.txt")
+    pack = _start_pack("staging", tmp_path_factory.mktemp("pack"))
     try:
         yield pack
     finally:
@@ -188,12 +238,58 @@ def reconciled_levels(pack: Pack, file_config: Mapping[str, Any]) -> dict[str, i
     return _reconcile(pack, file_config)[0]
 
 
+ENFORCEMENT_LEVEL_SCHEMA = {"type": "string", "enum": ["advisory", "mandatory", "remediate", "disabled"]}
+
+
+class CLIRefused(Exception):
+    """The CLI's refusal of a policy config, printed instead of calling `Configure`."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+def cli_schema(policy: analyzer_pb2.PolicyInfo) -> dict[str, Any]:
+    """The document the CLI validates a policy's settings with (`convertSchema`), including the
+    `enforcementLevel` property it injects into every schema it receives."""
+    properties = json_format.MessageToDict(policy.configSchema.properties)
+    properties["enforcementLevel"] = ENFORCEMENT_LEVEL_SCHEMA
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if policy.configSchema.required:
+        schema["required"] = list(policy.configSchema.required)
+    return schema
+
+
+def cli_errors(pack: Pack, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """`validatePolicyPackConfig`: each policy's reconciled settings against its schema, one
+    `<policy>: <key>: <reason>` per error (Draft 7 standing in for the CLI's gojsonschema)."""
+    errors: list[str] = []
+    for policy in pack.stub.GetAnalyzerInfo(empty_pb2.Empty()).policies:
+        validator = Draft7Validator(cli_schema(policy))
+        for error in sorted(validator.iter_errors(dict(settings.get(policy.name, {}))), key=str):
+            key = ".".join(str(part) for part in error.absolute_path)
+            errors.append(
+                f"{policy.name}: {key}: {error.message}" if key else f"{policy.name}: {error.message}"
+            )
+    return errors
+
+
 def configure(
-    pack: Pack, file_config: Mapping[str, Any] | None = None, every: Mapping[str, Any] | None = None
+    pack: Pack,
+    file_config: Mapping[str, Any] | None = None,
+    every: Mapping[str, Any] | None = None,
+    *,
+    as_the_cli: bool = True,
 ) -> None:
-    """`Configure` as the CLI sends it, with `--policy-pack-config` `file_config`. The CLI passes the
+    """`Configure` as the CLI sends it, with `--policy-pack-config` `file_config`: first every policy's
+    settings are validated against its schema, and a refused config never reaches the pack (`CLIRefused`).
+    `as_the_cli=False` skips that check, to see what the pack itself does with a value. The CLI passes the
     file's `all` section on too, as an entry of its own that no policy reads."""
     levels, settings = _reconcile(pack, file_config, every)
+    if as_the_cli:
+        errors = cli_errors(pack, settings)
+        if errors:
+            raise CLIRefused(errors)
     policy_config = {
         name: analyzer_pb2.PolicyConfig(enforcementLevel=level, properties=_struct(settings[name]))
         for name, level in levels.items()
@@ -342,6 +438,31 @@ def policy_file(name: str) -> dict[str, Any]:
     return loaded
 
 
+# --- how the CLI starts it ----------------------------------------------------------------------------
+
+
+def test_the_pack_pins_the_pip_toolchain_and_the_project_virtualenv() -> None:
+    """Without `toolchain: pip`, a `uv.lock` or `poetry.lock` in any parent directory would switch the host
+    to uv or poetry (which ignores `virtualenv`)."""
+    assert _runtime_options() == {"toolchain": "pip", "virtualenv": "../.venv"}
+    assert _virtualenv() == ROOT / ".venv"
+
+
+def test_the_pack_starts_from_its_absolute_directory_with_the_log_flags_first(
+    prod_pack: Pack, tmp_path: Path
+) -> None:
+    command = _pack_command(tmp_path / "trace")
+    assert command[1:4] == ["-u", "-m", "pulumi.policy"]
+    assert command[-2:] == [ENGINE_ADDRESS, str(POLICIES.resolve())]
+    assert Path(command[-1]).is_absolute() and (Path(command[-1]) / "__main__.py").is_file()
+    assert command[4:-2] == ["--logtostderr", "-v=9", "--tracing", f"file:{tmp_path / 'trace'}"]
+    assert prod_pack.process.poll() is None  # started that way, it is serving
+    env = _pack_environment("prod")
+    assert env["VIRTUAL_ENV"] == str(ROOT / ".venv") and env["PATH"].startswith(f"{ROOT / '.venv' / 'bin'}")
+    assert json.loads(env["PULUMI_CONFIG"])["backstop:environment"] == "prod"
+    assert json.loads(json.loads(env["PULUMI_CONFIG"])["backstop:atlas"])["projectName"] == "cartie-prod"
+
+
 # --- what the pack declares -----------------------------------------------------------------------------
 
 
@@ -414,7 +535,8 @@ def test_a_rule_s_tunables_become_json_schema_with_both_environments_defaults() 
     }
     assert properties["allowedHourlyIntervals"] == {
         "type": "array",
-        "items": {"type": "integer"},
+        "items": {"type": "integer", "enum": [1, 2, 4, 6, 8, 12]},
+        "minItems": 1,
         "description": "backstop target allowedHourlyIntervals. Default: [1, 2, 4, 6, 8, 12].",
     }
     assert properties["minElectableNodes"]["type"] == "integer"
@@ -606,7 +728,127 @@ def test_secrets_are_checked_by_their_value(prod_pack: Pack, prod_run: ProgramRu
         assert found == expected, status
 
 
-# --- bad config -----------------------------------------------------------------------------------------
+# --- bad config ---------------------------------------------------------------------------------------
+
+
+def test_every_schema_the_cli_validates_with_is_a_valid_draft_7_schema(prod_pack: Pack) -> None:
+    policies = prod_pack.stub.GetAnalyzerInfo(empty_pb2.Empty()).policies
+    assert len(policies) == len(load_rules())
+    for policy in policies:
+        Draft7Validator.check_schema(cli_schema(policy))
+        for name, prop in json_format.MessageToDict(policy.configSchema.properties).items():
+            if prop.get("type") == "object":
+                assert prop["additionalProperties"] is False, (policy.name, name)
+
+
+def test_the_closed_sets_of_the_schemas_are_the_seeds() -> None:
+    assert get_args(HourlyInterval) == seeds.ATLAS_HOURLY_INTERVALS
+    assert set(get_args(GeoRedundantSku)) == seeds.GEO_REDUNDANT_SKUS
+
+
+@pytest.mark.parametrize("name", ["prod.json", "staging.json"])
+def test_the_shipped_config_files_pass_the_cli(prod_pack: Pack, name: str) -> None:
+    assert cli_errors(prod_pack, _reconcile(prod_pack, policy_file(name))[1]) == []
+
+
+# What the CLI itself refuses, before `Configure`, naming the policy and the key; the pack's own model
+# (and so `backstop plan --policy-config`) refuses the same value.
+CLI_REFUSALS = [
+    (
+        "s3-versioning-enabled",
+        {"environment": "production"},
+        "s3-versioning-enabled: environment: 'production' is not one of ['prod', 'staging']",
+    ),
+    (
+        "s3-versioning-enabled",
+        {"unknownIsViolation": "sometimes"},
+        "s3-versioning-enabled: unknownIsViolation: 'sometimes' is not of type 'boolean'",
+    ),
+    (
+        "atlas-pitr-window",
+        {"minRestoreWindowDays": -1},
+        "atlas-pitr-window: minRestoreWindowDays: -1 is less than the minimum of 0",
+    ),
+    (
+        "atlas-pitr-window",
+        {"minRestoreWindowDays": "7"},
+        "atlas-pitr-window: minRestoreWindowDays: '7' is not of type 'number'",
+    ),
+    (
+        "atlas-hourly-snapshot-rpo",
+        {"allowedHourlyIntervals": [6, 5]},
+        "atlas-hourly-snapshot-rpo: allowedHourlyIntervals.1: 5 is not one of [1.0, 2.0, 4.0, 6.0, 8.0, "
+        "12.0]",
+    ),
+    (
+        "atlas-hourly-snapshot-rpo",
+        {"allowedHourlyIntervals": []},
+        "atlas-hourly-snapshot-rpo: allowedHourlyIntervals: [] should be non-empty",
+    ),
+    (
+        "azure-storage-geo-redundant",
+        {"geoRedundantSkus": ["Standard_LRS"]},
+        "azure-storage-geo-redundant: geoRedundantSkus.0: 'Standard_LRS' is not one of",
+    ),
+    (
+        "atlas-restore-target-not-prod",
+        {"prodProjectIds": ["cartie-prod"]},
+        "atlas-restore-target-not-prod: prodProjectIds.0: 'cartie-prod' does not match '^[0-9a-f]{24}$'",
+    ),
+    (
+        "kms-deletion-window",
+        {"minKmsDeletionWindowDays": 45},
+        "kms-deletion-window: minKmsDeletionWindowDays: 45 is greater than the maximum of 30.0",
+    ),
+    (
+        "atlas-compliance-policy",
+        {"compliancePolicy": "sometimes"},
+        "atlas-compliance-policy: compliancePolicy: 'sometimes' is not one of ['required', 'forbidden', "
+        "'allowed']",
+    ),
+    (
+        "atlas-backup-alerts",
+        {"requiredAlertEvents": ["cps snapshot failed"]},
+        "atlas-backup-alerts: requiredAlertEvents.0: 'cps snapshot failed' does not match",
+    ),
+]
+
+
+@pytest.mark.parametrize(("policy", "section", "message"), CLI_REFUSALS, ids=[m for _, _, m in CLI_REFUSALS])
+def test_the_cli_refuses_a_wrong_type_enum_or_bound_naming_policy_and_key(
+    prod_pack: Pack, prod_run: ProgramRun, policy: str, section: dict[str, Any], message: str
+) -> None:
+    configure(prod_pack, policy_file("prod.json"))
+    with pytest.raises(CLIRefused) as refused:
+        configure(prod_pack, {"all": "mandatory", policy: section})
+    (error,) = refused.value.errors
+    assert error.startswith(message), error
+    # Nothing reached the pack: it still runs with the last config it was given.
+    assert analyze_stack(prod_pack, prod_run.resources) == []
+    (key,) = section
+    with pytest.raises(PolicyConfigError, match=f"^policy config: {key}(\\.[0-9]+)?: "):
+        prod_targets().with_config(section)
+
+
+def test_a_misspelt_key_passes_the_cli_and_is_refused_by_the_pack_in_one_line(
+    prod_pack: Pack, prod_run: ProgramRun
+) -> None:
+    """The Analyzer protocol's config schema has only `properties` and `required`: the CLI cannot be told
+    to refuse a key no property names. The pack does, at the first call that reads the policy's config."""
+    config = {"all": "mandatory", "atlas-pitr-window": {"minRestoreWindow": 14}}
+    assert cli_errors(prod_pack, _reconcile(prod_pack, config)[1]) == []
+    configure(prod_pack, config)
+    with pytest.raises(grpc.RpcError) as refused:
+        analyze_each(prod_pack, prod_run.resources)
+    assert refused.value.code() == grpc.StatusCode.UNKNOWN
+    details = refused.value.details() or ""
+    assert (
+        "policy pack config of atlas-pitr-window: minRestoreWindow: is not a setting of this policy"
+        in details
+    )
+    assert "\n" not in details
+    configure(prod_pack, policy_file("prod.json"))
+    assert analyze_stack(prod_pack, prod_run.resources) == []
 
 
 @pytest.mark.parametrize(
@@ -618,23 +860,21 @@ def test_secrets_are_checked_by_their_value(prod_pack: Pack, prod_run: ProgramRu
             "(got 'production')",
         ),
         (
-            {"minRestoreWindow": 7},
-            "policy pack config of s3-versioning-enabled: minRestoreWindow: is not a setting of this policy",
-        ),
-        (
             {"unknownIsViolation": "sometimes"},
             "policy pack config of s3-versioning-enabled: unknownIsViolation: "
             "Input should be a valid boolean",
         ),
     ],
 )
-def test_bad_policy_config_is_refused_with_one_line_naming_policy_and_key(
+def test_the_pack_checks_again_what_the_cli_would_have_refused(
     prod_pack: Pack, prod_run: ProgramRun, section: dict[str, Any], message: str
 ) -> None:
-    configure(prod_pack, {"all": "mandatory", "s3-versioning-enabled": section})
+    """Defence in depth for a config that skipped the CLI's check (an older CLI, a hand-made request)."""
+    config = {"all": "mandatory", "s3-versioning-enabled": section}
+    assert cli_errors(prod_pack, _reconcile(prod_pack, config)[1]) != []
+    configure(prod_pack, config, as_the_cli=False)
     with pytest.raises(grpc.RpcError) as refused:
         analyze_stack(prod_pack, prod_run.resources)
-    assert refused.value.code() == grpc.StatusCode.UNKNOWN
     details = refused.value.details() or ""
     assert message in details and "\n" not in details
     configure(prod_pack, policy_file("prod.json"))

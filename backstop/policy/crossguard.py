@@ -4,6 +4,16 @@ Resource rules become `ResourceValidationPolicy`s (the engine's `Analyze`, one r
 update), stack rules `StackValidationPolicy`s (`AnalyzeStack`, every resource, each finding reported with
 the URN of the resource at fault). Both run the same rule code as `backstop plan` and `backstop check`.
 
+How the Pulumi CLI runs this pack today (3.221 and later; read from pulumi/pulumi, see
+`policies/PulumiPolicy.yaml`): there is no `pulumi-analyzer-policy-python` shim any more. The CLI asks its
+bundled Python language host to `RunPlugin` the pack directory; the host waits for the engine's
+`ConfigureStack`, sets `PULUMI_ORGANIZATION`, `PULUMI_PROJECT`, `PULUMI_STACK`, `PULUMI_DRY_RUN` and
+`PULUMI_CONFIG`, activates the virtualenv of `PulumiPolicy.yaml` (`toolchain: pip`) and runs
+`python -u -m pulumi.policy [--logtostderr] [-v=N] [--tracing URL] <engine> <absolute pack dir>` from the
+pack directory. Its proxy answers `Handshake` and forwards `ConfigureStack` once `serve` has printed the port.
+An `up` (pulumi/actions runs `up --skip-preview`) calls `AnalyzeStack` only after every step has executed,
+so the workflows run a preview with this pack before each `up`: that preview is the gate.
+
 What pulumi-policy 1.21 and the Pulumi CLI do, and what this module does about it:
 
 * Properties reach a policy wrapped in an unknown-checking proxy: reading a value that is unknown at
@@ -23,8 +33,12 @@ What pulumi-policy 1.21 and the Pulumi CLI do, and what this module does about i
   an `all` section, so schemas carry no defaults (they would pin staging stacks to prod numbers); the
   defaults are written in each description. The environment comes from a policy's `environment` setting,
   else from the stack name in the URN (`environment_of_stack`).
-* The CLI checks config against the schemas (types, enums, bounds); the pack checks it again with the
-  `PolicyTargets` model and refuses a bad value with a one-line error naming the policy and the key.
+* Before `Configure`, the CLI validates each policy's settings against `{"type": "object", "properties":
+  <the schema sent here>, "required": [...]}` and stops with `<policy>: <key>: <reason>` on a wrong type,
+  enum value, pattern or bound, which the schemas derived from `PolicyTargets` carry; object-valued settings
+  also get `additionalProperties: false`. The Analyzer protocol's `PolicyConfigSchema` has no field for a
+  top-level `additionalProperties`, so a misspelt *key* passes the CLI: the pack refuses it (and re-checks
+  every value with the `PolicyTargets` model) with a one-line error naming the policy and the key.
 """
 
 from __future__ import annotations
@@ -156,6 +170,18 @@ def _description(field_name: str) -> str:
     )
 
 
+def _closed(schema: Any) -> Any:
+    """The schema with `additionalProperties: false` on every object that does not say otherwise."""
+    if isinstance(schema, dict):
+        closed = {k: _closed(v) for k, v in schema.items()}
+        if closed.get("type") == "object" and "properties" in closed:
+            closed.setdefault("additionalProperties", False)
+        return closed
+    if isinstance(schema, list):
+        return [_closed(v) for v in schema]
+    return schema
+
+
 def config_schema(rule: Rule) -> PolicyConfigSchema:
     """JSON schema of a policy's config, derived from the `PolicyTargets` fields the rule reads."""
     model_schema = _model_schema()
@@ -163,7 +189,7 @@ def config_schema(rule: Rule) -> PolicyConfigSchema:
     properties: dict[str, dict[str, Any]] = {}
     for field_name in _setting_fields(rule):
         alias = _alias(field_name)
-        schema = _inline_refs(model_schema["properties"][alias], definitions)
+        schema = _closed(_inline_refs(model_schema["properties"][alias], definitions))
         schema["description"] = _description(field_name)
         properties[alias] = schema
     return PolicyConfigSchema(properties=properties)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
 from backstop import seeds, tokens
@@ -20,6 +20,16 @@ Environment = Literal["prod", "staging"]
 LevelName = Literal["mandatory", "advisory", "disabled"]
 AtlasKeyProvider = Literal["AWS", "AZURE", "GCP"]
 SEED_KEY_PROVIDERS: tuple[AtlasKeyProvider, ...] = ("AWS",)
+# The closed sets below are spelled out (not computed) so the JSON schema the CLI validates a policy's config
+# with carries them as enums; tests/test_crossguard.py holds them equal to `seeds`.
+HourlyInterval = Literal[1, 2, 4, 6, 8, 12]  # seeds.ATLAS_HOURLY_INTERVALS: what Atlas accepts
+GeoRedundantSku = Literal[
+    "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS", "StandardV2_GRS", "StandardV2_GZRS"
+]  # seeds.GEO_REDUNDANT_SKUS
+AlertEventName = Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")]  # CPS_SNAPSHOT_FAILED
+AtlasObjectId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{24}$")]  # an Atlas project id
+NonEmptyName = Annotated[str, StringConstraints(min_length=1)]
+AwsRegion = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-[a-z]+)+-[0-9]+$")]  # us-east-1
 
 
 class PolicyConfigError(BackstopError):
@@ -27,7 +37,9 @@ class PolicyConfigError(BackstopError):
 
 
 class PolicyTargets(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True)
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=True
+    )
 
     environment: Environment = "prod"
     enforcement: LevelName = "mandatory"
@@ -35,14 +47,18 @@ class PolicyTargets(BaseModel):
     unknown_is_violation: bool = False
 
     max_snapshot_interval_hours: float = Field(default=seeds.SNAPSHOT_INTERVAL_HOURS, gt=0)
-    allowed_hourly_intervals: list[int] = Field(default_factory=lambda: list(seeds.ATLAS_HOURLY_INTERVALS))
+    allowed_hourly_intervals: list[HourlyInterval] = Field(
+        default_factory=lambda: cast(list[HourlyInterval], list(seeds.ATLAS_HOURLY_INTERVALS)), min_length=1
+    )
     min_daily_retention_days: float = Field(default=seeds.DAILY_RETENTION_DAYS, ge=0)
     min_weekly_retention_weeks: float = Field(default=seeds.WEEKLY_RETENTION_WEEKS, ge=0)
     min_monthly_retention_months: float = Field(default=seeds.MONTHLY_RETENTION_MONTHS, ge=0)
     min_restore_window_days: float = Field(default=seeds.PITR_WINDOW_DAYS, ge=0)
     min_electable_nodes: int = Field(default=seeds.MIN_ELECTABLE_NODES, ge=1)
     require_oplog_copy: bool = True
-    required_alert_events: list[str] = Field(default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS))
+    required_alert_events: list[AlertEventName] = Field(
+        default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS)
+    )
     # Atlas `encryptionAtRestProvider` values accepted: the seed's "AWS KMS-managed keys" by default.
     encryption_at_rest_providers: list[AtlasKeyProvider] = Field(
         default_factory=lambda: list(SEED_KEY_PROVIDERS), min_length=1
@@ -52,17 +68,20 @@ class PolicyTargets(BaseModel):
 
     min_kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
     # The stack's `aws:region`: where an S3 bucket without a `region` input or an explicit provider lives.
-    default_aws_region: str = Field(default=seeds.SOURCE_AWS_REGION, min_length=1)
+    default_aws_region: AwsRegion = seeds.SOURCE_AWS_REGION
 
     require_geo_redundant_storage: bool = True
-    geo_redundant_skus: list[str] = Field(default_factory=lambda: sorted(seeds.GEO_REDUNDANT_SKUS))
+    geo_redundant_skus: list[GeoRedundantSku] = Field(
+        default_factory=lambda: cast(list[GeoRedundantSku], sorted(seeds.GEO_REDUNDANT_SKUS)),
+        min_length=1,
+    )
     min_blob_soft_delete_days: float = Field(default=seeds.MIN_BLOB_SOFT_DELETE_DAYS, ge=1)
     min_max_delivery_count: int = Field(default=seeds.MIN_MAX_DELIVERY_COUNT, ge=1)
 
     require_protect: bool = True
-    prod_cluster_names: list[str] = Field(default_factory=list)
-    prod_project_names: list[str] = Field(default_factory=list)
-    prod_project_ids: list[str] = Field(default_factory=list)
+    prod_cluster_names: list[NonEmptyName] = Field(default_factory=list)
+    prod_project_names: list[NonEmptyName] = Field(default_factory=list)
+    prod_project_ids: list[AtlasObjectId] = Field(default_factory=list)
 
     @classmethod
     def for_environment(cls, environment: Environment, **overrides: Any) -> PolicyTargets:
