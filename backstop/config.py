@@ -31,7 +31,13 @@ from backstop.errors import BackstopError
 
 NAMESPACE = "backstop"
 SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill")
-SECRET_KEYS = ("slackWebhookUrl",)
+# Secret-only keys and what their value must look like: the Slack incoming webhook (Azure Monitor alerts,
+# through the Logic App relay, and `backstop alerts test`) and the Slack bot token Atlas posts with.
+SECRET_KEYS = ("slackWebhookUrl", "slackApiToken")
+_SECRET_FORMS = {
+    "slackWebhookUrl": (("https://",), "an https:// URL"),
+    "slackApiToken": (("xoxb-", "xoxp-"), "a Slack bot or user token (xoxb-... or xoxp-...)"),
+}
 # What an encrypted (`secure: v1:...`) value reads as offline, where it cannot be decrypted.
 OFFLINE_SECRET = "[secret]"
 
@@ -255,11 +261,37 @@ class CompliancePolicyConfig(_Model):
     authorized_last_name: str = Field(min_length=1)
 
 
+# Atlas's CPS_SNAPSHOT_BEHIND fires once the newest snapshot is older than its threshold: one snapshot
+# interval plus this margin, so a single missed 6-hourly snapshot pages within the hour instead of days later.
+SNAPSHOT_BEHIND_MARGIN_HOURS = 1
+# Atlas's own default for the encryption key rotation alert it creates with encryption at rest.
+KEY_ROTATION_ALERT_DAYS = 90
+_SLACK_CHANNEL = r"^[a-z0-9][a-z0-9_-]{0,79}$"
+
+
 class AlertsConfig(_Model):
-    """Where backup alerts go; the Slack webhook itself is the secret `backstop:slackWebhookUrl`."""
+    """Where backup alerts go and when the threshold alerts fire.
+
+    Slack: Atlas posts with its `SLACK` notification type to `slackChannel` using the bot token in the
+    secret `backstop:slackApiToken`; Azure Monitor alerts reach the same channel through the incoming
+    webhook in the secret `backstop:slackWebhookUrl` (seed: "All critical infrastructure alerts flow to
+    the engineering team's Slack #alerts channel").
+    """
 
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
     interval_minutes: int = Field(default=60, ge=5)
+    slack_channel: str = Field(default="alerts", pattern=_SLACK_CHANNEL)
+    snapshot_behind_hours: int = Field(
+        default=seeds.SNAPSHOT_INTERVAL_HOURS + SNAPSHOT_BEHIND_MARGIN_HOURS, ge=1
+    )
+    key_rotation_days: int = Field(default=KEY_ROTATION_ALERT_DAYS, ge=1, le=365)
+
+    @field_validator("slack_channel", mode="before")
+    @classmethod
+    def _channel_without_hash(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.startswith("#"):
+            raise ValueError(f"write the channel name without '#' ({value[1:]!r}); Atlas adds no '#'")
+        return value
 
 
 class AtlasConfig(_Model):
@@ -502,6 +534,7 @@ def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
                 f"prod storage must be geo-redundant ({allowed}); got {cfg.azure.storage.sku}",
             )
         )
+    problems.extend(_alert_threshold_rules(cfg))
     for index, cluster in enumerate(cfg.atlas.clusters):
         if cluster.region == cfg.atlas.backup.copy_region:
             problems.append(
@@ -511,6 +544,34 @@ def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
                 )
             )
     return problems
+
+
+def snapshot_behind_limit_hours(cfg: StackConfig) -> float:
+    """The latest a snapshot-behind alert may fire and still page within the snapshot RPO of a missed
+    snapshot: one snapshot interval plus the tightest snapshot RPO (single collection, whole cluster)."""
+    rpo = min(cfg.objectives.single_collection.rpo, cfg.objectives.whole_cluster.rpo)
+    return cfg.atlas.backup.hourly_interval_hours + rpo.total_seconds() / 3600
+
+
+def _alert_threshold_rules(cfg: StackConfig) -> list[tuple[str, str]]:
+    """A snapshot-behind threshold must not fire on every healthy cycle nor long after the RPO is lost."""
+    behind = cfg.atlas.alerts.snapshot_behind_hours
+    interval = cfg.atlas.backup.hourly_interval_hours
+    key = "atlas.alerts.snapshotBehindHours"
+    if behind <= interval:
+        return [
+            (key, f"{behind} h would fire before every {interval}-hourly snapshot; use more than {interval}")
+        ]
+    limit = snapshot_behind_limit_hours(cfg)
+    if behind > limit:
+        return [
+            (
+                key,
+                f"{behind} h fires after the snapshot RPO is long lost; at most {limit:g} h "
+                f"({interval} h snapshot interval + the snapshot RPO)",
+            )
+        ]
+    return []
 
 
 def _key_path(loc: tuple[int | str, ...], *, as_written: bool = False) -> str:
@@ -566,8 +627,9 @@ def _check_secret_keys(raw: Mapping[str, Any], secret_keys: Collection[str], sou
                 "not in plain text"
             )
         value = raw[key]
-        if value != OFFLINE_SECRET and not (isinstance(value, str) and value.startswith("https://")):
-            raise ConfigError(f"{source}: {path}: must be an https:// URL")
+        prefixes, form = _SECRET_FORMS[key]
+        if value != OFFLINE_SECRET and not (isinstance(value, str) and value.startswith(prefixes)):
+            raise ConfigError(f"{source}: {path}: must be {form}")
 
 
 def load_stack_config(raw: Mapping[str, Any], source: str, secret_keys: Collection[str] = ()) -> StackConfig:

@@ -89,6 +89,7 @@ _ARM_PATHS = {
     ),
     tokens.AZ_ACTION_GROUP: "Microsoft.Insights/actionGroups/{actionGroupName}",
     tokens.AZ_METRIC_ALERT: "Microsoft.Insights/metricAlerts/{ruleName}",
+    tokens.AZ_LOGIC_WORKFLOW: "Microsoft.Logic/workflows/{workflowName}",
 }
 _SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -138,6 +139,7 @@ def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
         values.setdefault(key, name)
     values.setdefault("actionGroupName", name)
     values.setdefault("ruleName", name)
+    values.setdefault("workflowName", name)
     values.setdefault("containerName", name)
     return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/" + path.format(**values)
 
@@ -210,6 +212,14 @@ class BackstopMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/backstop",
                 "userId": "AIDAEXAMPLE",
                 "id": ACCOUNT_ID,
+            }, []
+        if args.token == "azure-native:logic:listWorkflowTriggerCallbackUrl":
+            workflow, trigger = args.args.get("workflowName"), args.args.get("triggerName")
+            base = f"https://prod-00.eastus.logic.azure.com/workflows/{_hex(str(workflow), 32)}"
+            return {
+                "method": "POST",
+                "basePath": f"{base}/triggers/{trigger}/paths/invoke",
+                "value": f"{base}/triggers/{trigger}/paths/invoke?api-version=2016-10-01&sig=mock-signature",
             }, []
         return {}, []
 

@@ -11,7 +11,8 @@ from pulumi_azure_native import resources
 from backstop.components.atlas import AtlasBackupArgs, AtlasBackupPosture
 from backstop.components.aws import BackupKey, BackupKeyArgs, ReplicatedBucket, ReplicatedBucketArgs
 from backstop.components.azure import BlobStorage, BlobStorageArgs, ServiceBusArgs, ServiceBusWithDeadLetters
-from backstop.config import NAMESPACE, SECRET_KEYS, StackConfig, from_pulumi_config
+from backstop.components.slack import SlackAlertRouting, SlackAlertRoutingArgs
+from backstop.config import NAMESPACE, StackConfig, from_pulumi_config
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,21 @@ class Posture:
     resource_group: resources.ResourceGroup
     blobs: BlobStorage
     bus: ServiceBusWithDeadLetters
+    # The action group that brings an Azure Monitor alert to Slack (None without `slackWebhookUrl`): every
+    # Azure Monitor alert of the posture lists `slack.action_group.id` in its `actions`.
+    slack: SlackAlertRouting | None
     outputs: dict[str, pulumi.Output]
 
 
-def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None) -> Posture:
+def declare(
+    cfg: StackConfig,
+    slack_webhook_url: pulumi.Input[str] | None = None,
+    slack_api_token: pulumi.Input[str] | None = None,
+) -> Posture:
     """Register every resource of the posture.
+
+    `slack_webhook_url` (a Slack incoming webhook) carries Azure Monitor alerts to Slack through a Logic App
+    relay; `slack_api_token` (a Slack bot token) lets Atlas post its backup alerts with its `SLACK` type.
 
     Backup-critical resources (KMS keys, the Atlas export bucket and its replica, backup schedules, the
     compliance policy) are protected in prod so that `pulumi destroy` cannot take them away.
@@ -83,7 +94,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
             kms_region=cfg.aws.region,
             export_bucket_name=exports.bucket.bucket,
             export_bucket_arn=exports.bucket.arn,
-            slack_webhook_url=slack_webhook_url,
+            slack_api_token=slack_api_token,
             protect=protect,
         ),
     )
@@ -91,6 +102,17 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
     group = resources.ResourceGroup(
         "backstop", resource_group_name=cfg.azure.resource_group_name, location=cfg.azure.location, tags=tags
     )
+    slack = None
+    if slack_webhook_url is not None:
+        slack = SlackAlertRouting(
+            "slack-alerts",
+            SlackAlertRoutingArgs(
+                resource_group_name=group.name,
+                location=cfg.azure.location,
+                slack_webhook_url=slack_webhook_url,
+                tags=tags,
+            ),
+        )
     blobs = BlobStorage(
         "media-blobs",
         BlobStorageArgs(
@@ -104,6 +126,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
             resource_group_name=group.name,
             location=cfg.azure.location,
             tags=tags,
+            alert_action_group_ids=[slack.action_group.id] if slack is not None else [],
         ),
     )
     outputs = {
@@ -116,6 +139,8 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
         "storageAccount": blobs.account.name,
         "serviceBusNamespace": bus.namespace.name,
     }
+    if slack is not None:
+        outputs["slackActionGroupId"] = slack.action_group.id
     return Posture(
         key=key,
         media=media,
@@ -124,6 +149,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
         resource_group=group,
         blobs=blobs,
         bus=bus,
+        slack=slack,
         outputs=outputs,
     )
 
@@ -131,6 +157,7 @@ def declare(cfg: StackConfig, slack_webhook_url: pulumi.Input[str] | None = None
 def main() -> None:
     """Entry point of the Pulumi program (`infra/__main__.py`): config first, then resources."""
     cfg = from_pulumi_config()
-    webhook = pulumi.Config(NAMESPACE).get_secret(SECRET_KEYS[0])
-    for name, value in declare(cfg, webhook).outputs.items():
+    config = pulumi.Config(NAMESPACE)
+    posture = declare(cfg, config.get_secret("slackWebhookUrl"), config.get_secret("slackApiToken"))
+    for name, value in posture.outputs.items():
         pulumi.export(name, value)

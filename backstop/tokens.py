@@ -75,6 +75,7 @@ AZ_SB_SUBSCRIPTION = "azure-native:servicebus:Subscription"
 AZ_METRIC_ALERT = "azure-native:monitor:MetricAlert"
 AZ_METRIC_ALERT_V2_ALIAS = "azure-native:insights:MetricAlert"
 AZ_ACTION_GROUP = "azure-native:monitor:ActionGroup"
+AZ_LOGIC_WORKFLOW = "azure-native:logic:Workflow"
 
 # --- Azure classic (pulumi-azure v6, bridged from the Terraform azurerm provider) -------------------------
 # Tokens and property names as the installed `pulumi_azure` SDK spells them. The `eventhub` module still
@@ -109,6 +110,7 @@ COMPONENT_KMS = "backstop:aws:BackupKey"
 COMPONENT_BUCKET = "backstop:aws:ReplicatedBucket"
 COMPONENT_STORAGE = "backstop:azure:BlobStorage"
 COMPONENT_SERVICE_BUS = "backstop:azure:ServiceBus"
+COMPONENT_SLACK_ROUTING = "backstop:alerts:SlackRouting"
 
 COMPONENTS = frozenset(
     {
@@ -118,6 +120,7 @@ COMPONENTS = frozenset(
         COMPONENT_BUCKET,
         COMPONENT_STORAGE,
         COMPONENT_SERVICE_BUS,
+        COMPONENT_SLACK_ROUTING,
     }
 )
 
@@ -140,6 +143,29 @@ ATLAS_BACKUP_ALERT_EVENTS = (
     "ENCRYPTION_AT_REST_KMS_NETWORK_ACCESS_DENIED",
     "ENCRYPTION_AT_REST_CONFIG_NO_LONGER_VALID",
 )
+
+# Event types Atlas refuses without a threshold ("A threshold must be specified for the specified event
+# type"), with the operator and units their schema in the Atlas Admin API v2 spec allows:
+# `CPS_SNAPSHOT_BEHIND` is a `CpsBackupThresholdAlertConfigViewForNdsGroup` (`GreaterThanTimeThreshold`,
+# `TimeMetricUnits`), the key rotation types are `EncryptionKeyAlertConfigViewForNdsGroup`
+# (`GreaterThanDaysThresholdView`, `DAYS`).
+ATLAS_THRESHOLD_OPERATOR = "GREATER_THAN"
+ATLAS_TIME_UNITS = ("NANOSECONDS", "MILLISECONDS", "MILLION_MINUTES", "SECONDS", "MINUTES", "HOURS", "DAYS")
+ATLAS_SNAPSHOT_BEHIND = "CPS_SNAPSHOT_BEHIND"
+ATLAS_KEY_ROTATION_EVENTS = (
+    "AWS_ENCRYPTION_KEY_NEEDS_ROTATION",
+    "AZURE_ENCRYPTION_KEY_NEEDS_ROTATION",
+    "GCP_ENCRYPTION_KEY_NEEDS_ROTATION",
+)
+ATLAS_THRESHOLD_UNITS: dict[str, tuple[str, ...]] = {
+    ATLAS_SNAPSHOT_BEHIND: ATLAS_TIME_UNITS,
+    "CPS_PREV_SNAPSHOT_OLD": ATLAS_TIME_UNITS,
+    "CPS_OPLOG_BEHIND": ATLAS_TIME_UNITS,
+    **{event: ("DAYS",) for event in ATLAS_KEY_ROTATION_EVENTS},
+}
+# Atlas notification types that post to Slack in a form Slack shows. A `WEBHOOK` to a Slack incoming
+# webhook does not: Atlas posts its own JSON, without the `text` field Slack requires.
+ATLAS_SLACK_NOTIFICATION = "SLACK"
 
 # Azure Monitor metric of Service Bus namespaces that counts dead-lettered messages.
 SB_DEAD_LETTER_METRIC = "DeadletteredMessages"

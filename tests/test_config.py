@@ -21,7 +21,7 @@ import pulumi
 import pytest
 import yaml
 
-from backstop import seeds
+from backstop import seeds, tokens
 from backstop.cli import main as cli_main
 from backstop.config import ConfigError, from_pulumi_config
 from backstop.mocks import RecordingMonitor, run_stack, run_with_mocks, use_mocks
@@ -297,6 +297,41 @@ BAD_VALUES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "Pulumi.prod.yaml: backstop:slackWebhookUrl: must be stored as a secret "
         "(`pulumi config set --secret backstop:slackWebhookUrl ...`), not in plain text",
     ),
+    (
+        "plaintext-slack-token",
+        "prod",
+        _set("backstop:slackApiToken", "xoxb-plaintext"),
+        "Pulumi.prod.yaml: backstop:slackApiToken: must be stored as a secret "
+        "(`pulumi config set --secret backstop:slackApiToken ...`), not in plain text",
+    ),
+    (
+        "slack-channel-with-hash",
+        "prod",
+        _set("backstop:atlas.alerts.slackChannel", "#alerts"),
+        "Pulumi.prod.yaml: backstop:atlas.alerts.slackChannel: write the channel name without '#' "
+        "('alerts'); Atlas adds no '#'",
+    ),
+    (
+        "snapshot-behind-fires-every-cycle",
+        "prod",
+        _set("backstop:atlas.alerts.snapshotBehindHours", 6),
+        "Pulumi.prod.yaml: backstop:atlas.alerts.snapshotBehindHours: 6 h would fire before every "
+        "6-hourly snapshot; use more than 6",
+    ),
+    (
+        "snapshot-behind-after-the-rpo",
+        "staging",
+        _set("backstop:atlas.alerts.snapshotBehindHours", 168),
+        "Pulumi.staging.yaml: backstop:atlas.alerts.snapshotBehindHours: 168 h fires after the snapshot RPO "
+        "is long lost; at most 12 h (6 h snapshot interval + the snapshot RPO)",
+    ),
+    (
+        "key-rotation-over-a-year",
+        "prod",
+        _set("backstop:atlas.alerts.keyRotationDays", 400),
+        "Pulumi.prod.yaml: backstop:atlas.alerts.keyRotationDays: Input should be less than or equal to 365 "
+        "(got 400)",
+    ),
 ]
 BAD_IDS = [case[0] for case in BAD_VALUES]
 
@@ -458,8 +493,10 @@ def test_the_secret_scan_would_catch_a_plaintext_webhook(tmp_path: Path) -> None
 
 
 def _with_encrypted_webhook(directory: Path) -> Path:
+    """The shipped prod stack with both Slack secrets stored as `pulumi config set --secret` writes them."""
     document = copy.deepcopy(shipped("prod"))
     document["config"]["backstop:slackWebhookUrl"] = {"secure": CIPHERTEXT}
+    document["config"]["backstop:slackApiToken"] = {"secure": CIPHERTEXT}
     return write_project(directory, "prod", document)
 
 
@@ -467,9 +504,9 @@ def test_an_encrypted_value_is_read_offline_as_a_secret_not_as_text(tmp_path: Pa
     project = _with_encrypted_webhook(tmp_path)
     stack_file = read_stack_file(project, "prod")
     assert stack_file.values["backstop:slackWebhookUrl"] == OFFLINE_SECRET
-    assert stack_file.secret_keys == ["backstop:slackWebhookUrl"]
+    assert stack_file.secret_keys == ["backstop:slackWebhookUrl", "backstop:slackApiToken"]
     assert CIPHERTEXT not in json.dumps(stack_file.engine_config())
-    stack_file.stack_config()  # an encrypted webhook is what the config asks for
+    stack_file.stack_config()  # encrypted Slack secrets are what the config asks for
 
     monitor = _mocked_engine(project, "prod")
     run = run_with_mocks(program_main, stack="prod", monitor=monitor)
@@ -478,7 +515,10 @@ def test_an_encrypted_value_is_read_offline_as_a_secret_not_as_text(tmp_path: Pa
     for registration in slack:
         # Still a secret on the wire, its (undecryptable) value never the ciphertext.
         assert registration.inputs["notifications"][SECRET_SIG_KEY] == SECRET_SIG
-        assert registration.inputs["notifications"]["value"][0]["webhookUrl"] == OFFLINE_SECRET
+        [notification] = registration.inputs["notifications"]["value"]
+        assert (notification["typeName"], notification["apiToken"]) == ("SLACK", OFFLINE_SECRET)
+    [relay] = [r for r in monitor.registrations if r.type == tokens.AZ_LOGIC_WORKFLOW]
+    assert relay.inputs["parameters"][SECRET_SIG_KEY] == SECRET_SIG
     recorded = {r.name: r for r in run.resources}
     assert {recorded[r.name].props["notifications"] is UNKNOWN for r in slack} == {True}
     assert CIPHERTEXT not in json.dumps([dict(r.props) for r in run.resources], default=repr)

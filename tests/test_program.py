@@ -38,6 +38,8 @@ from backstop.stackfile import read_stack_file
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK = "https://hooks.slack.com/services/T0BACKSTOP/B0BACKSTOP/not-a-real-token"
 WEBHOOK_KEY = "backstop:slackWebhookUrl"
+SLACK_TOKEN = "xoxb-0000000000-0000000000000-notarealtoken"
+TOKEN_KEY = "backstop:slackApiToken"
 
 # What each shipped stack file declares; prod holds the seeds' numbers, staging is the cheaper twin.
 EXPECTED: dict[str, dict[str, Any]] = {
@@ -142,8 +144,10 @@ def prod() -> Iterator[MockedStack]:
 
 
 @pytest.fixture
-def prod_with_webhook() -> Iterator[MockedStack]:
-    yield from _checked(mock_stack("prod", {WEBHOOK_KEY: WEBHOOK}, (WEBHOOK_KEY,)))
+def prod_with_slack() -> Iterator[MockedStack]:
+    yield from _checked(
+        mock_stack("prod", {WEBHOOK_KEY: WEBHOOK, TOKEN_KEY: SLACK_TOKEN}, (WEBHOOK_KEY, TOKEN_KEY))
+    )
 
 
 @functools.cache
@@ -434,8 +438,20 @@ def test_prod_compliance_policy_is_the_schedule_floor(prod: MockedStack) -> Any:
     ).apply(check)
 
 
+def _expected_threshold(event: str) -> dict[str, Any] | None:
+    """The `thresholdConfig` each event's schema in the Atlas Admin API v2 spec requires (see test_alerting):
+    one 6-hour snapshot interval plus an hour; Atlas's 90-day key rotation."""
+    if event == "CPS_SNAPSHOT_BEHIND":
+        return {"operator": "GREATER_THAN", "threshold": 7.0, "units": "HOURS"}
+    if event == "AWS_ENCRYPTION_KEY_NEEDS_ROTATION":
+        return {"operator": "GREATER_THAN", "threshold": 90.0, "units": "DAYS"}
+    return None
+
+
 @pulumi.runtime.test
-def test_without_a_webhook_backup_alerts_go_to_email_only(mocked: MockedStack) -> Any:
+def test_without_slack_backup_alerts_go_to_email_with_the_thresholds_atlas_requires(
+    mocked: MockedStack,
+) -> Any:
     posture = declare(mocked.cfg)
 
     @mocked.check
@@ -455,6 +471,9 @@ def test_without_a_webhook_backup_alerts_go_to_email_only(mocked: MockedStack) -
                     "delayMin": 0.0,
                 }
             ]
+            assert alert.inputs.get("thresholdConfig") == _expected_threshold(alert.inputs["eventType"])
+        assert posture.slack is None
+        assert not [r for r in mocked.monitor.registrations if r.type == tokens.AZ_LOGIC_WORKFLOW]
 
     return pulumi.Output.all(
         project_id=posture.atlas.project.id, alerts=pulumi.Output.all(*[a.urn for a in posture.atlas.alerts])
@@ -462,9 +481,12 @@ def test_without_a_webhook_backup_alerts_go_to_email_only(mocked: MockedStack) -
 
 
 @pulumi.runtime.test
-def test_slack_webhook_reaches_its_alerts_only_as_a_secret(prod_with_webhook: MockedStack) -> Any:
-    mocked = prod_with_webhook
-    posture = declare(mocked.cfg, pulumi.Config("backstop").get_secret("slackWebhookUrl"))
+def test_atlas_posts_to_slack_with_its_slack_type_and_the_token_only_as_a_secret(
+    prod_with_slack: MockedStack,
+) -> Any:
+    mocked = prod_with_slack
+    config = pulumi.Config("backstop")
+    posture = declare(mocked.cfg, config.get_secret("slackWebhookUrl"), config.get_secret("slackApiToken"))
 
     @mocked.check
     def check(v: dict[str, Any]) -> None:
@@ -478,14 +500,22 @@ def test_slack_webhook_reaches_its_alerts_only_as_a_secret(prod_with_webhook: Mo
             assert alert.inputs["notifications"] == {
                 SECRET_SIG_KEY: SECRET_SIG,
                 "value": [
-                    {"typeName": "WEBHOOK", "webhookUrl": WEBHOOK, "intervalMin": 60.0, "delayMin": 0.0}
+                    {
+                        "typeName": "SLACK",
+                        "apiToken": SLACK_TOKEN,
+                        "channelName": "alerts",
+                        "intervalMin": 60.0,
+                        "delayMin": 0.0,
+                    }
                 ],
             }
+            assert alert.inputs.get("thresholdConfig") == _expected_threshold(alert.inputs["eventType"])
         for alert in email:
             assert [n["typeName"] for n in alert.inputs["notifications"]] == ["EMAIL"]
-        # What backstop records for its rules and reports never holds the webhook in plain text.
+        # What backstop records for its rules and reports never holds the token or webhook in plain text.
         recorded = mocked.monitor.recorded()
-        assert "hooks.slack.com" not in json.dumps([dict(r.props) for r in recorded], default=repr)
+        text = json.dumps([dict(r.props) for r in recorded], default=repr)
+        assert "hooks.slack.com" not in text and SLACK_TOKEN not in text
         by_name = {r.name: r for r in recorded}
         assert {by_name[a.name].props["notifications"] is UNKNOWN for a in slack} == {True}
 

@@ -17,7 +17,7 @@ import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 
 from backstop import tokens
-from backstop.config import AtlasConfig, BackupScheduleConfig, ClusterConfig
+from backstop.config import AlertsConfig, AtlasConfig, BackupScheduleConfig, ClusterConfig
 
 
 def atlas_region_to_aws(region: str) -> str:
@@ -99,7 +99,7 @@ class AtlasBackupArgs:
     kms_region: str
     export_bucket_name: pulumi.Input[str]
     export_bucket_arn: pulumi.Input[str]
-    slack_webhook_url: pulumi.Input[str] | None
+    slack_api_token: pulumi.Input[str] | None
     protect: bool
 
 
@@ -371,10 +371,13 @@ class AtlasBackupPosture(pulumi.ComponentResource):
         )
 
     def _alerts(self, name: str, args: AtlasBackupArgs) -> list[mongodbatlas.AlertConfiguration]:
-        """One e-mail alert per backup failure event, plus one to the Slack webhook when it is configured.
+        """One e-mail alert per backup event, plus one to Slack when the bot token is configured.
 
-        The webhook gets alerts of its own: a secret nested in a list makes the whole list secret, and the
-        e-mail recipients must stay readable to anyone reviewing the posture.
+        Slack gets Atlas's `SLACK` notification type (bot token and channel): Atlas's generic `WEBHOOK` posts
+        JSON without the `text` a Slack incoming webhook requires, so Slack would drop it. Slack alerts are
+        separate resources: the token makes the whole notification list secret, and the e-mail recipients
+        must stay readable to anyone reviewing the posture. Threshold event types carry the threshold their
+        Atlas schema requires (`alert_threshold`).
         """
         alerts_cfg = args.config.alerts
         channels: list[tuple[str, mongodbatlas.AlertConfigurationNotificationArgs]] = [
@@ -388,13 +391,14 @@ class AtlasBackupPosture(pulumi.ComponentResource):
                 ),
             )
         ]
-        if args.slack_webhook_url is not None:
+        if args.slack_api_token is not None:
             channels.append(
                 (
                     "-slack",
                     mongodbatlas.AlertConfigurationNotificationArgs(
-                        type_name="WEBHOOK",
-                        webhook_url=pulumi.Output.secret(args.slack_webhook_url),
+                        type_name=tokens.ATLAS_SLACK_NOTIFICATION,
+                        api_token=pulumi.Output.secret(args.slack_api_token),
+                        channel_name=alerts_cfg.slack_channel,
                         interval_min=alerts_cfg.interval_minutes,
                         delay_min=0,
                     ),
@@ -407,8 +411,30 @@ class AtlasBackupPosture(pulumi.ComponentResource):
                 event_type=event,
                 enabled=True,
                 notifications=[notification],
+                threshold_config=alert_threshold(event, alerts_cfg),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for event in tokens.ATLAS_BACKUP_ALERT_EVENTS
             for suffix, notification in channels
         ]
+
+
+def alert_threshold(
+    event: str, alerts: AlertsConfig
+) -> mongodbatlas.AlertConfigurationThresholdConfigArgs | None:
+    """The threshold Atlas requires for `event`, from config; None for events that take none.
+
+    Snapshot behind: the newest snapshot older than `snapshotBehindHours` (default one 6-hour interval plus
+    an hour). Key rotation: the customer key not rotated for `keyRotationDays` (Atlas's default, 90).
+    """
+    if event == tokens.ATLAS_SNAPSHOT_BEHIND:
+        return mongodbatlas.AlertConfigurationThresholdConfigArgs(
+            operator=tokens.ATLAS_THRESHOLD_OPERATOR, threshold=alerts.snapshot_behind_hours, units="HOURS"
+        )
+    if event in tokens.ATLAS_KEY_ROTATION_EVENTS:
+        return mongodbatlas.AlertConfigurationThresholdConfigArgs(
+            operator=tokens.ATLAS_THRESHOLD_OPERATOR, threshold=alerts.key_rotation_days, units="DAYS"
+        )
+    if event in tokens.ATLAS_THRESHOLD_UNITS:
+        raise ValueError(f"backstop declares no threshold for the Atlas event {event}")
+    return None

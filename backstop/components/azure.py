@@ -7,6 +7,7 @@ are silently dropped", "Azure Service Bus dead-letter queue depth monitored".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -93,6 +94,8 @@ class ServiceBusArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     tags: dict[str, str]
+    # Further action groups the dead-letter alert notifies, such as the Slack relay's.
+    alert_action_group_ids: Sequence[pulumi.Input[str]] = ()
 
 
 class ServiceBusWithDeadLetters(pulumi.ComponentResource):
@@ -200,7 +203,10 @@ class ServiceBusWithDeadLetters(pulumi.ComponentResource):
                     )
                 ],
             ),
-            actions=[monitor.MetricAlertActionArgs(action_group_id=self.action_group.id)],
+            actions=[
+                monitor.MetricAlertActionArgs(action_group_id=group_id)
+                for group_id in [self.action_group.id, *args.alert_action_group_ids]
+            ],
             tags=args.tags,
             opts=child,
         )

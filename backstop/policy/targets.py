@@ -59,6 +59,12 @@ class PolicyTargets(BaseModel):
     required_alert_events: list[AlertEventName] = Field(
         default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS)
     )
+    # The latest a snapshot-behind alert may fire: one snapshot interval plus the snapshot RPO, so a missed
+    # snapshot pages before the RPO is lost a second time. Key rotation: at least yearly, as AWS KMS rotates.
+    max_snapshot_behind_hours: float = Field(
+        default=seeds.SNAPSHOT_INTERVAL_HOURS + seeds.RPO_SINGLE_COLLECTION.total_seconds() / 3600, gt=0
+    )
+    max_key_rotation_alert_days: float = Field(default=365, gt=0)
     # Atlas `encryptionAtRestProvider` values accepted: the seed's "AWS KMS-managed keys" by default.
     encryption_at_rest_providers: list[AtlasKeyProvider] = Field(
         default_factory=lambda: list(SEED_KEY_PROVIDERS), min_length=1

@@ -123,3 +123,118 @@ def test_cluster_with_unknown_project_is_undecided(prod_run: Any) -> None:
     resources = mutate(prod_run.resources, CLUSTER, {"projectId": UNKNOWN}, property_dependencies={})
     assert undecided(RULE, resources) == {CLUSTER}
     assert failing(RULE, resources) == set()
+
+
+# --- thresholds ---------------------------------------------------------------------------------------------
+
+BEHIND = "atlas-alert-cps-snapshot-behind"
+ROTATION = "atlas-alert-aws-encryption-key-needs-rotation"
+LATE = "later than 12 h (one snapshot interval plus the snapshot RPO)"
+
+
+def _threshold(value: float, units: str, operator: str = "GREATER_THAN") -> dict[str, Any]:
+    return {"operator": operator, "threshold": value, "units": units}
+
+
+def test_shipped_thresholds_fire_within_the_rpo(prod_run: Any) -> None:
+    behind = next(r for r in prod_run.resources if r.name == BEHIND)
+    assert behind.props["thresholdConfig"] == _threshold(7.0, "HOURS")
+    assert failing(RULE, prod_run.resources) == set()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("alert", "threshold", "reason"),
+    [
+        (BEHIND, MISSING, "no thresholdConfig, which Atlas requires for this event type"),
+        (BEHIND, _threshold(7, "DAYS"), f"fires only after 7 DAYS, {LATE}"),
+        (BEHIND, _threshold(13, "HOURS"), f"fires only after 13 HOURS, {LATE}"),
+        (BEHIND, _threshold(721, "MINUTES"), f"fires only after 721 MINUTES, {LATE}"),
+        (
+            BEHIND,
+            _threshold(7, "HOURS", "LESS_THAN"),
+            "operator 'LESS_THAN', Atlas accepts only GREATER_THAN",
+        ),
+        (
+            BEHIND,
+            _threshold(7, "hours"),
+            "units 'hours', Atlas accepts NANOSECONDS, MILLISECONDS, "
+            "MILLION_MINUTES, SECONDS, MINUTES, HOURS, DAYS",
+        ),
+        (BEHIND, _threshold(0, "HOURS"), "threshold 0 is not a positive number"),
+        (ROTATION, MISSING, "no thresholdConfig, which Atlas requires for this event type"),
+        (ROTATION, _threshold(90, "HOURS"), "units 'HOURS', Atlas accepts DAYS"),
+        (ROTATION, _threshold(366, "DAYS"), "fires only after 366 DAYS, later than 365 days"),
+    ],
+    ids=[
+        "missing",
+        "7-days",
+        "13-hours",
+        "721-minutes",
+        "less-than",
+        "lowercase-units",
+        "zero",
+        "rotation-missing",
+        "rotation-hours",
+        "rotation-366-days",
+    ],
+)
+def test_a_threshold_atlas_refuses_or_that_fires_too_late_does_not_count(
+    prod_run: Any, shape: str, alert: str, threshold: Any, reason: str
+) -> None:
+    resources = shapes(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}))[shape]
+    assert failing(RULE, resources) == {PROJECT}
+    [finding] = findings(RULE, resources)
+    event = "CPS_SNAPSHOT_BEHIND" if alert == BEHIND else "AWS_ENCRYPTION_KEY_NEEDS_ROTATION"
+    assert finding.message == (
+        f"no enabled alert configuration with a notification for: {event}; {event} alert {alert}: {reason}"
+    )
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("alert", "threshold"),
+    [
+        (BEHIND, _threshold(12, "HOURS")),
+        (BEHIND, _threshold(720, "MINUTES")),
+        (BEHIND, _threshold(0.5, "DAYS")),
+        (ROTATION, _threshold(365, "DAYS")),
+        (ROTATION, _threshold(30, "DAYS")),
+    ],
+    ids=["12-hours", "720-minutes", "half-day", "rotation-365-days", "rotation-30-days"],
+)
+def test_thresholds_up_to_the_limit_count(prod_run: Any, shape: str, alert: str, threshold: Any) -> None:
+    resources = shapes(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}))[shape]
+    assert findings(RULE, resources) == []
+
+
+def test_a_second_alert_with_a_fitting_threshold_covers_the_event(prod_run: Any) -> None:
+    late = mutate(prod_run.resources, BEHIND, {"thresholdConfig": _threshold(7, "DAYS")})
+    fitting = res(
+        tokens.ATLAS_ALERT,
+        "snapshot-behind-fitting",
+        {**next(r for r in prod_run.resources if r.name == BEHIND).props},
+        property_dependencies=next(r for r in prod_run.resources if r.name == BEHIND).property_dependencies,
+    )
+    assert failing(RULE, [*late, fitting]) == set()
+
+
+def test_the_limits_are_tunable(prod_run: Any) -> None:
+    resources = mutate(prod_run.resources, BEHIND, {"thresholdConfig": _threshold(1, "DAYS")})
+    assert failing(RULE, resources) == {PROJECT}
+    relaxed = PROD.with_config({"maxSnapshotBehindHours": 24})
+    assert failing(RULE, resources, relaxed) == set()
+    strict = PROD.with_config({"maxSnapshotBehindHours": 6})
+    assert failing(RULE, prod_run.resources, strict) == {PROJECT}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    "threshold",
+    [UNKNOWN, {"operator": "GREATER_THAN", "threshold": UNKNOWN, "units": "HOURS"}],
+    ids=["config", "value"],
+)
+def test_an_unknown_threshold_is_undecided(prod_run: Any, shape: str, threshold: Any) -> None:
+    resources = shapes(mutate(prod_run.resources, BEHIND, {"thresholdConfig": threshold}))[shape]
+    assert undecided(RULE, resources) == {PROJECT}
+    assert failing(RULE, resources) == set()

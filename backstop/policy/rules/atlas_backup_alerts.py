@@ -1,5 +1,9 @@
 """Every project holding backed-up clusters alerts someone when a snapshot, copy, restore, export or the
-encryption key fails: a backup that silently stops is a missed RPO nobody sees."""
+encryption key fails: a backup that silently stops is a missed RPO nobody sees.
+
+Threshold event types count only with a threshold Atlas accepts and that fires in time: Atlas refuses
+`CPS_SNAPSHOT_BEHIND` or a key rotation alert without one, and "snapshot behind by more than 7 days" does
+not protect a 6-hour RPO."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from backstop.policy.core import Finding, Severity, stack_rule, unknown, violati
 from backstop.policy.rules.atlas_common import cloud_backup
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.policy.values import get, is_true, items
+from backstop.policy.values import MISSING, fmt, get, is_true, items, number
 from backstop.resources import UNKNOWN, Resource, is_unknown
 
 ANY_EVENT = "*"  # an alert whose event type is not known yet may be any of them
@@ -23,14 +27,19 @@ ANY_EVENT = "*"  # an alert whose event type is not known yet may be any of them
     description=(
         f"{seeds.SEED_WISER}, Monitoring and Alerting: 'Backup status: MongoDB Atlas provides backup status "
         "and alerts through the Atlas portal'; 'All critical infrastructure alerts flow to the engineering "
-        "team'. Each required event needs an enabled AlertConfiguration with at least one notification."
+        "team'. Each required event needs an enabled AlertConfiguration with at least one notification; "
+        f"{seeds.SEED_BACKUP}: 'every 6 hours full snapshot', RPO <= 6 hours: a snapshot-behind alert "
+        "must fire within one snapshot interval plus the RPO, a key rotation alert within a year."
     ),
     severity=Severity.MEDIUM,
     remediation=(
         "For each missing event declare mongodbatlas.AlertConfiguration(project_id=project.id, "
-        "event_type=<event>, enabled=True, notifications=[{'type_name': 'EMAIL', 'email_address': ...}])."
+        "event_type=<event>, enabled=True, notifications=[{'type_name': 'EMAIL', 'email_address': ...}]); "
+        "for CPS_SNAPSHOT_BEHIND add threshold_config={'operator': 'GREATER_THAN', 'threshold': 7, "
+        "'units': 'HOURS'}, for *_ENCRYPTION_KEY_NEEDS_ROTATION {'operator': 'GREATER_THAN', "
+        "'threshold': 90, 'units': 'DAYS'}."
     ),
-    tunables=("required_alert_events",),
+    tunables=("required_alert_events", "max_snapshot_behind_hours", "max_key_rotation_alert_days"),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     required = list(dict.fromkeys(targets.required_alert_events))
@@ -55,11 +64,21 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     covered: dict[str, set[str]] = defaultdict(set)  # events alerted on for sure, per project
     maybe: dict[str, set[str]] = defaultdict(set)  # events an alert with unknown values may cover
     anywhere: set[str] = set()  # events of alerts whose project is not known yet
+    misfits: dict[str, dict[str, str]] = defaultdict(dict)  # why an alert of an event does not count
     for alert in stack.of(tokens.ATLAS_ALERT):
         state = _delivers(alert)
         if state is False:
             continue
         event = get(alert.props, "eventType")
+        if isinstance(event, str) and event in tokens.ATLAS_THRESHOLD_UNITS:
+            fits = _threshold_fits(alert, event, targets)
+            if isinstance(fits, str):
+                project = stack.atlas_project(alert)
+                if isinstance(project, str):
+                    misfits[project].setdefault(event, f"{event} alert {alert.name}: {fits}")
+                continue
+            if fits is not True:
+                state = UNKNOWN
         events = {event} if isinstance(event, str) else {ANY_EVENT} if is_unknown(event) else set()
         project = stack.atlas_project(alert)
         if not isinstance(project, str):
@@ -79,12 +98,59 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         at_fault = [declared] if declared is not None else clusters
         for resource in at_fault:
             if decided and project in definitely_backed_up:
+                reasons = [misfits[project][event] for event in decided if event in misfits[project]]
                 yield violation(
                     resource,
-                    f"no enabled alert configuration with a notification for: {', '.join(decided)}",
+                    f"no enabled alert configuration with a notification for: {', '.join(decided)}"
+                    + "".join(f"; {reason}" for reason in reasons),
                 )
             else:
                 yield unknown(resource, f"whether enabled alerts cover {', '.join(missing)}")
+
+
+_HOURS_PER_UNIT = {
+    "NANOSECONDS": 1 / 3.6e12,
+    "MILLISECONDS": 1 / 3.6e6,
+    "SECONDS": 1 / 3600,
+    "MINUTES": 1 / 60,
+    "HOURS": 1.0,
+    "DAYS": 24.0,
+    "MILLION_MINUTES": 1e6 / 60,
+}
+
+
+def _threshold_fits(alert: Resource, event: str, targets: PolicyTargets) -> bool | str | Any:
+    """True when the threshold is one Atlas accepts for `event` and fires in time; else why not (a str);
+    UNKNOWN when a value is not known yet."""
+    config = get(alert.props, "thresholdConfig")
+    if is_unknown(config):
+        return UNKNOWN
+    if config is MISSING:
+        return "no thresholdConfig, which Atlas requires for this event type"
+    operator, threshold, units = (get(config, key) for key in ("operator", "threshold", "units"))
+    if any(is_unknown(value) for value in (operator, threshold, units)):
+        return UNKNOWN
+    allowed_units = tokens.ATLAS_THRESHOLD_UNITS[event]
+    if operator != tokens.ATLAS_THRESHOLD_OPERATOR:
+        return f"operator {fmt(operator)}, Atlas accepts only {tokens.ATLAS_THRESHOLD_OPERATOR}"
+    if units not in allowed_units:
+        return f"units {fmt(units)}, Atlas accepts {', '.join(allowed_units)}"
+    value = number(threshold)
+    if value is None or value <= 0:
+        return f"threshold {fmt(threshold)} is not a positive number"
+    hours = value * _HOURS_PER_UNIT[str(units)]
+    if event in tokens.ATLAS_KEY_ROTATION_EVENTS:
+        limit = targets.max_key_rotation_alert_days
+        if hours > limit * 24:
+            return f"fires only after {fmt(threshold)} {units}, later than {fmt(limit)} days"
+        return True
+    limit = targets.max_snapshot_behind_hours
+    if hours > limit:
+        return (
+            f"fires only after {fmt(threshold)} {units}, later than {fmt(limit)} h "
+            "(one snapshot interval plus the snapshot RPO)"
+        )
+    return True
 
 
 def _delivers(alert: Resource) -> bool | Any:
