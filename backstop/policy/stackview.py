@@ -3,18 +3,37 @@
 pulumi-aws v7 splits a bucket's settings over separate resources (`BucketVersioning`, …) that point at the
 bucket by name or id. At preview those pointers are often unknown, so a join first trusts the engine's
 property dependencies (the URN a property was computed from), then falls back to comparing values.
+
+One `StackView` is built per evaluation and shared by every stack rule. Every join goes through an index
+that is built the first time it is asked for and kept for the life of the view, so checking a whole estate
+stays linear in its size: no rule scans pairs of resources. The indexes, and the accessors that read them:
+
+- by type and URN: `of`, `by_urn`, `urns_of`;
+- by property dependency: `dependencies` (what a property was computed from), `dependents` (the reverse);
+- by the value or dependency one resource uses to name another: `attached` (who points at a target),
+  `referenced` (what a source points at);
+- by S3 bucket name/ARN: `buckets_named`, `bucket_settings`, `replication_rules`, `replication_targets`;
+- by Azure storage account: `storage_accounts_named`, `storage_account_settings`;
+- by Service Bus namespace id or name: `namespaces_named`, `metric_alerts_scoped_to`;
+- by Atlas project: `atlas_project` (memoised), `in_project`, `clusters_named`, `schedules_for`,
+  `cluster_for`, `same_project`.
+
+A rule that needs a join not listed here adds an index to this module rather than a loop over pairs.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from backstop import tokens
 from backstop.policy.values import MISSING, get, items
 from backstop.resources import UNKNOWN, Resource, is_unknown, name_of
+
+# An ARM id naming a Service Bus namespace ends in `…/providers/microsoft.servicebus/namespaces/<name>`.
+_SB_NAMESPACE_MARKER = f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/"
 
 
 @dataclass(frozen=True)
@@ -29,14 +48,37 @@ class ReplicationRule:
     destination: Any
 
 
+@dataclass(frozen=True)
+class AlertScopes:
+    """The metric alerts whose `scopes` cover one Service Bus namespace (see `metric_alerts_scoped_to`).
+
+    `covering`: alerts that certainly cover it, in stack order. `floating`: alerts whose scopes are not
+    known yet and that no dependency settles, so they may cover any namespace; the same list for every
+    namespace (an alert in both lists covers this namespace for certain).
+    """
+
+    covering: list[Resource]
+    floating: list[Resource]
+
+
+def _scalar(value: Any) -> bool:
+    """Only scalars can name a resource (a malformed dict or list must not crash a lookup)."""
+    return isinstance(value, str | int | float)
+
+
 class _References:
     """Where the `prop` of each source points: by dependency URN and by scalar value. A source whose value
-    is unknown and that has no dependencies could point anywhere, so it makes every join undecided."""
+    is unknown and that has no dependencies could point anywhere, so it makes every join undecided. With
+    `project_of`, values are also indexed per Atlas project (a cluster name is unique only in its project)."""
 
-    def __init__(self, sources: list[Resource], prop: str) -> None:
+    def __init__(
+        self, sources: list[Resource], prop: str, project_of: Callable[[Resource], Any] | None = None
+    ) -> None:
         self.sources = sources
         self.by_dependency: dict[str, list[int]] = defaultdict(list)
         self.by_value: dict[Any, list[int]] = defaultdict(list)
+        self.in_project: dict[tuple[Any, str], list[int]] = defaultdict(list)
+        self.anywhere: dict[Any, list[int]] = defaultdict(list)
         self.undecided = False
         for position, source in enumerate(sources):
             deps = source.property_dependencies.get(prop) or ()
@@ -45,40 +87,208 @@ class _References:
             value = get(source.props, prop)
             if is_unknown(value):
                 self.undecided = self.undecided or not deps
-            elif isinstance(value, str | int | float):
+            elif _scalar(value):
                 self.by_value[value].append(position)
+                project = project_of(source) if project_of is not None else None
+                if isinstance(project, str):
+                    self.in_project[(value, project)].append(position)
+                else:
+                    self.anywhere[value].append(position)
+
+    def find(self, urn: str, names: Iterable[Any], project: Any = None) -> list[Resource]:
+        """Sources that depend on `urn` or whose value is one of `names`, in stack order; with `project`
+        (a str), value matches known to be in another project are left out."""
+        positions = set(self.by_dependency.get(urn, ()))
+        for name in names:
+            if isinstance(project, str):
+                positions.update(self.in_project.get((name, project), ()))
+                positions.update(self.anywhere.get(name, ()))
+            else:
+                positions.update(self.by_value.get(name, ()))
+        return [self.sources[i] for i in sorted(positions)]
+
+
+class _Targets:
+    """Resources of some types by URN and by every value that names them (`identities`, and their id
+    unless `with_id` is false), with their positions so a join returns them in stack order. With
+    `project_of`, names are also indexed per Atlas project: a cluster name is unique only in its project."""
+
+    def __init__(
+        self,
+        targets: list[Resource],
+        identities: Callable[[Resource], Iterable[Any]],
+        with_id: bool,
+        project_of: Callable[[Resource], Any] | None = None,
+    ) -> None:
+        self.targets = targets
+        self.by_urn: dict[str, list[int]] = defaultdict(list)
+        self.by_name: dict[Any, list[int]] = defaultdict(list)
+        # (name, project) for targets in a known project; name alone for those whose project is not.
+        self.in_project: dict[tuple[Any, str], list[int]] = defaultdict(list)
+        self.anywhere: dict[Any, list[int]] = defaultdict(list)
+        for position, target in enumerate(targets):
+            self.by_urn[target.urn].append(position)
+            names = {v for v in ((target.id,) if with_id else ()) + tuple(identities(target)) if _scalar(v)}
+            project = project_of(target) if project_of is not None else None
+            for name in names:
+                self.by_name[name].append(position)
+                if isinstance(project, str):
+                    self.in_project[(name, project)].append(position)
+                else:
+                    self.anywhere[name].append(position)
+
+    def find(self, urns: Iterable[str] = (), name: Any = MISSING, project: Any = None) -> list[Resource]:
+        """The targets with one of `urns` or named `name`, in stack order. With `project` (a key from
+        `StackView.atlas_project`), named targets known to be in another project are left out."""
+        positions = {i for urn in urns for i in self.by_urn.get(urn, ())}
+        if _scalar(name):
+            if isinstance(project, str):
+                positions.update(self.in_project.get((name, project), ()))
+                positions.update(self.anywhere.get(name, ()))
+            else:
+                positions.update(self.by_name.get(name, ()))
+        return [self.targets[i] for i in sorted(positions)]
+
+
+class _AlertIndex:
+    """Metric alerts by what their `scopes` name: a dependency URN, an exact ARM id, a namespace name at
+    the end of an id, or (multi-resource alerts on Service Bus namespaces) a resource group or
+    subscription id that holds namespaces."""
+
+    def __init__(self, alerts: list[Resource]) -> None:
+        self.alerts = alerts
+        self.by_dependency: dict[str, set[int]] = defaultdict(set)
+        self.by_id: dict[str, set[int]] = defaultdict(set)
+        self.by_namespace_name: dict[str, set[int]] = defaultdict(set)
+        self.by_container: dict[str, set[int]] = defaultdict(set)
+        floating: list[int] = []
+        for position, alert in enumerate(alerts):
+            deps = alert.property_dependencies.get("scopes", ())
+            for urn in deps:
+                self.by_dependency[urn].add(position)
+            scopes = items(get(alert.props, "scopes"))
+            if is_unknown(scopes):
+                if not deps:
+                    floating.append(position)
+                continue
+            if any(is_unknown(s) for s in scopes) and not deps:
+                floating.append(position)
+            target_type = get(alert.props, "targetResourceType")
+            multi_resource = (
+                isinstance(target_type, str) and target_type.lower() == tokens.SB_METRIC_NAMESPACE.lower()
+            )
+            for scope in scopes:
+                if not isinstance(scope, str):
+                    continue
+                scope = scope.lower().rstrip("/")
+                self.by_id[scope].add(position)
+                if multi_resource:
+                    self.by_container[scope].add(position)
+                start = scope.find(_SB_NAMESPACE_MARKER)
+                while start != -1:
+                    self.by_namespace_name[scope[start + len(_SB_NAMESPACE_MARKER) :]].add(position)
+                    start = scope.find(_SB_NAMESPACE_MARKER, start + 1)
+        self.floating = [alerts[i] for i in floating]
+
+    def covering(self, namespace: Resource, name: str) -> list[Resource]:
+        positions = set(self.by_dependency.get(namespace.urn, ()))
+        positions |= self.by_namespace_name.get(name.lower(), set())
+        if isinstance(namespace.id, str) and namespace.id:
+            namespace_id = namespace.id.lower()
+            positions |= self.by_id.get(namespace_id, set())
+            # Every prefix of the id that ends before a "/" is a container (resource group, subscription).
+            slash = namespace_id.find("/")
+            while slash != -1:
+                positions |= self.by_container.get(namespace_id[:slash], set())
+                slash = namespace_id.find("/", slash + 1)
+        return [self.alerts[i] for i in sorted(positions)]
 
 
 class StackView:
+    """The resources of one stack and the indexes every stack rule joins through (see the module doc)."""
+
     def __init__(self, resources: Sequence[Resource]) -> None:
         self.resources = list(resources)
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_urn: dict[str, Resource] = {}
         self._project_ids: dict[str, str] | None = None
+        self._projects: dict[tuple[int, str], Any] = {}
+        self._members: dict[frozenset[str], tuple[dict[str, list[Resource]], list[Resource]]] = {}
         self._references: dict[tuple[frozenset[str], str], _References] = {}
-        self._buckets_by_name: dict[str, list[Resource]] | None = None
+        self._targets: dict[str, _Targets] = {}
+        self._urns: dict[frozenset[str], frozenset[str]] = {}
+        self._dependents: dict[str, list[tuple[Resource, str]]] | None = None
+        self._alerts: dict[frozenset[str], _AlertIndex] = {}
+        self._export_buckets: list[Resource] | None = None
+        self._schedules: _References | None = None
         # Every type a rule asked for: the report's "N of M resources are of a type backstop checks".
         self.types_read: set[str] = set()
         for resource in self.resources:
             self._by_type[resource.type].append(resource)
             self._by_urn[resource.urn] = resource
 
+    # --- by type, URN and property dependency -----------------------------------------------------------
+
     def of(self, types: Iterable[str] | str) -> list[Resource]:
+        """The resources of `types`, type by type in the order given, each type in stack order."""
         wanted = [types] if isinstance(types, str) else list(types)
         self.types_read.update(wanted)
         return [r for t in wanted for r in self._by_type.get(t, [])]
 
     def by_urn(self, urn: str) -> Resource | None:
+        """The resource with this URN (the last one, should a document repeat a URN)."""
         return self._by_urn.get(urn)
+
+    def urns_of(self, types: Iterable[str] | str) -> frozenset[str]:
+        """The URNs of the resources of `types`, for membership tests (built once per set of types)."""
+        key = frozenset([types] if isinstance(types, str) else types)
+        found = self._urns.get(key)
+        if found is None:
+            found = self._urns[key] = frozenset(r.urn for r in self.of(key))
+        return found
 
     @property
     def stack(self) -> str:
         return self.resources[0].stack if self.resources else ""
 
+    def dependencies(
+        self, resource: Resource, prop: str, types: Iterable[str] | None = None
+    ) -> list[Resource]:
+        """The declared resources (of `types`, if given) that the engine says `resource.props[prop]` was
+        computed from, in dependency order. URNs of resources not in this stack are left out."""
+        wanted = None if types is None else frozenset(types)
+        if wanted is not None:
+            self.types_read.update(wanted)
+        found = [self._by_urn.get(urn) for urn in resource.property_dependencies.get(prop, ())]
+        return [r for r in found if r is not None and (wanted is None or r.type in wanted)]
+
+    def dependents(
+        self, target: Resource, types: Iterable[str] | None = None, prop: str | None = None
+    ) -> list[Resource]:
+        """The resources (of `types`, and only through `prop`, if given) with a property the engine says
+        was computed from `target`, in stack order: the reverse of `dependencies`, from one index."""
+        if self._dependents is None:
+            self._dependents = defaultdict(list)
+            for resource in self.resources:
+                for key, urns in resource.property_dependencies.items():
+                    for urn in dict.fromkeys(urns):
+                        self._dependents[urn].append((resource, key))
+        wanted = None if types is None else frozenset(types)
+        if wanted is not None:
+            self.types_read.update(wanted)
+        found: dict[int, Resource] = {}
+        for resource, key in self._dependents.get(target.urn, ()):
+            if (prop is None or key == prop) and (wanted is None or resource.type in wanted):
+                found.setdefault(id(resource), resource)
+        return list(found.values())
+
+    # --- generic joins ----------------------------------------------------------------------------------
+
     def points_at(self, source: Resource, prop: str, target: Resource, *identities: Any) -> bool | Any:
         """Does `source.props[prop]` refer to `target`? True, False, or `UNKNOWN` when it cannot be told.
 
         `identities` are the values that name the target (its id, name, ARN…); the target's id is always one.
+        For one pair only: joins over many resources use `attached` or `referenced`, which are indexed.
         """
         deps = source.property_dependencies.get(prop)
         if deps and target.urn in deps:
@@ -86,43 +296,60 @@ class StackView:
         value = get(source.props, prop)
         if value is MISSING:
             return False
-        # Only scalar names can identify a resource (a malformed dict or list must not crash the lookup).
-        names = {v for v in (target.id, *identities) if isinstance(v, str | int | float)}
+        names = {v for v in (target.id, *identities) if _scalar(v)}
         if is_unknown(value):
             # Known dependencies that name a different resource settle it; otherwise we cannot tell.
             if deps:
                 return False
             return UNKNOWN
-        return isinstance(value, str | int | float) and value in names
+        return _scalar(value) and value in names
 
     def attached(
         self, types: Iterable[str], target: Resource, prop: str, *identities: Any
     ) -> tuple[list[Resource], bool]:
-        """Resources of `types` whose `prop` refers to `target` (as `points_at` decides), and whether some
-        could not be resolved. Indexed once per view, so joining every bucket of a big stack stays linear."""
+        """Resources of `types` whose `prop` refers to `target` (as `points_at` decides), in stack order,
+        and whether some could not be resolved (an unknown `prop` with no dependency may be any target).
+        Indexed once per (types, prop), so joining every bucket of a big stack stays linear."""
         key = (frozenset([types] if isinstance(types, str) else types), prop)
         refs = self._references.get(key)
         if refs is None:
             refs = self._references[key] = _References(self.of(key[0]), prop)
-        names = {v for v in (target.id, *identities) if isinstance(v, str | int | float)}
-        positions = set(refs.by_dependency.get(target.urn, ()))
-        for name in names:
-            positions.update(refs.by_value.get(name, ()))
-        return [refs.sources[i] for i in sorted(positions)], refs.undecided
+        names = {v for v in (target.id, *identities) if _scalar(v)}
+        return refs.find(target.urn, names), refs.undecided
 
-    # --- domain joins used by several rules -------------------------------------------------------------
+    def referenced(self, source: Resource, prop: str, kind: str) -> tuple[list[Resource], bool]:
+        """The resources of index `kind` ("clusters", "buckets", "storage accounts", "namespaces") that
+        `source.props[prop]` refers to (as `points_at` decides, the reverse of `attached`), in stack order,
+        and whether that is undecided: the value is unknown and no dependency settles it, so it may be any
+        of them (undecided only when there is at least one)."""
+        index = self._index(kind)
+        deps = source.property_dependencies.get(prop) or ()
+        value = get(source.props, prop)
+        if is_unknown(value):
+            return index.find(deps), not deps and bool(index.targets)
+        return index.find(deps, value), False
+
+    def _index(self, kind: str) -> _Targets:
+        index = self._targets.get(kind)
+        if index is None:
+            types, identities, with_id = _KINDS[kind]
+            project_of = self.atlas_project if types & tokens.ATLAS_CLUSTERS else None
+            index = self._targets[kind] = _Targets(self.of(types), identities, with_id, project_of)
+        return index
+
+    # --- S3 buckets, by name and ARN --------------------------------------------------------------------
 
     def bucket_identities(self, bucket: Resource) -> tuple[Any, ...]:
         """The values other resources use to name an S3 bucket: its name (= id in pulumi-aws) and ARN."""
-        name = get(bucket.props, "bucket")
-        arn = get(bucket.props, "arn")
-        # Only known, non-empty strings name a bucket (an unknown name has no truth value to test).
-        candidates = (name, arn, f"arn:aws:s3:::{name}" if isinstance(name, str) else None)
-        return tuple(v for v in candidates if isinstance(v, str) and v)
+        return _bucket_identities(bucket)
+
+    def buckets_named(self, name: Any) -> list[Resource]:
+        """The declared S3 buckets (v7 and V2) that `name` names: their id, name or ARN, in stack order."""
+        return self._index("buckets").find(name=name)
 
     def bucket_settings(self, bucket: Resource, types: Iterable[str]) -> tuple[list[Resource], bool]:
         """The split-out v7 (and deprecated V2) setting resources attached to `bucket`."""
-        return self.attached(types, bucket, "bucket", *self.bucket_identities(bucket))
+        return self.attached(types, bucket, "bucket", *_bucket_identities(bucket))
 
     def replication_rules(self, bucket: Resource) -> tuple[list[ReplicationRule], bool]:
         """The replication rules whose source is `bucket`, from `BucketReplicationConfig`s and from the
@@ -157,19 +384,36 @@ class StackView:
     def replication_targets(self, rule: ReplicationRule, source: Resource) -> list[Resource]:
         """The declared buckets `rule` copies to: the one its destination names, else (the ARN is unknown
         at first preview, or spelled differently) the buckets the rule's property was computed from."""
-        buckets = [b for b in self.of(tokens.S3_BUCKETS) if b.urn != source.urn]
+        index = self._index("buckets")
         if isinstance(rule.destination, str):
-            if self._buckets_by_name is None:
-                self._buckets_by_name = defaultdict(list)
-                for bucket in self.of(tokens.S3_BUCKETS):
-                    names = {n for n in (bucket.id, *self.bucket_identities(bucket)) if isinstance(n, str)}
-                    for name in names:
-                        self._buckets_by_name[name].append(bucket)
-            named = [b for b in self._buckets_by_name.get(rule.destination, []) if b.urn != source.urn]
+            named = [b for b in index.find(name=rule.destination) if b.urn != source.urn]
             if named:
                 return named
-        deps = set(rule.owner.property_dependencies.get(rule.prop, ()))
-        return [b for b in buckets if b.urn in deps]
+        deps = rule.owner.property_dependencies.get(rule.prop, ())
+        return [b for b in index.find(deps) if b.urn != source.urn]
+
+    def export_buckets(self) -> list[Resource]:
+        """S3 buckets that hold Atlas snapshot exports, and the replicas they copy to (computed once)."""
+        if self._export_buckets is not None:
+            return list(self._export_buckets)
+        result: list[Resource] = []
+        for bucket in self.of(tokens.S3_BUCKETS):
+            exports, _ = self.export_targets_of(bucket)
+            if exports:
+                result.append(bucket)
+        found = {bucket.urn for bucket in result}
+        for source in list(result):
+            for rule in self.replication_rules(source)[0]:
+                for bucket in self.replication_targets(rule, source):
+                    if bucket.urn not in found:
+                        found.add(bucket.urn)
+                        result.append(bucket)
+        self._export_buckets = result
+        return list(result)
+
+    def export_targets_of(self, bucket: Resource) -> tuple[list[Resource], bool]:
+        """Atlas export targets (`CloudBackupSnapshotExportBucket`) whose `bucketName` is this S3 bucket."""
+        return self.attached([tokens.ATLAS_EXPORT_BUCKET], bucket, "bucketName", *_bucket_identities(bucket))
 
     def aws_region(self, resource: Resource, default: str) -> Any:
         """The region an AWS resource lives in: its `region` input (pulumi-aws v7), else its explicit
@@ -189,37 +433,97 @@ class StackView:
             return region
         return default
 
+    # --- Azure storage accounts and Service Bus namespaces ----------------------------------------------
+
+    def storage_account_name(self, account: Resource) -> Any:
+        """A storage account's name: its `accountName`, else the Pulumi resource name (auto-naming)."""
+        return _account_name(account)
+
+    def storage_accounts_named(self, name: Any) -> list[Resource]:
+        """The declared storage accounts `name` names (their account name or ARM id), in stack order."""
+        return self._index("storage accounts").find(name=name)
+
+    def storage_account_settings(
+        self, account: Resource, types: Iterable[str], prop: str = "accountName"
+    ) -> tuple[list[Resource], bool]:
+        """Resources of `types` (`BlobServiceProperties`, containers…) whose `prop` names `account`, by
+        dependency or by its name or id, and whether an unknown `prop` left that undecided."""
+        return self.attached(types, account, prop, _account_name(account))
+
+    def namespace_name(self, namespace: Resource) -> str:
+        """A Service Bus namespace's name: its `namespaceName` (classic pulumi-azure: `name`), else the
+        Pulumi resource name."""
+        return _namespace_name(namespace)
+
+    def namespaces_named(self, name: Any) -> list[Resource]:
+        """The declared Service Bus namespaces (azure-native and classic) `name` names (their ARM id or
+        name), in stack order."""
+        return self._index("namespaces").find(name=name)
+
+    def metric_alerts_scoped_to(
+        self, namespace: Resource, types: Iterable[str] = tokens.AZ_METRIC_ALERTS
+    ) -> AlertScopes:
+        """The metric alerts (of `types`) whose `scopes` include a Service Bus namespace.
+
+        An alert covers the namespace when the engine says its `scopes` were computed from it, or a scope
+        is the namespace's ARM id or ends in `/providers/Microsoft.ServiceBus/namespaces/<name>`, or (a
+        multi-resource alert with `targetResourceType` `Microsoft.ServiceBus/namespaces`) a scope is the
+        resource group or subscription id that holds it. Case and a trailing "/" are ignored, as in ARM.
+        """
+        key = frozenset(types)
+        index = self._alerts.get(key)
+        if index is None:
+            index = self._alerts[key] = _AlertIndex(self.of(key))
+        return AlertScopes(index.covering(namespace, _namespace_name(namespace)), index.floating)
+
+    # --- Atlas: projects and clusters -------------------------------------------------------------------
+
     def cluster_name(self, cluster: Resource) -> Any:
-        name = get(cluster.props, "name")
-        return cluster.name if name is MISSING else name
+        """A cluster's Atlas name: its `name`, else the Pulumi resource name."""
+        return _cluster_name(cluster)
+
+    def clusters_named(self, name: Any, project: Any = None) -> list[Resource]:
+        """The declared clusters (advanced and legacy) whose Atlas name is `name`, in stack order. A name is
+        unique only within a project: with `project` (a key from `atlas_project`), clusters known to be in
+        another project are left out (those whose project is not known stay in)."""
+        return self._index("cluster names").find(name=name, project=project)
 
     def schedules_for(self, cluster: Resource) -> tuple[list[Resource], bool]:
         """Cloud Backup schedules whose `clusterName` is this cluster's (by dependency or by value), in the
         cluster's project when both are known: a cluster name is unique only within its project."""
-        matches, undecided = self.attached(
-            [tokens.ATLAS_BACKUP_SCHEDULE], cluster, "clusterName", self.cluster_name(cluster)
-        )
-        return [s for s in matches if self.same_project(s, cluster) is not False], undecided
+        if self._schedules is None:
+            schedules = self.of(tokens.ATLAS_BACKUP_SCHEDULE)
+            self._schedules = _References(schedules, "clusterName", self.atlas_project)
+        names = {v for v in (cluster.id, _cluster_name(cluster)) if _scalar(v)}
+        matches = self._schedules.find(cluster.urn, names, self.atlas_project(cluster))
+        return [s for s in matches if self.same_project(s, cluster) is not False], self._schedules.undecided
 
     def cluster_for(self, schedule: Resource) -> tuple[Resource | None, bool]:
         """The declared cluster a schedule backs up (the reverse of `schedules_for`), and whether an
         unknown `clusterName` left that undecided."""
-        undecided = False
-        for cluster in self.of(tokens.ATLAS_CLUSTERS):
-            verdict = self.points_at(schedule, "clusterName", cluster, self.cluster_name(cluster))
-            if verdict is True and self.same_project(schedule, cluster) is not False:
+        index = self._index("clusters")
+        deps = schedule.property_dependencies.get("clusterName") or ()
+        value = get(schedule.props, "clusterName")
+        if is_unknown(value):
+            clusters, undecided = index.find(deps), not deps and bool(index.targets)
+        else:
+            clusters, undecided = index.find(deps, value, self.atlas_project(schedule)), False
+        for cluster in clusters:
+            if self.same_project(schedule, cluster) is not False:
                 return cluster, False
-            undecided = undecided or is_unknown(verdict)
         return None, undecided
 
     def atlas_project(self, resource: Resource, prop: str = "projectId") -> Any:
         """The Atlas project `resource` belongs to: the URN of the declared `Project`, else the project id
-        as written; `UNKNOWN` when it cannot be told yet, None when `prop` is not set.
+        as written; `UNKNOWN` when it cannot be told yet, None when `prop` is not set. Memoised.
 
         A `projectId` is often another resource's output (a schedule takes its cluster's), so the engine's
         dependencies are followed through resources that carry a `projectId` of their own.
         """
-        return self._atlas_project(resource, prop, set())
+        key = (id(resource), prop)
+        if key not in self._projects:
+            self._projects[key] = self._atlas_project(resource, prop, set())
+        return self._projects[key]
 
     def _atlas_project(self, resource: Resource, prop: str, seen: set[str]) -> Any:
         seen.add(resource.urn)
@@ -251,27 +555,60 @@ class StackView:
             return first == second
         return UNKNOWN
 
-    def export_buckets(self) -> list[Resource]:
-        """S3 buckets that hold Atlas snapshot exports, and the replicas they copy to."""
-        result: list[Resource] = []
-        for bucket in self.of(tokens.S3_BUCKETS):
-            exports, _ = self.export_targets_of(bucket)
-            if exports:
-                result.append(bucket)
-        found = {bucket.urn for bucket in result}
-        for source in list(result):
-            for rule in self.replication_rules(source)[0]:
-                for bucket in self.replication_targets(rule, source):
-                    if bucket.urn not in found:
-                        found.add(bucket.urn)
-                        result.append(bucket)
-        return result
+    def in_project(self, types: Iterable[str] | str, project: Any) -> list[Resource]:
+        """The resources of `types` whose `atlas_project` is `project` (a key `atlas_project` returned), in
+        stack order; `in_project(types, UNKNOWN)` lists those whose project is not known yet."""
+        key = frozenset([types] if isinstance(types, str) else types)
+        members = self._members.get(key)
+        if members is None:
+            by_project: dict[str, list[Resource]] = defaultdict(list)
+            floating: list[Resource] = []
+            for resource in self.of(key):
+                found = self.atlas_project(resource)
+                if isinstance(found, str):
+                    by_project[found].append(resource)
+                elif is_unknown(found):
+                    floating.append(resource)
+            members = self._members[key] = (by_project, floating)
+        else:
+            self.types_read.update(key)
+        if is_unknown(project):
+            return list(members[1])
+        return list(members[0].get(project, ())) if isinstance(project, str) else []
 
-    def export_targets_of(self, bucket: Resource) -> tuple[list[Resource], bool]:
-        """Atlas export targets (`CloudBackupSnapshotExportBucket`) whose `bucketName` is this S3 bucket."""
-        return self.attached(
-            [tokens.ATLAS_EXPORT_BUCKET], bucket, "bucketName", *self.bucket_identities(bucket)
-        )
+
+def _bucket_identities(bucket: Resource) -> tuple[Any, ...]:
+    name = get(bucket.props, "bucket")
+    arn = get(bucket.props, "arn")
+    # Only known, non-empty strings name a bucket (an unknown name has no truth value to test).
+    candidates = (name, arn, f"arn:aws:s3:::{name}" if isinstance(name, str) else None)
+    return tuple(v for v in candidates if isinstance(v, str) and v)
 
 
-__all__ = ["UNKNOWN", "ReplicationRule", "StackView"]
+def _cluster_name(cluster: Resource) -> Any:
+    name = get(cluster.props, "name")
+    return cluster.name if name is MISSING else name
+
+
+def _account_name(account: Resource) -> Any:
+    name = get(account.props, "accountName")
+    return account.name if name is MISSING else name
+
+
+def _namespace_name(namespace: Resource) -> str:
+    # azure-native names a namespace in `namespaceName`, classic pulumi-azure in `name`.
+    name = get(namespace.props, "namespaceName" if namespace.type == tokens.AZ_SB_NAMESPACE else "name")
+    return name if isinstance(name, str) and name else namespace.name
+
+
+# Indexes `referenced` and the `…_named` accessors read: (types, the values naming one, is its id one).
+_KINDS: dict[str, tuple[frozenset[str], Callable[[Resource], Iterable[Any]], bool]] = {
+    "clusters": (tokens.ATLAS_CLUSTERS, lambda c: (_cluster_name(c),), True),
+    "cluster names": (tokens.ATLAS_CLUSTERS, lambda c: (_cluster_name(c),), False),
+    "buckets": (tokens.S3_BUCKETS, _bucket_identities, True),
+    "storage accounts": (frozenset({tokens.AZ_STORAGE_ACCOUNT}), lambda a: (_account_name(a),), True),
+    "namespaces": (tokens.AZ_SB_NAMESPACES, lambda n: (_namespace_name(n),), True),
+}
+
+
+__all__ = ["UNKNOWN", "AlertScopes", "ReplicationRule", "StackView"]

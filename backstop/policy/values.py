@@ -6,6 +6,7 @@ raising, so no input can crash a rule, and an unknown can never be mistaken for 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -26,22 +27,29 @@ MISSING: Any = _Missing()
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _parts(path: str) -> list[str | int]:
-    return [int(index) if index else key for key, index in _PATH_PART.findall(path)]
+@functools.lru_cache(maxsize=4096)
+def _parts(path: str) -> tuple[str | int, ...]:
+    """A dotted path's keys and indexes, parsed once per path (rules read the same few paths again and
+    again over every resource of an estate)."""
+    return tuple(int(index) if index else key for key, index in _PATH_PART.findall(path))
 
 
 def get(props: Any, path: str) -> Any:
     """`get(props, "copySettings[0].regionName")`: the value, `MISSING` or `UNKNOWN`."""
     current = props
     for part in _parts(path):
-        if is_unknown(current):
+        if current is UNKNOWN:
             return UNKNOWN
         if isinstance(part, int):
-            if not isinstance(current, Sequence) or isinstance(current, str) or part >= len(current):
+            # `type(…) is` first: ABC checks are slow and props are plain lists and dicts.
+            sequence = type(current) is list or (
+                isinstance(current, Sequence) and not isinstance(current, str)
+            )
+            if not sequence or part >= len(current):
                 return MISSING
             current = current[part]
         else:
-            if not isinstance(current, Mapping) or part not in current:
+            if not (type(current) is dict or isinstance(current, Mapping)) or part not in current:
                 return MISSING
             current = current[part]
         if current is None:

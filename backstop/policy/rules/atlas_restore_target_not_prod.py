@@ -50,8 +50,7 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
 
 def _declared(stack: StackView, job: Resource, key: str, types: frozenset[str]) -> list[Resource]:
     """Resources of `types` that the engine says `job.props[key]` was computed from."""
-    found = [stack.by_urn(urn) for urn in job.property_dependencies.get(key, ())]
-    return [r for r in found if r is not None and r.type in types]
+    return stack.dependencies(job, key, types)
 
 
 def _check_job(stack: StackView, job: Resource, targets: PolicyTargets) -> Iterator[Finding]:
@@ -69,11 +68,7 @@ def _check_job(stack: StackView, job: Resource, targets: PolicyTargets) -> Itera
     # The target cluster: by dependency, else by name within the target project.
     clusters = _declared(stack, job, cluster_key, tokens.ATLAS_CLUSTERS)
     if not clusters and isinstance(cluster_name, str):
-        clusters = [
-            cluster
-            for cluster in stack.of(tokens.ATLAS_CLUSTERS)
-            if stack.cluster_name(cluster) == cluster_name and _may_be_in(stack, cluster, target_project)
-        ]
+        clusters = stack.clusters_named(cluster_name, target_project)
     if not projects and clusters:
         # Atlas requires the target cluster to be in the target project, so its project is the target.
         projects = _declared_project(stack, stack.atlas_project(clusters[0]))
@@ -93,12 +88,6 @@ def _declared_project(stack: StackView, key: Any) -> list[Resource]:
     """The declared `Project` a project key (from `StackView.atlas_project`) names, if any."""
     project = stack.by_urn(key) if isinstance(key, str) else None
     return [project] if project is not None and project.type == tokens.ATLAS_PROJECT else []
-
-
-def _may_be_in(stack: StackView, cluster: Resource, project: Any) -> bool:
-    """False only when both the cluster's project and `project` are known and differ."""
-    own = stack.atlas_project(cluster)
-    return not (isinstance(project, str) and isinstance(own, str) and own != project)
 
 
 def _prod_reasons(

@@ -43,12 +43,14 @@ def _unresolved_exports(stack: StackView) -> Iterator[Finding]:
             continue
         # Its bucketName is unknown and no dependency says which bucket it is.
         yield unknown(export, "the S3 bucket this export target writes to")
+    unprotected = [b.urn for b in buckets if not b.protect]
     for source in stack.export_buckets():
         rules, undecided = stack.replication_rules(source)
         unresolved = undecided or any(
             is_unknown(rule.destination) and not stack.replication_targets(rule, source) for rule in rules
         )
-        if unresolved and any(not b.protect for b in buckets if b.urn != source.urn):
+        # Some unprotected bucket other than the source itself could be the replica.
+        if unresolved and (len(unprotected) > 1 or (unprotected and unprotected[0] != source.urn)):
             yield unknown(source, "the replica bucket this export bucket copies to")
 
 

@@ -77,8 +77,7 @@ def _verdict(stack: StackView, default: _Default) -> bool | str | None:
     if is_unknown(key):
         # A key ARN computed from a KMS key of this stack is a customer key; anything else cannot be told.
         sources = default.owner.property_dependencies.get(default.prop, ())
-        keys = {k.urn for k in stack.of(tokens.KMS_KEYS)}
-        return True if keys.intersection(sources) else None
+        return True if stack.urns_of(tokens.KMS_KEYS).intersection(sources) else None
     if not isinstance(key, str) or not key:
         return f"{fmt(algorithm)} without kmsMasterKeyId uses the AWS managed key aws/s3, not a customer key"
     if key == AWS_MANAGED_S3_KEY or key.endswith(":" + AWS_MANAGED_S3_KEY):

@@ -22,37 +22,6 @@ from backstop.policy.values import MISSING, fmt, get, is_true, items
 from backstop.resources import UNKNOWN, Resource, is_unknown
 
 
-def _scope_covers(scope: str, namespace: Resource, target_type: Any) -> bool:
-    scope = scope.lower().rstrip("/")
-    name = get(namespace.props, "namespaceName" if namespace.type == tokens.AZ_SB_NAMESPACE else "name")
-    name = name if isinstance(name, str) and name else namespace.name
-    if scope.endswith(f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/{name.lower()}"):
-        return True
-    if not isinstance(namespace.id, str) or not namespace.id:
-        return False
-    namespace_id = namespace.id.lower()
-    if scope == namespace_id:
-        return True
-    multi_resource = (
-        isinstance(target_type, str) and target_type.lower() == tokens.SB_METRIC_NAMESPACE.lower()
-    )
-    return multi_resource and namespace_id.startswith(scope + "/")
-
-
-def _covers(alert: Resource, namespace: Resource) -> bool | Any:
-    """Does the alert's scope include the namespace? True, False or `UNKNOWN`."""
-    deps = alert.property_dependencies.get("scopes", ())
-    if namespace.urn in deps:
-        return True
-    scopes = items(get(alert.props, "scopes"))
-    if is_unknown(scopes):
-        return False if deps else UNKNOWN
-    target_type = get(alert.props, "targetResourceType")
-    if any(isinstance(s, str) and _scope_covers(s, namespace, target_type) for s in scopes):
-        return True
-    return UNKNOWN if any(is_unknown(s) for s in scopes) and not deps else False
-
-
 def _criteria(alert: Resource) -> list[Any] | Any:
     """The metric criteria of an alert: `criteria.allOf[]` (azure-native), or classic's static
     `criterias[]` plus its single `dynamicCriteria`; `UNKNOWN` if any part is unknown."""
@@ -107,20 +76,28 @@ def _watches_dead_letters(alert: Resource) -> bool | str | None:
     ),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
-    alerts = stack.of(tokens.AZ_METRIC_ALERTS)
+    verdicts: dict[int, bool | str | None] = {}  # per alert, computed once
+
+    def verdict(alert: Resource) -> bool | str | None:
+        if id(alert) not in verdicts:
+            verdicts[id(alert)] = _watches_dead_letters(alert)
+        return verdicts[id(alert)]
+
+    open_floating: set[int] | None = None  # alerts that may cover any namespace and could still pass
     for namespace in stack.of(tokens.AZ_SB_NAMESPACES):
+        scoped = stack.metric_alerts_scoped_to(namespace)
+        if open_floating is None:
+            open_floating = {id(a) for a in scoped.floating if not isinstance(verdict(a), str)}
+        covering = {id(alert) for alert in scoped.covering}
+        # One of them that does not certainly cover this namespace may still cover it: undecided.
+        undecided = len(open_floating) > len(open_floating & covering)
         reasons: list[str] = []
-        undecided = False
         passed = False
-        for alert in alerts:
-            covers = _covers(alert, namespace)
-            if covers is False:
-                continue
-            verdict = _watches_dead_letters(alert)
-            if isinstance(verdict, str):
-                if covers is True:
-                    reasons.append(verdict)
-            elif verdict is True and covers is True:
+        for alert in scoped.covering:
+            found = verdict(alert)
+            if isinstance(found, str):
+                reasons.append(found)
+            elif found is True:
                 passed = True
                 break
             else:
