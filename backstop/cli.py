@@ -10,8 +10,9 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from backstop import tokens
 from backstop.config import Environment
@@ -34,6 +35,9 @@ def _project_dir(value: str) -> Path:
 
 def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTargets:
     """The targets for this run: the environment's defaults, prod inventory, then a policy-config file."""
+    from backstop.policy.core import load_rules
+    from backstop.policy.packconfig import apply_policy_config
+    from backstop.policy.sources import SourceError, read_json
     from backstop.policy.targets import prod_inventory
 
     targets = PolicyTargets.for_environment(environment).with_config(
@@ -42,17 +46,35 @@ def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTarget
     if args.policy_config:
         path = Path(args.policy_config)
         try:
-            overrides = json.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-        except json.JSONDecodeError as exc:
-            raise UsageError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+            overrides = read_json(path)
+        except SourceError as error:
+            raise UsageError(str(error)) from None
         if not isinstance(overrides, dict):
-            raise UsageError(f"{path}: expected a JSON object of policy settings")
-        targets = targets.with_config(overrides, str(path))
+            raise UsageError(f"{path}: expected a JSON object of policy settings or a pack config")
+        targets = apply_policy_config(targets, overrides, str(path), load_rules())
     if args.unknown_is_violation:
         targets = targets.model_copy(update={"unknown_is_violation": True})
     return targets
+
+
+def _stack_environment(project_dir: Path, stack: str) -> Environment:
+    """The targets of a stack: its `Pulumi.<stack>.yaml`'s `backstop:environment` (prod or staging)."""
+    from backstop.config import ConfigError, stack_file_name
+    from backstop.stackfile import read_stack_file
+
+    try:
+        values = read_stack_file(project_dir, stack).values
+    except ConfigError:
+        if stack in ("prod", "staging") and not (project_dir / stack_file_name(stack)).is_file():
+            return cast(Environment, stack)
+        raise
+    environment = values.get("backstop:environment")
+    if environment not in ("prod", "staging"):
+        raise UsageError(
+            f"{stack_file_name(stack)}: backstop:environment: must be prod or staging "
+            f"(got {'nothing' if environment is None else repr(environment)})"
+        )
+    return cast(Environment, environment)
 
 
 def _emit(report: Report, args: argparse.Namespace, source: str) -> int:
@@ -105,16 +127,29 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from backstop.config import stack_file_name
     from backstop.policy.core import evaluate
-    from backstop.policy.sources import load_document, stack_name
+    from backstop.policy.sources import read_document
     from backstop.policy.targets import environment_of_stack
 
-    _kind, resources = load_document(Path(args.path))
-    stack = stack_name(resources)
-    environment: Environment = args.stack or "prod"
-    if args.stack is None and stack:
-        environment = environment_of_stack(stack) if args.infer_stack else "prod"
-    report = evaluate(resources, _targets(args, environment), stack=stack or environment)
+    document = read_document(Path(args.path), Path(args.state) if args.state else None)
+    stack = document.stack
+    project = Path(args.project_dir)
+    environment: Environment = "prod"
+    if args.stack is not None:
+        environment = _stack_environment(project, args.stack)
+    elif stack and args.infer_stack:
+        if (project / stack_file_name(stack)).is_file():
+            environment = _stack_environment(project, stack)
+        else:
+            environment = environment_of_stack(stack)
+    report = evaluate(
+        document.resources,
+        _targets(args, environment),
+        stack=stack or args.stack or environment,
+        declared=document.declared,
+    )
+    report = replace(report, notes=[*document.notes, *report.notes])
     return _emit(report, args, args.path)
 
 
@@ -172,7 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="run the Pulumi program engine-free and check it against every rule")
-    plan.add_argument("--stack", choices=["prod", "staging"], default="prod")
+    plan.add_argument(
+        "--stack", default="prod", help="any stack with a Pulumi.<stack>.yaml in the project (default: prod)"
+    )
     plan.add_argument(
         "--preview", action="store_true", help="model a first deployment: computed values unknown"
     )
@@ -184,7 +221,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("path", help="the JSON document")
     check.add_argument(
-        "--stack", choices=["prod", "staging"], default=None, help="targets to hold it to (default: prod)"
+        "--stack",
+        default=None,
+        help="hold it to the targets of this stack: the `backstop:environment` of its Pulumi.<stack>.yaml "
+        "(prod or staging; default: prod)",
+    )
+    check.add_argument(
+        "--state",
+        help="the stack's `pulumi stack export`: a preview's steps are applied over it, so a preview "
+        "without --show-sames is complete",
     )
     check.add_argument(
         "--infer-stack",
@@ -195,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_cmd_check)
 
     report = sub.add_parser("report", help="RTO/RPO achieved by the declared resources against the targets")
-    report.add_argument("--stack", choices=["prod", "staging"], default="prod")
+    report.add_argument(
+        "--stack", default="prod", help="any stack with a Pulumi.<stack>.yaml in the project (default: prod)"
+    )
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
     report.add_argument(
         "--from", dest="source", help="derive from a preview/export document instead of the program"

@@ -114,6 +114,8 @@ class Resource:
     dependencies: tuple[str, ...] = ()
     property_dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     custom: bool = True
+    # Read by the stack (`read` step, `.get`, `external: true`), not managed by it.
+    external: bool = False
 
     @classmethod
     def build(
@@ -130,6 +132,7 @@ class Resource:
         dependencies: Iterable[str] = (),
         property_dependencies: Mapping[str, Iterable[str]] | None = None,
         custom: bool = True,
+        external: bool = False,
     ) -> Resource:
         """Normalize values from any source into a `Resource`."""
         return cls(
@@ -144,6 +147,7 @@ class Resource:
             dependencies=tuple(dependencies),
             property_dependencies={k: tuple(v) for k, v in (property_dependencies or {}).items()},
             custom=custom,
+            external=external,
         )
 
     @property

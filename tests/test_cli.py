@@ -221,7 +221,10 @@ def test_output_file_gets_the_report_and_stdout_the_verdict(
         ("not json", "not JSON"),
         ('{"steps": {}}', "steps: expected a list"),
         ('{"steps": [{"op": "create", "newState": {"type": "x"}}]}', "steps[0].newState.urn"),
-        ('{"version": 2, "deployment": {"resources": []}}', "version: expected deployment schema version 3"),
+        (
+            '{"version": 5, "deployment": {"resources": []}}',
+            "version: expected a deployment schema version 1 to 4",
+        ),
         ('{"version": 3, "deployment": {"resources": [{"urn": "u"}]}}', "deployment.resources[0].type"),
         ("[]", "expected a JSON object"),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -199,6 +199,8 @@ class Report:
     rules: list[Rule]
     violations: list[Violation] = field(default_factory=list)
     checked_count: int = 0
+    # What the reader of the report must know about the document (pending operations, read resources…).
+    notes: list[str] = field(default_factory=list)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -258,28 +260,29 @@ def checked_types(rules: Iterable[Rule], view: StackView) -> set[str]:
     return types
 
 
-def evaluate(
+EXTERNAL_SUFFIX = " (the stack only reads this resource, it does not manage it)"
+DECLARED_SUFFIX = (
+    " (as the program declares it; the deployed value differs and the next `pulumi up` applies this one)"
+)
+
+
+def _violations(
+    rules: Sequence[Rule],
     resources: Sequence[Resource],
     targets: PolicyTargets,
-    *,
-    stack: str = "",
-    registry: RuleRegistry | None = None,
-) -> Report:
-    """Run every enabled rule over the resources of one stack."""
-    from backstop.policy.stackview import StackView
-
-    rules = list(load_rules() if registry is None else registry)
-    view = StackView(resources)
+    view: StackView,
+) -> list[Violation]:
+    external = {r.urn for r in resources if r.external}
     violations: list[Violation] = []
-    enabled: list[Rule] = []
     for rule in rules:
         rule_level = targets.level_for(rule.id)
-        if rule_level == "disabled":
-            continue
-        enabled.append(rule)
-        for finding in findings_for(rule, resources, targets, view):
-            level = level_of(finding, rule_level, targets)
+        rule_targets = targets.for_rule(rule.id)
+        for finding in findings_for(rule, resources, rule_targets, view):
+            level = level_of(finding, rule_level, rule_targets)
             message = finding.message
+            if finding.urn in external:
+                level = "advisory" if level == "mandatory" else level
+                message += EXTERNAL_SUFFIX
             violations.append(
                 Violation(
                     rule.id,
@@ -292,6 +295,33 @@ def evaluate(
                     finding.unknown,
                 )
             )
+    return violations
+
+
+def evaluate(
+    resources: Sequence[Resource],
+    targets: PolicyTargets,
+    *,
+    stack: str = "",
+    registry: RuleRegistry | None = None,
+    declared: Sequence[Resource] | None = None,
+) -> Report:
+    """Run every enabled rule over the resources of one stack.
+
+    `declared`: the same stack as its program declares it, where that differs from what is deployed (a
+    stack export with drift); a rule it breaks that the deployed resources do not is reported too.
+    """
+    from backstop.policy.stackview import StackView
+
+    rules = list(load_rules() if registry is None else registry)
+    enabled = [rule for rule in rules if targets.level_for(rule.id) != "disabled"]
+    view = StackView(resources)
+    violations = _violations(enabled, resources, targets, view)
+    if declared is not None:
+        seen = {(v.policy, v.urn) for v in violations}
+        for v in _violations(enabled, declared, targets, StackView(declared)):
+            if (v.policy, v.urn) not in seen:
+                violations.append(replace(v, message=v.message + DECLARED_SUFFIX))
     violations.sort(key=lambda v: (v.level != "mandatory", v.policy, v.urn))
     types = checked_types(enabled, view)
     checked = sum(1 for resource in resources if resource.type in types)

@@ -46,7 +46,12 @@ def render_json(report: Report, source: str) -> str:
     return json.dumps(
         {
             "violations": [v.as_dict() for v in report.violations],
-            "summary": {**report.summary(), "source": source, "exitCode": report.exit_code},
+            "summary": {
+                **report.summary(),
+                "source": source,
+                "exitCode": report.exit_code,
+                "notes": list(report.notes),
+            },
         },
         indent=2,
     )
@@ -58,6 +63,7 @@ def render_text(report: Report, source: str) -> str:
         f"backstop: {summary['rules']} rules over {summary['resources']} resources of stack "
         f"{report.stack or '?'} ({report.environment} targets) from {source}",
         f"  {scope_line(report)}",
+        *(f"  note: {note}" for note in report.notes),
     ]
     for violation in report.violations:
         marker = {"mandatory": "FAIL", "advisory": "WARN"}.get(violation.level, violation.level.upper())
@@ -86,6 +92,7 @@ def render_markdown(report: Report, source: str) -> str:
         f"{summary['rules']} rules, {summary['resources']} resources, source `{source}`, "
         f"{report.environment} targets.",
         f"{scope_line(report)}.",
+        *(f"\n> {note}" for note in report.notes),
         "",
         "| mandatory | advisory | unknown at preview | rules clean |",
         "|---:|---:|---:|---:|",

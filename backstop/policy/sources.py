@@ -1,128 +1,530 @@
-"""Load resources from `pulumi preview --json` output or a `pulumi stack export` file.
+"""Read `pulumi preview --json` output, `pulumi stack export` files and DIY-backend checkpoints.
 
-Both carry `apitype.ResourceV3` states (urn, type, inputs, outputs, protect, parent, dependencies,
-propertyDependencies). A preview describes the stack as it *will be*: steps that delete a resource are
-left out and every other step contributes its new state. An export describes the stack as it *is*;
-resources pending deletion are left out.
+The formats are those of pulumi/pulumi (`/work/shared/reference/pulumi-document-formats.md` cites file and
+line): a preview is a `PreviewDigest` of steps; an export an `UntypedDeployment` of schema version 1 to 4; a
+checkpoint a `VersionedCheckpoint` whose `latest` deployment is the stack (none: an empty stack). Each carries
+`apitype.ResourceV3` states.
+
+How a state becomes the resource the rules judge:
+
+* **Exports and checkpoints are judged on what is deployed.** `outputs` are the provider's view after the
+  last update or refresh; `inputs` are what the program asked for. Each property is read from the outputs,
+  and from the inputs only where the outputs do not have it, so a value that is deployed is never reported
+  missing. Where the program declares a different value than the one deployed (drift), the declared value
+  is judged too: the next `pulumi up` applies it. `declared` holds those resources, only when there is such
+  drift, and the checker reports a rule broken by either view.
+* **Previews are judged on what the update will leave.** Each step's `newState` inputs, with its outputs
+  filling what the inputs leave out. Steps after which a resource is gone (`delete`, `delete-replaced`,
+  `discard`, `discard-replaced`, `remove-pending-replace`) are not judged, and a replacement shown as several
+  steps (`--show-replacement-steps`) is one resource.
+* **A preview that hides resources is incomplete.** Plain `pulumi preview --json` leaves unchanged
+  resources out of `steps` but counts them in `changeSummary.same`. Such a preview is refused unless the
+  stack's current state is given (`state`): then its steps are applied over that export.
+* Resources the stack only reads (`read`/`read-replacement` steps, `external: true` states) are kept for
+  joins but marked `external`: the checker never fails the stack on them.
+* `delete: true` states are old copies pending deletion next to their replacement: not judged.
+  `pending_operations` are operations the CLI was running when it stopped: they are listed as notes, and a
+  resource being created or imported that the state does not hold yet is judged, since it may exist.
+
+Anything unusable (bytes that are not UTF-8 or UTF-16 with a BOM, JSON nested too deep, integers too long,
+the streaming event format, a failed preview) is a `SourceError`: one line naming the file and what is wrong.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from backstop import tokens
 from backstop.errors import BackstopError
-from backstop.resources import Resource
+from backstop.resources import Resource, stack_of
 
-# Preview steps after which the resource no longer exists.
-_GONE_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
+DocumentKind = Literal["preview", "export", "checkpoint"]
+
+# Preview steps after which the resource no longer exists (pkg/resource/deploy/step.go).
+GONE_OPS = frozenset({"delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace"})
+# Steps of a resource the stack reads but does not manage.
+READ_OPS = frozenset({"read", "read-replacement"})
+# Every op the engine writes (step.go L2236-2252); any other is refused rather than guessed at.
+KNOWN_OPS = (
+    GONE_OPS
+    | READ_OPS
+    | {
+        "same",
+        "create",
+        "update",
+        "replace",
+        "create-replacement",
+        "refresh",
+        "import",
+        "import-replacement",
+        "diff",
+        "extend-parameterize",
+    }
+)
+# Deployment schema versions Pulumi's own reader accepts (sdk/go/common/apitype/core.go L81-87).
+DEPLOYMENT_VERSIONS = (1, 2, 3, 4)
+# Pending operations that may have left a resource the state does not hold yet.
+PENDING_MAY_EXIST = frozenset({"creating", "importing"})
+
+# Deeper than any real state; well inside Python's recursion limit for the decoder, `normalize` and rules.
+MAX_DEPTH = 200
+# Integers a float can hold; beyond this a rule could not compare them.
+MAX_INT = 2**1023
+# Keys of the streaming engine events (`PULUMI_ENABLE_STREAMING_JSON_PREVIEW`, apitype/events.go).
+_EVENT_KEYS = frozenset(
+    {
+        "sequence",
+        "timestamp",
+        "cancelEvent",
+        "stdoutEvent",
+        "diagnosticEvent",
+        "preludeEvent",
+        "summaryEvent",
+        "resourcePreEvent",
+        "resOutputsEvent",
+        "resOpFailedEvent",
+        "policyEvent",
+        "engineEvent",
+    }
+)
+_COLOR_TAGS = re.compile(r"<\{%[^%]*%\}>|\x1b\[[0-9;]*m")
 
 
 class SourceError(BackstopError):
     """A document backstop cannot read, as one line naming the file and the key."""
 
 
-def _state_to_resource(state: Mapping[str, Any], where: str, source: str) -> Resource:
+@dataclass(frozen=True)
+class Document:
+    """What a document says about a stack, ready to be checked."""
+
+    kind: DocumentKind
+    resources: list[Resource]
+    # Resources as declared where the program's inputs differ from what is deployed (exports only).
+    declared: list[Resource] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def stack(self) -> str:
+        return stack_name(self.resources)
+
+
+# --- reading bytes --------------------------------------------------------------------------------------
+
+
+def decode(data: bytes, source: str) -> str:
+    """UTF-8 with or without a BOM, or UTF-16 LE/BE with a BOM (Windows PowerShell 5.1 writes UTF-16)."""
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise SourceError(f"{source}: UTF-32 text; save it as UTF-8")
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data[len(bom) :].decode(encoding)
+            except UnicodeDecodeError as exc:
+                raise SourceError(
+                    f"{source}: not valid {encoding.upper()} text (byte offset {exc.start + len(bom)})"
+                ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        hint = "UTF-16 without a byte-order mark? " if b"\x00" in data[:64] else ""
+        raise SourceError(
+            f"{source}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+            f"{hint}save it as UTF-8, or UTF-16 with a BOM"
+        ) from None
+    if "\x00" in text:
+        raise SourceError(
+            f"{source}: NUL characters in the text: UTF-16 without a byte-order mark? save it as UTF-8, or "
+            "UTF-16 with a BOM"
+        )
+    return text
+
+
+def _looks_like_events(text: str) -> bool:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    try:
+        event = json.loads(first)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(event, dict) and bool(set(event) & _EVENT_KEYS) and "steps" not in event
+
+
+def parse_json(text: str, source: str) -> Any:
+    """The JSON value of `text`, or a one-line `SourceError` for anything Python or backstop cannot use."""
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise SourceError(f"{source}: JSON nested too deeply to read") from None
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and _looks_like_events(text):
+            raise SourceError(
+                f"{source}: this is the streaming event format of `pulumi preview --json` (one engine event "
+                "per line, PULUMI_ENABLE_STREAMING_JSON_PREVIEW is set); unset it and rerun the preview"
+            ) from None
+        raise SourceError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except ValueError as exc:  # integers longer than Python's digit limit
+        raise SourceError(f"{source}: unusable JSON number: {str(exc).split(';')[0]}") from None
+    _check_values(document, source)
+    return document
+
+
+def _check_values(document: Any, source: str) -> None:
+    """Refuse nesting deeper than `MAX_DEPTH`, integers no float can hold and unpaired surrogates, naming
+    the key path, before any recursive code (normalisation, rules, output) meets them."""
+    stack: list[tuple[Any, str, int]] = [(document, "", 0)]
+    while stack:
+        value, path, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise SourceError(f"{source}: {path or '(top)'}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not key.isascii():
+                    _check_text(key, path, source)
+                if isinstance(item, dict | list | str | int) and not isinstance(item, bool):
+                    stack.append((item, f"{path}.{key}" if path else key, depth + 1))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict | list | str | int) and not isinstance(item, bool):
+                    stack.append((item, f"{path}[{index}]", depth + 1))
+        elif isinstance(value, str):
+            if not value.isascii():
+                _check_text(value, path, source)
+        elif isinstance(value, int) and not -MAX_INT < value < MAX_INT:
+            raise SourceError(f"{source}: {path or '(top)'}: integer too large ({value.bit_length()} bits)")
+
+
+def _check_text(text: str, path: str, source: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SourceError(f"{source}: {path or '(top)'}: string with an unpaired UTF-16 surrogate") from None
+
+
+def read_json(path: Path) -> Any:
+    source = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise SourceError(f"{source}: cannot read: {exc.strerror or exc}") from None
+    return parse_json(decode(data, source), source)
+
+
+# --- states ---------------------------------------------------------------------------------------------
+
+
+def _mapping(state: Mapping[str, Any], key: str, where: str, source: str) -> Mapping[str, Any] | None:
+    value = state.get(key)
+    if value is not None and not isinstance(value, Mapping):
+        raise SourceError(f"{source}: {where}.{key}: expected an object")
+    return value
+
+
+def _optional_str(state: Mapping[str, Any], key: str, where: str, source: str) -> str | None:
+    value = state.get(key)
+    if value is not None and not isinstance(value, str):
+        raise SourceError(f"{source}: {where}.{key}: expected a string")
+    return value or None
+
+
+def _state_to_resource(
+    state: Any, where: str, source: str, *, prefer: Literal["inputs", "outputs"]
+) -> Resource:
+    """One `ResourceV3` as a `Resource`: properties from `prefer`, the other filling keys it lacks."""
+    if not isinstance(state, Mapping):
+        raise SourceError(f"{source}: {where}: expected an object")
     for key in ("urn", "type"):
         if not isinstance(state.get(key), str) or not state.get(key):
             raise SourceError(f"{source}: {where}.{key}: expected a non-empty string")
-    props = state.get("inputs")
-    if props is None:
-        props = state.get("outputs")
-    if props is not None and not isinstance(props, Mapping):
-        raise SourceError(f"{source}: {where}.inputs: expected an object")
-    deps = state.get("propertyDependencies") or {}
-    if not isinstance(deps, Mapping):
-        raise SourceError(f"{source}: {where}.propertyDependencies: expected an object")
+    inputs = _mapping(state, "inputs", where, source) or {}
+    outputs = _mapping(state, "outputs", where, source) or {}
+    props = {**inputs, **outputs} if prefer == "outputs" else {**outputs, **inputs}
+    deps = _mapping(state, "propertyDependencies", where, source) or {}
+    dependencies = state.get("dependencies") or []
+    if not isinstance(dependencies, list):
+        raise SourceError(f"{source}: {where}.dependencies: expected a list")
     return Resource.build(
         urn=state["urn"],
         type=state["type"],
-        props=props or {},
+        props=props,
         id=state.get("id"),
-        protect=bool(state.get("protect", False)),
-        parent=state.get("parent"),
-        provider=state.get("provider"),
-        dependencies=[d for d in state.get("dependencies") or [] if isinstance(d, str)],
+        protect=state.get("protect") is True,
+        parent=_optional_str(state, "parent", where, source),
+        provider=_optional_str(state, "provider", where, source),
+        dependencies=[d for d in dependencies if isinstance(d, str)],
         property_dependencies={
             str(k): [d for d in v if isinstance(d, str)] for k, v in deps.items() if isinstance(v, list)
         },
-        custom=bool(state.get("custom", True)),
+        custom=state.get("custom", True) is not False,
+        external=state.get("external") is True,
     )
 
 
-def resources_from_preview(document: Mapping[str, Any], source: str) -> list[Resource]:
+def _drifted(state: Mapping[str, Any]) -> bool:
+    """Does the program declare a value that differs from the deployed one?"""
+    inputs, outputs = state.get("inputs"), state.get("outputs")
+    if not isinstance(inputs, Mapping) or not isinstance(outputs, Mapping):
+        return False
+    return any(key in outputs and outputs[key] != value for key, value in inputs.items())
+
+
+# --- previews -------------------------------------------------------------------------------------------
+
+
+def _diagnostic_lines(document: Mapping[str, Any], severity: str) -> list[str]:
+    lines: list[str] = []
+    diagnostics = document.get("diagnostics")
+    for diagnostic in diagnostics if isinstance(diagnostics, list) else []:
+        if isinstance(diagnostic, Mapping) and diagnostic.get("severity") == severity:
+            message = _COLOR_TAGS.sub("", str(diagnostic.get("message", ""))).strip()
+            urn = diagnostic.get("urn")
+            where = (
+                f"{tokens.short_name(str(urn).split('::')[2])} {str(urn).split('::')[-1]}: "
+                if (isinstance(urn, str) and urn.count("::") >= 3)
+                else ""
+            )
+            lines.append(where + " ".join(message.split()))
+    return [line for line in lines if line]
+
+
+def _preview_steps(document: Mapping[str, Any], source: str) -> list[Mapping[str, Any]]:
     steps = document.get("steps")
+    errors = _diagnostic_lines(document, "error")
+    if errors:
+        raise SourceError(f"{source}: the preview failed: {'; '.join(errors)}")
+    if steps is None:
+        steps = []
     if not isinstance(steps, list):
         raise SourceError(f"{source}: steps: expected a list of preview steps")
-    resources: list[Resource] = []
     for index, step in enumerate(steps):
-        where = f"steps[{index}]"
         if not isinstance(step, Mapping):
-            raise SourceError(f"{source}: {where}: expected an object")
+            raise SourceError(f"{source}: steps[{index}]: expected an object")
         op = step.get("op")
-        if op in _GONE_OPS:
+        if op not in KNOWN_OPS:
+            raise SourceError(f"{source}: steps[{index}].op: unknown step op {op!r}")
+    return steps
+
+
+def hidden_count(document: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]) -> int:
+    """How many unchanged resources `changeSummary.same` counts that `steps` leave out."""
+    summary = document.get("changeSummary")
+    same = summary.get("same") if isinstance(summary, Mapping) else None
+    if not isinstance(same, int) or isinstance(same, bool):
+        return 0
+    shown = len({step.get("urn") for step in steps if step.get("op") == "same"})
+    return max(0, same - shown)
+
+
+def _apply_steps(
+    steps: Sequence[Mapping[str, Any]], base: Mapping[str, Resource], source: str
+) -> dict[str, Resource]:
+    """The stack after the steps: `base` (by URN) with each step's new state, gone resources removed."""
+    result = dict(base)
+    live: set[str] = set()
+    for index, step in enumerate(steps):
+        op = step["op"]
+        urn = step.get("urn")
+        if op in GONE_OPS:
+            if isinstance(urn, str) and urn not in live:
+                result.pop(urn, None)
             continue
-        state = step.get("newState") or step.get("oldState")
-        key = "newState" if step.get("newState") else "oldState"
+        state = step.get("newState")
         if state is None:
-            continue
-        if not isinstance(state, Mapping):
-            raise SourceError(f"{source}: {where}.{key}: expected an object")
-        resources.append(_state_to_resource(state, f"{where}.{key}", source))
-    return resources
+            continue  # `extend-parameterize`, a refresh that found the resource gone
+        resource = _state_to_resource(state, f"steps[{index}].newState", source, prefer="inputs")
+        if op in READ_OPS and not resource.external:
+            resource = replace(resource, external=True)
+        result[resource.urn] = resource
+        live.add(resource.urn)
+    return result
+
+
+def resources_from_preview(
+    document: Mapping[str, Any], source: str, state: Sequence[Resource] | None = None
+) -> list[Resource]:
+    """The stack as the previewed update leaves it; with `state`, the steps applied over that export."""
+    steps = _preview_steps(document, source)
+    hidden = hidden_count(document, steps)
+    if hidden and state is None:
+        raise SourceError(
+            f"{source}: incomplete preview: {hidden} unchanged resource{'s' if hidden != 1 else ''} "
+            "counted in changeSummary.same are not in steps; rerun `pulumi preview --json --show-sames` "
+            "or pass the stack's state with --state EXPORT.json"
+        )
+    base = {r.urn: r for r in state or []}
+    return list(_apply_steps(steps, base, source).values())
+
+
+# --- exports and checkpoints ----------------------------------------------------------------------------
+
+
+def _version(document: Mapping[str, Any], source: str) -> int:
+    version = document.get("version")
+    if isinstance(version, bool) or version not in DEPLOYMENT_VERSIONS:
+        raise SourceError(
+            f"{source}: version: expected a deployment schema version 1 to 4, as Pulumi reads "
+            f"(got {version!r})"
+        )
+    return int(version)
+
+
+def _deployment_document(deployment: Any, where: str, source: str) -> Document:
+    if not isinstance(deployment, Mapping):
+        raise SourceError(f"{source}: {where}: expected an object")
+    states = deployment.get("resources")
+    if states is None:
+        states = []
+    if not isinstance(states, list):
+        raise SourceError(f"{source}: {where}.resources: expected a list")
+    resources: dict[str, Resource] = {}
+    declared: dict[str, Resource] = {}
+    drift = False
+    for index, state in enumerate(states):
+        at = f"{where}.resources[{index}]"
+        resource = _state_to_resource(state, at, source, prefer="outputs")
+        if state.get("delete") is True:
+            continue  # the old copy of a replaced resource, deleted by the next update
+        resources[resource.urn] = resource
+        declared[resource.urn] = resource
+        if _drifted(state):
+            drift = True
+            declared[resource.urn] = _state_to_resource(state, at, source, prefer="inputs")
+    notes: list[str] = []
+    pending = deployment.get("pending_operations")
+    if pending is not None and not isinstance(pending, list):
+        raise SourceError(f"{source}: {where}.pending_operations: expected a list")
+    interrupted: list[str] = []
+    for index, operation in enumerate(pending or []):
+        at = f"{where}.pending_operations[{index}]"
+        if not isinstance(operation, Mapping):
+            raise SourceError(f"{source}: {at}: expected an object")
+        kind = operation.get("type")
+        resource = _state_to_resource(operation.get("resource"), f"{at}.resource", source, prefer="outputs")
+        interrupted.append(f"{kind} {resource.name}")
+        if kind in PENDING_MAY_EXIST and resource.urn not in resources:
+            resources[resource.urn] = declared[resource.urn] = resource
+    if interrupted:
+        notes.append(
+            f"{len(interrupted)} operation{'s' if len(interrupted) != 1 else ''} interrupted "
+            f"(pending_operations: {', '.join(interrupted)}); resources being created or imported are "
+            "judged as declared; run `pulumi refresh` so the state matches the cloud"
+        )
+    external = [r.name for r in resources.values() if r.external]
+    if external:
+        notes.append(_external_note(external))
+    return Document("export", list(resources.values()), list(declared.values()) if drift else None, notes)
+
+
+def _external_note(names: Sequence[str]) -> str:
+    return (
+        f"{len(names)} resource{'s are' if len(names) != 1 else ' is'} only read by this stack, not managed "
+        f"by it ({', '.join(names)}): never a mandatory violation of this stack"
+    )
+
+
+def export_document(document: Mapping[str, Any], source: str) -> Document:
+    """A `pulumi stack export` (`{version, deployment}`) or a bare deployment (`{manifest, resources}`)."""
+    if "deployment" in document:
+        _version(document, source)
+        return _deployment_document(document["deployment"], "deployment", source)
+    return _deployment_document(document, "(deployment)", source)
+
+
+def checkpoint_document(document: Mapping[str, Any], source: str) -> Document:
+    """A DIY-backend checkpoint (`.pulumi/stacks/[project/]stack.json`): `latest` is the stack."""
+    _version(document, source)
+    checkpoint = document["checkpoint"]
+    if not isinstance(checkpoint, Mapping):
+        raise SourceError(f"{source}: checkpoint: expected an object")
+    latest = checkpoint.get("latest")
+    if latest is None:
+        return Document("checkpoint", [], None, ["the checkpoint has no `latest` deployment: an empty stack"])
+    return replace(_deployment_document(latest, "checkpoint.latest", source), kind="checkpoint")
 
 
 def resources_from_export(document: Mapping[str, Any], source: str) -> list[Resource]:
-    deployment: Any = document
-    if "deployment" in document:
-        version = document.get("version")
-        if version != 3:
-            raise SourceError(f"{source}: version: expected deployment schema version 3 (got {version!r})")
-        deployment = document["deployment"]
-    if not isinstance(deployment, Mapping):
-        raise SourceError(f"{source}: deployment: expected an object")
-    states = deployment.get("resources", [])
-    if not isinstance(states, list):
-        raise SourceError(f"{source}: deployment.resources: expected a list")
-    resources: list[Resource] = []
-    for index, state in enumerate(states):
-        where = f"deployment.resources[{index}]"
-        if not isinstance(state, Mapping):
-            raise SourceError(f"{source}: {where}: expected an object")
-        if state.get("delete"):
-            continue
-        resources.append(_state_to_resource(state, where, source))
-    return resources
+    return export_document(document, source).resources
 
 
-def load_document(path: Path) -> tuple[str, list[Resource]]:
-    """Read a preview or export file; return its kind (`preview` | `export`) and its resources."""
-    source = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SourceError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+# --- documents ------------------------------------------------------------------------------------------
+
+
+def kind_of(document: Any, source: str) -> DocumentKind:
     if not isinstance(document, Mapping):
         raise SourceError(
-            f"{source}: expected a JSON object from `pulumi preview --json` or `pulumi stack export`"
+            f"{source}: expected a JSON object from `pulumi preview --json`, `pulumi stack export` "
+            "or a checkpoint file"
         )
-    if "steps" in document:
-        return "preview", resources_from_preview(document, source)
-    if "deployment" in document or ("resources" in document and "manifest" in document):
-        return "export", resources_from_export(document, source)
+    if "checkpoint" in document:
+        return "checkpoint"
+    if "deployment" in document or "manifest" in document:
+        return "export"
+    if "steps" in document or set(document) & {"changeSummary", "diagnostics", "duration"}:
+        return "preview"
     raise SourceError(
-        f"{source}: neither `pulumi preview --json` output (no `steps`) "
-        "nor a `pulumi stack export` (no `deployment`)"
+        f"{source}: neither `pulumi preview --json` output (no `steps`), a `pulumi stack export` "
+        "(no `deployment`) nor a checkpoint (no `checkpoint`)"
     )
 
 
-def stack_name(resources: list[Resource]) -> str:
+def read_state(path: Path) -> list[Resource]:
+    """The resources of an export or checkpoint given as a preview's current state."""
+    source = str(path)
+    document = read_json(path)
+    kind = kind_of(document, source)
+    if kind == "preview":
+        raise SourceError(f"{source}: a preview, not a stack's state; pass `pulumi stack export` output")
+    loaded = export_document(document, source) if kind == "export" else checkpoint_document(document, source)
+    return loaded.resources
+
+
+def read_document(path: Path, state: Path | None = None) -> Document:
+    """Read a preview, export or checkpoint file; `state` is the export a partial preview applies to."""
+    source = str(path)
+    document = read_json(path)
+    kind = kind_of(document, source)
+    if kind == "export":
+        return export_document(document, source)
+    if kind == "checkpoint":
+        return checkpoint_document(document, source)
+    base = read_state(state) if state is not None else None
+    if base is not None:
+        stacks = {stack_of(r.urn) for r in base} - {""}
+        steps = document.get("steps")
+        urns = [s.get("urn") for s in steps if isinstance(s, Mapping)] if isinstance(steps, list) else []
+        preview_stack = next((stack_of(u) for u in urns if isinstance(u, str) and stack_of(u)), "")
+        if preview_stack and stacks and preview_stack not in stacks:
+            raise SourceError(
+                f"{state}: the state of stack {', '.join(sorted(stacks))}, not of the previewed stack "
+                f"{preview_stack}"
+            )
+    resources = resources_from_preview(document, source, base)
+    notes: list[str] = []
+    external = [r.name for r in resources if r.external]
+    if external:
+        notes.append(_external_note(external))
+    warnings = _diagnostic_lines(document, "warning")
+    if warnings:
+        notes.append(f"the preview warned: {'; '.join(warnings)}")
+    return Document("preview", resources, None, notes)
+
+
+def load_document(path: Path) -> tuple[str, list[Resource]]:
+    """Read a preview, export or checkpoint file; return its kind and its resources."""
+    document = read_document(path)
+    return document.kind, document.resources
+
+
+def stack_name(resources: Sequence[Resource]) -> str:
     """The stack the resources belong to, from their URNs."""
     for resource in resources:
         if resource.stack:

@@ -45,6 +45,9 @@ class PolicyTargets(BaseModel):
     enforcement: LevelName = "mandatory"
     levels: dict[str, LevelName] = Field(default_factory=dict)
     unknown_is_violation: bool = False
+    # Per-policy settings from a policy pack config file (`{"atlas-pitr-window": {...}}`), camelCase,
+    # applied to that rule alone by `for_rule`, as CrossGuard hands each policy its own section.
+    policy_settings: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     max_snapshot_interval_hours: float = Field(default=seeds.SNAPSHOT_INTERVAL_HOURS, gt=0)
     allowed_hourly_intervals: list[HourlyInterval] = Field(
@@ -125,6 +128,28 @@ class PolicyTargets(BaseModel):
 
     def level_for(self, rule_id: str) -> LevelName:
         return self.levels.get(rule_id, self.enforcement)
+
+    def for_rule(self, rule_id: str) -> PolicyTargets:
+        """The targets one rule runs with: these, with its own section of a pack config applied. A section
+        that sets `environment` starts from that environment's defaults (the prod inventory is kept)."""
+        settings = self.policy_settings.get(rule_id)
+        if not settings:
+            return self
+        base = self.model_copy(update={"policy_settings": {}})
+        environment = settings.get("environment")
+        if environment is not None and environment != self.environment:
+            inventory = {
+                "prod_cluster_names": self.prod_cluster_names,
+                "prod_project_names": self.prod_project_names,
+                "prod_project_ids": self.prod_project_ids,
+                "default_aws_region": self.default_aws_region,
+            }
+            base = (
+                type(self)
+                .for_environment(environment, **inventory)
+                .model_copy(update={"levels": self.levels, "enforcement": self.enforcement})
+            )
+        return base.with_config(settings, f"policy config of {rule_id}")
 
 
 def environment_of_stack(stack: str) -> Environment:
