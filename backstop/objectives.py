@@ -19,6 +19,8 @@ from typing import Any
 from backstop import seeds, tokens
 from backstop.config import ObjectivesConfig
 from backstop.policy.rules.atlas_common import cluster_regions
+from backstop.policy.rules.s3_common import replica_urns
+from backstop.policy.rules.s3_replication_scope import coverage
 from backstop.policy.stackview import StackView
 from backstop.policy.values import MISSING, get, is_true, items, number
 from backstop.resources import Resource, is_unknown
@@ -403,31 +405,28 @@ def _oplogs_copied(backups: Sequence[_ClusterBackup]) -> bool:
 
 
 def _object_storage_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
-    """The worst RPO over every bucket and storage account for a loss of their primary region."""
+    """The worst RPO over every bucket and storage account for a loss of their primary region.
+
+    A bucket counts only through replication rules that copy all of it (`s3-replication-scope`): one that
+    copies a prefix, skips SSE-KMS objects, is outranked or lands in an unversioned replica leaves the rest
+    of the bucket with no cross-region copy, so no RPO.
+    """
     rpos: list[timedelta | None] = []
     evidence: list[str] = []
-    destinations = set()
-    for replication in view.of(tokens.S3_REPLICATION):
-        for rule in _known_list(get(replication.props, "rules")):
-            destination = get(rule, "destination.bucket")
-            if isinstance(destination, str):
-                destinations.add(destination)
+    replicas, _ = replica_urns(view)
     for bucket in view.of(tokens.S3_BUCKETS):
-        if set(view.bucket_identities(bucket)) & destinations:
+        if bucket.urn in replicas:
             continue  # a replica: it is the copy, not a source of loss
         evidence.append(bucket.name)
-        replications, _ = view.bucket_settings(bucket, [tokens.S3_REPLICATION])
         best: timedelta | None = None
-        for replication in replications:
-            for rule in _known_list(get(replication.props, "rules")):
-                if get(rule, "status") != "Enabled":
-                    continue
-                minutes = number(get(rule, "destination.replicationTime.time.minutes"))
-                controlled = get(rule, "destination.replicationTime.status") == "Enabled" and minutes
-                # Without Replication Time Control S3 gives no time bound; count the seed's 1 h as not met.
-                candidate = timedelta(minutes=minutes) if controlled and minutes else None
-                if candidate is not None and (best is None or candidate < best):
-                    best = candidate
+        for rule in coverage(view, bucket, seeds.SOURCE_AWS_REGION).complete:
+            block = rule.destination_block
+            minutes = number(get(block, "replicationTime.time.minutes"))
+            controlled = get(block, "replicationTime.status") == "Enabled" and minutes
+            # Without Replication Time Control S3 gives no time bound; count the seed's 1 h as not met.
+            candidate = timedelta(minutes=minutes) if controlled and minutes else None
+            if candidate is not None and (best is None or candidate < best):
+                best = candidate
         rpos.append(best)
     for account in view.of(tokens.AZ_STORAGE_ACCOUNT):
         evidence.append(account.name)

@@ -21,6 +21,11 @@ ATLAS_HOURLY_INTERVALS = (1, 2, 4, 6, 8, 12)
 DAILY_RETENTION_DAYS = 7
 WEEKLY_RETENTION_WEEKS = 4
 MONTHLY_RETENTION_MONTHS = 12
+# The "~13 month rolling window" in days (13 months of 365/12 days): how long an offsite export must stay
+# recoverable, since it is the copy that outlives Atlas in the 'Total catastrophic loss' scenario.
+BACKUP_RETENTION_WINDOW_DAYS = 395
+# Staging keeps its weekly export until the next one lands ('Total catastrophic loss' RPO ≤ 7 days).
+STAGING_EXPORT_RETENTION_DAYS = 7
 # Tier 1: "Point-in-time recovery: down to 1-second granularity within last 7 days"
 PITR_WINDOW_DAYS = 7
 # Tier 1: "Cross-region copy: enabled (us-east-1 → us-west-2)"

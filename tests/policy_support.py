@@ -64,6 +64,8 @@ def _set_path(props: Any, path: str, value: Any) -> None:
     last = parts[-1]
     if value is MISSING:
         del current[last]
+    elif isinstance(current, list) and last == len(current):
+        current.append(value)  # `rules[1]` on a one-rule list adds a second rule
     else:
         current[last] = value
 
@@ -262,3 +264,12 @@ def shapes(resources: Sequence[Resource]) -> dict[str, list[Resource]]:
         "preview": resources_from_preview(preview, "preview.json"),
         "export": resources_from_export(export, "export.json"),
     }
+
+
+def shape_of(resources: Sequence[Resource], shape: str) -> list[Resource]:
+    """One of `shapes(resources)`, without building the other two (parametrized tests ask for one)."""
+    if shape == "mocks":
+        return list(resources)
+    if shape == "preview":
+        return resources_from_preview(json.loads(json.dumps(to_preview(resources))), "preview.json")
+    return resources_from_export(json.loads(json.dumps(to_export(resources))), "export.json")

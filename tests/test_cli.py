@@ -94,9 +94,12 @@ def test_staging_targets_turn_the_same_violation_advisory(
         (v["policy"], v["level"], v["urn"].split("::")[-1]) for v in json.loads(out)["violations"]
     }
     assert code == 1
-    # Held to prod, staging's cheaper choices are violations too: no compliance floor, LRS, nothing protected.
+    # Held to prod, staging's cheaper choices are violations too: no compliance floor, LRS, nothing protected,
+    # exports kept a month (30-day noncurrent expiry, 7-day lock) instead of the 13-month window.
     assert held_to_prod == {
         ("s3-versioning-enabled", "mandatory", "media"),
+        ("s3-lifecycle-retention", "mandatory", "atlas-exports"),
+        ("s3-lifecycle-retention", "mandatory", "atlas-exports-replica"),
         ("atlas-compliance-policy", "mandatory", "atlas-project"),
         ("azure-storage-geo-redundant", "mandatory", "media-blobs"),
         *(

@@ -85,6 +85,24 @@ def _flipped(before: dict, after: dict) -> dict[str, tuple[str, str, bool]]:
             {"rules[0].destination.replicationTime": MISSING},
             {"object_storage": ("unbounded", "unbounded", False)},
         ),
+        # Replication that copies only one prefix leaves the rest of the bucket without a copy.
+        (
+            "media-replication",
+            {"rules[0].filter.prefix": "thumbnails/"},
+            {"object_storage": ("unbounded", "unbounded", False)},
+        ),
+        # Replication that skips SSE-KMS objects skips every object of a bucket encrypted with SSE-KMS.
+        (
+            "atlas-exports-replication",
+            {"rules[0].sourceSelectionCriteria": MISSING},
+            {"object_storage": ("unbounded", "unbounded", False)},
+        ),
+        # A replica that is not versioned receives nothing.
+        (
+            "media-replica-versioning",
+            {"versioningConfiguration.status": "Suspended"},
+            {"object_storage": ("unbounded", "unbounded", False)},
+        ),
         # A queue that drops expired messages loses them silently.
         (
             "messaging-email-campaigns",

@@ -889,6 +889,7 @@ SDK_CLASSES: dict[str, type] = {
     tokens.S3_VERSIONING: aws.s3.BucketVersioning,
     tokens.S3_SSE: aws.s3.BucketServerSideEncryptionConfiguration,
     tokens.S3_PUBLIC_ACCESS_BLOCK: aws.s3.BucketPublicAccessBlock,
+    tokens.S3_ACCOUNT_PUBLIC_ACCESS_BLOCK: aws.s3.AccountPublicAccessBlock,
     tokens.S3_BUCKET_POLICY: aws.s3.BucketPolicy,
     tokens.S3_LIFECYCLE: aws.s3.BucketLifecycleConfiguration,
     tokens.S3_OBJECT_LOCK: aws.s3.BucketObjectLockConfiguration,

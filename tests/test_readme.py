@@ -34,3 +34,23 @@ def test_the_readme_lists_every_registered_rule_with_its_severity() -> None:
     section = text.split("\n## Rules\n", 1)[1].split("\n## ", 1)[0]
     listed = dict(re.findall(r"^\| `([a-z0-9-]+)` \| (\w+) \|", section, re.M))
     assert listed == {rule.id: str(rule.severity) for rule in load_rules()}
+
+
+def test_what_looks_protected_names_its_rules_and_cites_documentation() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## What looks protected but is not\n", 1)[1].split("\n## ", 1)[0]
+    from backstop.policy.core import load_rules
+
+    registered = set(load_rules().ids())
+    named = set(re.findall(r"`([a-z0-9]+(?:-[a-z0-9]+)+)`", section)) & registered
+    assert {
+        "s3-replication-scope",
+        "s3-lifecycle-retention",
+        "s3-public-access-block",
+        "kms-key-enabled",
+        "kms-key-policy-deletion",
+        "kms-replica-deletion-window",
+    } <= named
+    # Every bullet cites the provider documentation it comes from.
+    bullets = [b for b in re.split(r"\n- ", section)[1:]]
+    assert bullets and all("](https://" in b or "same page" in b for b in bullets)

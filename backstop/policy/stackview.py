@@ -46,6 +46,9 @@ class ReplicationRule:
     prop: str
     status: Any
     destination: Any
+    rule: Any = None  # the rule block as written, for what it copies (filter, SSE-KMS opt-in, priority)
+    destination_block: Any = None  # its destination block (replica KMS key, RTC)
+    index: int = 0  # its position in its configuration, to name a rule without an id
 
 
 @dataclass(frozen=True)
@@ -370,15 +373,22 @@ class StackView:
         for owner, prop, rules in blocks:
             listed = items(rules)
             undecided = undecided or is_unknown(listed)
-            for rule in [] if is_unknown(listed) else listed:
+            for index, rule in enumerate([] if is_unknown(listed) else listed):
                 status = get(rule, "status")
                 if prop == "replicationConfigurations":
                     targets = items(get(rule, "destinations"))
                     undecided = undecided or is_unknown(targets)
                     for target in [] if is_unknown(targets) else targets:
-                        found.append(ReplicationRule(owner, prop, status, get(target, "bucket")))
+                        found.append(
+                            ReplicationRule(owner, prop, status, get(target, "bucket"), rule, target, index)
+                        )
                 else:
-                    found.append(ReplicationRule(owner, prop, status, get(rule, "destination.bucket")))
+                    destination = get(rule, "destination")
+                    found.append(
+                        ReplicationRule(
+                            owner, prop, status, get(rule, "destination.bucket"), rule, destination, index
+                        )
+                    )
         return found, undecided
 
     def replication_targets(self, rule: ReplicationRule, source: Resource) -> list[Resource]:

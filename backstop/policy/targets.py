@@ -75,6 +75,8 @@ class PolicyTargets(BaseModel):
     # Backup Compliance Policy per project: the floor prod needs, and what blocks staging/drill teardown.
     compliance_policy: Literal["required", "forbidden", "allowed"] = "required"
 
+    # How long an Atlas export (and its replica) must stay recoverable against S3 lifecycle expiration.
+    min_export_retention_days: float = Field(default=seeds.BACKUP_RETENTION_WINDOW_DAYS, ge=0)
     min_kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
     # The stack's `aws:region`: where an S3 bucket without a `region` input or an explicit provider lives.
     default_aws_region: AwsRegion = seeds.SOURCE_AWS_REGION
@@ -104,6 +106,7 @@ class PolicyTargets(BaseModel):
                 require_geo_redundant_storage=False,
                 require_protect=False,
                 compliance_policy="forbidden",
+                min_export_retention_days=seeds.STAGING_EXPORT_RETENTION_DAYS,
                 levels={"atlas-restore-target-not-prod": "mandatory"},
             )
         base.update(overrides)

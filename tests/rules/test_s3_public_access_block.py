@@ -12,6 +12,7 @@ from backstop.policy.rules.s3_public_access_block import FLAGS
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
+from tests.docs_examples import EXAMPLES, run_example
 from tests.policy_support import (
     SHAPES,
     TOKEN_SETS,
@@ -21,6 +22,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -139,3 +141,74 @@ def test_staging_targets_make_violations_advisory(staging_run: ProgramRun) -> No
     opened = mutate(staging_run.resources, "media-public-access-block", {"blockPublicPolicy": False})
     assert levels(RULE, opened, STAGING) == {("media", "advisory")}
     assert levels(RULE, opened, PROD) == {("media", "mandatory")}
+
+
+ALL_ON = dict.fromkeys(FLAGS, True)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("account", "removed", "expected"),
+    [
+        pytest.param(ALL_ON, BUCKETS, set(), id="account-block-covers-buckets-without-their-own"),
+        pytest.param(
+            {**ALL_ON, "ignorePublicAcls": False},
+            {"media-public-access-block"},
+            {"media"},
+            id="account-flag-off",
+        ),
+        # A bucket block with a flag off is overridden by the account's flag: S3 applies the stricter.
+        pytest.param(ALL_ON, set(), set(), id="account-and-bucket-blocks"),
+    ],
+)
+def test_account_level_block(
+    prod_run: ProgramRun, shape: str, account: dict[str, Any], removed: set[str], expected: set[str]
+) -> None:
+    pab = {name for name in removed if name.endswith("-public-access-block")} or {
+        f"{bucket}-public-access-block" for bucket in removed
+    }
+    resources = [
+        *without(prod_run.resources, *pab),
+        res(tokens.S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, "account", account),
+    ]
+    loaded = shape_of(resources, shape)
+    assert failing(RULE, loaded) == expected
+    assert undecided(RULE, loaded) == set()
+
+
+def test_account_flag_completes_a_bucket_block(prod_run: ProgramRun) -> None:
+    opened = mutate(prod_run.resources, "media-public-access-block", {"blockPublicPolicy": False})
+    assert failing(RULE, opened) == {"media"}
+    account = res(tokens.S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, "account", {"blockPublicPolicy": True})
+    assert failing(RULE, [*opened, account]) == set()
+
+
+def test_unknown_account_flag_is_undecided() -> None:
+    bucket = res(tokens.S3_BUCKET, "data", {"bucket": "acme-data"})
+    account = res(
+        tokens.S3_ACCOUNT_PUBLIC_ACCESS_BLOCK, "account", {**ALL_ON, "restrictPublicBuckets": UNKNOWN}
+    )
+    assert undecided(RULE, [bucket, account]) == {"data"}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_pulumi_aws_documented_account_block_example(shape: str) -> None:
+    """The provider's example sets only two flags: the other two leave the bucket open."""
+    assert "account_public_access_block.py" in EXAMPLES["account_public_access_block_example"]
+    loaded = shape_of(run_example("account_public_access_block_example").resources, shape)
+    (finding,) = findings(RULE, loaded)
+    assert finding.urn.endswith("::data")
+    assert finding.message == (
+        "the account's public access block leaves ignorePublicAcls, restrictPublicBuckets off and the bucket "
+        "has none"
+    )
+
+
+def test_account_block_flags_are_sdk_wire_names() -> None:
+    import pulumi._types as pulumi_types
+    import pulumi_aws
+
+    wire = set(
+        pulumi_types.input_type_py_to_pulumi_names(pulumi_aws.s3.AccountPublicAccessBlockArgs).values()
+    )
+    assert set(FLAGS) <= wire

@@ -12,55 +12,9 @@ from collections.abc import Iterator
 
 from backstop import seeds, tokens
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
-from backstop.policy.stackview import ReplicationRule, StackView
+from backstop.policy.rules.s3_common import Undecided, cross_region_verdict, replica_urns
+from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.policy.values import fmt
-from backstop.resources import Resource, is_unknown
-
-
-def _destinations(stack: StackView) -> tuple[set[str], bool]:
-    """URNs of the buckets some replication rule of the stack copies into, and whether some rule's
-    destination could not be resolved (then any bucket might be a replica)."""
-    urns: set[str] = set()
-    unresolved = False
-    for bucket in stack.of(tokens.S3_BUCKETS):
-        rules, undecided = stack.replication_rules(bucket)
-        unresolved = unresolved or undecided
-        for rule in rules:
-            targets = stack.replication_targets(rule, bucket)
-            urns.update(target.urn for target in targets)
-            unresolved = unresolved or (is_unknown(rule.destination) and not targets)
-    return urns, unresolved
-
-
-class _Undecided(str):
-    """Why a rule's verdict cannot be told (yet)."""
-
-
-def _verdict(stack: StackView, bucket: Resource, rule: ReplicationRule, default: str) -> bool | str:
-    """True: an enabled cross-region copy; a plain string: why not; an `_Undecided`: cannot be told."""
-    if is_unknown(rule.status):
-        return _Undecided("the replication rule's status is not known until the resource is created")
-    if rule.status != "Enabled":
-        return f"replication rule status is {fmt(rule.status)}, not 'Enabled'"
-    targets = stack.replication_targets(rule, bucket)
-    if not targets:
-        if isinstance(rule.destination, str):
-            return _Undecided(
-                f"destination {rule.destination} is not declared in this stack, so its region cannot be "
-                "checked (S3 ARNs carry no region)"
-            )
-        return _Undecided("the replication destination is not known until the resource is created")
-    source_region = stack.aws_region(bucket, default)
-    regions = [stack.aws_region(target, default) for target in targets]
-    if is_unknown(source_region) or any(is_unknown(region) for region in regions):
-        return _Undecided("the region of the bucket or its replica is not known until it is created")
-    if all(region != source_region for region in regions):
-        return True
-    if all(region == source_region for region in regions):
-        names = ", ".join(t.name for t in targets)
-        return f"replicates to {names} in {fmt(source_region)}, the bucket's own region"
-    return _Undecided("the replication destination could not be narrowed to one declared bucket")
 
 
 @stack_rule(
@@ -79,16 +33,16 @@ def _verdict(stack: StackView, bucket: Resource, rule: ReplicationRule, default:
     tunables=("default_aws_region",),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
-    replicas, replicas_unresolved = _destinations(stack)
+    replicas, replicas_unresolved = replica_urns(stack)
     for bucket in stack.of(tokens.S3_BUCKETS):
         if bucket.urn in replicas:
             continue
         rules, undecided = stack.replication_rules(bucket)
-        verdicts = [_verdict(stack, bucket, rule, targets.default_aws_region) for rule in rules]
+        verdicts = [cross_region_verdict(stack, bucket, rule, targets.default_aws_region) for rule in rules]
         if any(v is True for v in verdicts):
             continue
-        pending = [v for v in verdicts if isinstance(v, _Undecided)]
-        reasons = [v for v in verdicts if isinstance(v, str) and not isinstance(v, _Undecided)]
+        pending = [v for v in verdicts if isinstance(v, Undecided)]
+        reasons = [v for v in verdicts if isinstance(v, str) and not isinstance(v, Undecided)]
         if pending:
             yield Finding(bucket.urn, pending[0], unknown=True)
         elif undecided:
