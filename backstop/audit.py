@@ -206,7 +206,7 @@ def run_audit(
     project = atlas.project_by_name(cfg.atlas.project_name)
     project_id = str(project["id"])
     cluster_info = atlas.cluster(project_id, cluster)
-    snapshots = atlas.snapshots(project_id, cluster)
+    snapshots = atlas.cluster_snapshots(project_id, cluster_info)
     log = evidence[AUDIT_COLLECTION]
     chain = verify_chain(log)
     if chain.broken is not None:

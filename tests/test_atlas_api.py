@@ -55,7 +55,7 @@ def test_a_wrong_private_key_is_one_line_naming_the_call_and_the_variables(atlas
     with pytest.raises(AtlasApiError) as error:
         AtlasClient.from_env(env).project_by_name("cartie-prod")
     assert str(error.value) == (
-        "Atlas Admin API GET /api/atlas/v2/groups/byName/cartie-prod: HTTP 401: "
+        "Atlas Admin API GET /api/atlas/v2/groups/byName/cartie-prod: HTTP 401: UNAUTHORIZED: "
         "You are not authorized for this resource. "
         "(check MONGODB_ATLAS_PUBLIC_KEY/MONGODB_ATLAS_PRIVATE_KEY or "
         "MONGODB_ATLAS_CLIENT_ID/MONGODB_ATLAS_CLIENT_SECRET)"
@@ -93,7 +93,12 @@ def test_snapshots_are_read_across_every_page_newest_first(atlas: FakeAtlas) -> 
     assert [s["id"] for s in snapshots] == list(reversed(ids))
     pages = [r.query["pageNum"] for r in atlas.calls("GET", "/backup/snapshots")]
     assert pages == [["1"], ["2"], ["3"]]
-    assert {tuple(r.query["itemsPerPage"]) for r in atlas.calls("GET", "/backup/snapshots")} == {("100",)}
+    # The first page is asked for 100; the following ones exactly as the `next` links say.
+    assert [r.query["itemsPerPage"] for r in atlas.calls("GET", "/backup/snapshots")] == [
+        ["100"],
+        ["2"],
+        ["2"],
+    ]
 
 
 def test_a_point_in_time_restore_job_runs_to_finished_with_documented_fields(
@@ -142,7 +147,7 @@ def test_an_automated_restore_needs_a_completed_snapshot(atlas: FakeAtlas) -> No
     assert (job["snapshotId"], job["timestamp"]) == (done, "2026-05-18T00:00:00Z")
 
 
-def test_cancel_marks_the_job_cancelled(atlas: FakeAtlas) -> None:
+def test_atlas_refuses_to_cancel_a_point_in_time_restore_with_405(atlas: FakeAtlas) -> None:
     client = client_for(atlas)
     job = client.create_restore_job(
         atlas.prod,
@@ -154,8 +159,10 @@ def test_cancel_marks_the_job_cancelled(atlas: FakeAtlas) -> None:
             "targetGroupId": atlas.staging,
         },
     )
-    assert client.cancel_restore_job(atlas.prod, "cartie-prod", job["id"]) is None
-    assert restore_job_state(client.restore_job(atlas.prod, "cartie-prod", job["id"])) == "cancelled"
+    with pytest.raises(AtlasApiError) as error:
+        client.cancel_restore_job(atlas.prod, "cartie-prod", job["id"])
+    assert (error.value.status, error.value.error_code) == (405, "CANNOT_CANCEL_RESTORE_JOB")
+    assert restore_job_state(client.restore_job(atlas.prod, "cartie-prod", job["id"])) == "running"
 
 
 def test_a_failed_restore_reports_failed(atlas: FakeAtlas, clock: FakeClock) -> None:
@@ -204,7 +211,7 @@ def test_api_errors_are_one_line_with_status_code_and_detail(atlas: FakeAtlas, c
     assert "\n" not in str(error.value)
 
 
-def test_an_unreachable_endpoint_is_one_line() -> None:
+def test_an_unreachable_endpoint_is_retried_then_one_line() -> None:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -213,13 +220,17 @@ def test_an_unreachable_endpoint_is_one_line() -> None:
         "MONGODB_ATLAS_PUBLIC_KEY": "k",
         "MONGODB_ATLAS_PRIVATE_KEY": "s",
     }
+    waits: list[float] = []
+    client = AtlasClient.from_env(env, sleep=waits.append, jitter=lambda: 0.0)
     with pytest.raises(AtlasApiError) as error:
-        AtlasClient.from_env(env).project_by_name("cartie-prod")
+        client.project_by_name("cartie-prod")
     message = str(error.value)
     assert message.startswith(
-        "Atlas Admin API GET /api/atlas/v2/groups/byName/cartie-prod: "
+        "Atlas Admin API GET /api/atlas/v2/groups/byName/cartie-prod: gave up after 8 attempt(s) and 61.5 s "
+        "of waiting (limit 8 attempts, 600 s): last answer: "
         f"cannot connect to http://127.0.0.1:{port}: "
     )
+    assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0]  # capped at 60 s, half of it fixed
     assert "\n" not in message
 
 

@@ -150,10 +150,15 @@ def test_a_drill_restores_measures_verifies_records_and_tears_down(
         True,
         True,
     )
-    assert document["restore"]["durationBasis"] == "restore request sent → restore job finishedAt"
+    assert document["restore"]["durationBasis"] == (
+        "Atlas clock: restore request accepted (Date header of the 200 response) → restore job finishedAt "
+        "(Atlas clock)"
+    )
+    assert document["restore"]["acceptedAt"] == "2026-05-18T03:00:00.000Z"
+    assert "createdAt" not in document["restore"]
     assert document["verification"]["passed"] is True
     assert [d["outcome"] for d in document["verification"]["documents"]] == ["equal"] * 10
-    assert document["teardown"] == {"destroyed": True, "error": None}
+    assert document["teardown"] == {"destroyed": True, "error": None, "leftForSweep": None}
     assert measured_restore_times([json.loads(result_json.read_text())]) == {
         "oplog_replay": timedelta(minutes=45)
     }
@@ -161,8 +166,8 @@ def test_a_drill_restores_measures_verifies_records_and_tears_down(
     assert summary.read_text() == out.rstrip() + "\n"
     assert out.startswith(f"# Restore drill `{name}`: PASSED")
     assert (
-        "| time to restore | 45 min (restore request sent → restore job finishedAt) "
-        "against the RTO of 2 h: met |" in out
+        "| time to restore | 45 min (Atlas clock: restore request accepted (Date header of the 200 response) "
+        "→ restore job finishedAt (Atlas clock)) against the RTO of 2 h: met |" in out
     )
     assert "| spot checks | 10 of 10 documents equal by SHA-256 |" in out
     assert re.search(r"\[backstop\] restore job [0-9a-f]{24}: running, 10 min elapsed", err)
@@ -278,41 +283,39 @@ def _up_raises(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     world.stacks.fail_up = RuntimeError("provider mongodbatlas crashed")
 
 
-def _ctrl_c(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    def interrupt(seconds: float) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime(sleep=interrupt))
-
-
-def _timeout(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    world.atlas.restore_duration = timedelta(hours=5)  # the restore timeout is 4 h
+def _timeout_then_settles(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.atlas.restore_duration = timedelta(hours=4, minutes=20)  # the restore timeout is 4 h
 
 
 @pytest.mark.parametrize(
-    ("failure", "code", "error", "cancelled", "posted"),
+    ("failure", "extra", "code", "error", "posted"),
     [
-        (_restore_fails, 1, "restore job {job} failed", False, True),
-        (_verification_fails, 1, None, False, True),
-        (_up_raises, 1, "RuntimeError: provider mongodbatlas crashed", False, False),
-        (_ctrl_c, 130, "interrupted (Ctrl-C)", True, True),
-        (_timeout, 1, "RestoreTimeout: restore job {job} did not finish within 4 h", True, True),
+        (_restore_fails, [], 1, "restore job {job} failed", True),
+        (_verification_fails, [], 1, None, True),
+        (_up_raises, [], 1, "RuntimeError: provider mongodbatlas crashed", False),
+        (
+            _timeout_then_settles,
+            ["--settle-wait", "3600"],
+            1,
+            "RestoreTimeout: restore job {job} did not finish within 4 h",
+            True,
+        ),
     ],
-    ids=["restore-failed", "verification-failed", "up-raised", "ctrl-c", "timeout"],
+    ids=["restore-failed", "verification-failed", "up-raised", "timeout-then-restore-ends"],
 )
-def test_the_stack_is_destroyed_exactly_once_on_every_failure_path(
+def test_the_stack_is_destroyed_exactly_once_on_every_failure_path_and_nothing_is_cancelled(
     audited: DrillWorld,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
     failure,
+    extra: list[str],
     code: int,
     error: str | None,
-    cancelled: bool,
     posted: bool,
 ) -> None:
     failure(audited, monkeypatch)
     result, out, _ = run(
-        capsys, *audited.args("drill", "--stack", "prod", "--database", "tenant_acme", "--quiet")
+        capsys, *audited.args("drill", "--stack", "prod", "--database", "tenant_acme", "--quiet", *extra)
     )
     assert result == code
     name = drill_stack(audited)
@@ -321,10 +324,109 @@ def test_the_stack_is_destroyed_exactly_once_on_every_failure_path(
     [document] = results(audited)
     job = document["restore"]["jobId"]
     assert document["error"] == (error.format(job=job) if error else None)
-    assert document["passed"] is False and document["teardown"] == {"destroyed": True, "error": None}
+    assert document["passed"] is False
+    assert document["teardown"] == {"destroyed": True, "error": None, "leftForSweep": None}
     assert bool(audited.atlas.calls("POST", "/restoreJobs")) is posted
-    assert bool(audited.atlas.calls("DELETE", f"/restoreJobs/{job}")) is cancelled
+    assert audited.atlas.calls("DELETE") == []
     assert "| teardown | stack destroyed |" in out
+
+
+def _ctrl_c(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupt(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(commands, "RUNTIME", world.runtime(sleep=interrupt))
+
+
+def _timeout(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.atlas.restore_duration = timedelta(hours=5)  # the restore timeout is 4 h, the settle wait 30 min
+
+
+def _polls_rate_limited(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
+    world.atlas.inject(
+        "429", on_call=1, times=10_000, method="GET", path_contains="/restoreJobs/", retry_after="60"
+    )
+
+
+@pytest.mark.parametrize(
+    ("failure", "code", "error", "reason"),
+    [
+        (
+            _ctrl_c,
+            130,
+            "interrupted (Ctrl-C)",
+            "restore job {job} (pointInTime) was still running when the drill was interrupted",
+        ),
+        (
+            _timeout,
+            1,
+            "RestoreTimeout: restore job {job} did not finish within 4 h",
+            "restore job {job} (pointInTime) still running after 30 min",
+        ),
+        (
+            _polls_rate_limited,
+            1,
+            "Atlas Admin API GET /api/atlas/v2/groups/{prod}/clusters/cartie-prod/backup/restoreJobs/{job}: "
+            "gave up after 8 attempt(s) and 420 s of waiting (limit 8 attempts, 600 s): last answer: "
+            "HTTP 429: "
+            "RATE_LIMITED: Too many requests: the rate limit was exceeded.",
+            "restore job {job} (pointInTime) still running after 30 min (last poll: Atlas Admin API GET",
+        ),
+    ],
+    ids=["ctrl-c", "timeout", "polls-rate-limited-past-the-budget"],
+)
+def test_a_restore_still_running_is_never_cancelled_and_its_stack_is_left_for_sweep(
+    audited: DrillWorld,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    failure,
+    code: int,
+    error: str,
+    reason: str,
+) -> None:
+    failure(audited, monkeypatch)
+    result, out, err = run(capsys, *audited.args("drill", "--stack", "prod", "--database", "tenant_acme"))
+    assert result == code
+    name = drill_stack(audited)
+    assert audited.stacks.calls == [("up", name)]  # not destroyed under a running restore
+    assert (name, STAGING_PROJECT_ID) in {(k[1], k[0]) for k in audited.atlas.clusters}
+    assert audited.atlas.calls("DELETE") == []
+    [document] = results(audited)
+    job = document["restore"]["jobId"]
+    assert document["error"] == error.format(job=job, prod=PROD_PROJECT_ID)
+    assert document["teardown"]["destroyed"] is False and document["passed"] is False
+    assert document["teardown"]["leftForSweep"].startswith(reason.format(job=job))
+    assert f"backstop: drill stack {name} LEFT FOR `backstop drill sweep`: {reason.format(job=job)}" in err
+    assert "and Atlas cannot cancel it (it expires 2026-05-18T09:00:00+00:00)" in err
+    assert f"**left for `backstop drill sweep`**: {reason.format(job=job)}" in out
+    # The expired stack is what `drill sweep` removes.
+    assert audited.stacks.stacks[name].expires_at == datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
+
+
+def test_a_drill_finishes_through_rate_limits_unavailability_and_dropped_connections(
+    audited: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = audited.atlas
+    fake.inject("429", on_call=1, times=3, method="GET", path_contains="/restoreJobs/", retry_after="30")
+    fake.inject("503", on_call=1, method="GET", path_contains="/clusters/drill-", retry_after="5")
+    fake.inject("drop", on_call=5, method="GET", path_contains="/restoreJobs/")
+    fake.inject("drop-after", on_call=1, method="POST", path_contains="/restoreJobs")
+    code, out, err = run(capsys, *audited.args("drill", "--stack", "prod", "--database", "tenant_acme"))
+    assert code == 0, out + err
+    assert len(fake.jobs) == 1 and len(fake.calls("POST", "/restoreJobs")) == 1
+    assert [f.fired for f in fake.faults] == [3, 1, 1, 1]
+    assert err.count("HTTP 429: RATE_LIMITED") == 3
+    assert "waiting 30 s (Retry-After) before attempt 2 of 8" in err
+    assert "HTTP 503: SERVICE_UNAVAILABLE" in err and "cannot connect" in err
+    assert "looking for a job it created before posting again" in err
+    [document] = results(audited)
+    # The answer to the POST was lost: the clock that started is the local one, and the evidence says so.
+    assert document["restore"]["acceptedClock"] == "local"
+    assert document["restore"]["durationBasis"] == (
+        "local clock: restore request sent (its answer was lost; the job was found afterwards) "
+        "→ restore job finishedAt (Atlas clock)"
+    )
+    assert document["passed"] is True
 
 
 def test_a_failed_teardown_is_loud_and_fails_a_passing_drill(
@@ -342,7 +444,11 @@ def test_a_failed_teardown_is_loud_and_fails_a_passing_drill(
         "| teardown | **FAILED**: the backend is unreachable; "
         f"run `backstop drill sweep` to remove `{name}` |" in out
     )
-    assert results(audited)[0]["teardown"] == {"destroyed": False, "error": "the backend is unreachable"}
+    assert results(audited)[0]["teardown"] == {
+        "destroyed": False,
+        "error": "the backend is unreachable",
+        "leftForSweep": None,
+    }
 
 
 # --- refusals and unusable input: exit 2, nothing created ----------------------------------------------

@@ -69,10 +69,11 @@ def _configs(args: argparse.Namespace) -> tuple[Any, Any]:
     return cfg, prod
 
 
-def _atlas() -> Any:
+def _atlas(progress: Callable[[str], None] | None = None) -> Any:
+    """The Atlas client, waiting on the runtime's clock and telling `progress` about rate limits."""
     from backstop.atlas_api import AtlasClient
 
-    return AtlasClient.from_env(RUNTIME.env)
+    return AtlasClient.from_env(RUNTIME.env, sleep=RUNTIME.sleep, clock=RUNTIME.clock, progress=progress)
 
 
 def _evidence(cfg: Any) -> Any:
@@ -185,18 +186,19 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     from backstop.evidence import DRILL_RESULTS_COLLECTION
 
     cfg, prod = _configs(args)
-    atlas = _atlas()
+    say = _progress(args.quiet)
+    atlas = _atlas(say)
     evidence = _evidence(cfg)
     options = DrillOptions(
         database=args.database,
         seed=args.seed,
         mode=args.mode,
         poll_interval=timedelta(seconds=args.poll_interval) if args.poll_interval is not None else None,
+        settle_wait=timedelta(seconds=args.settle_wait) if args.settle_wait is not None else None,
     )
     plan = plan_drill(
         cfg, prod, stack=args.stack, atlas=atlas, evidence=evidence, clock=RUNTIME.clock, options=options
     )
-    say = _progress(args.quiet)
     say(f"drill {plan.stack_name}: tenant {plan.tenant}, {plan.mode} restore from {plan.source_cluster}")
     io = DrillIO(
         atlas=atlas,
@@ -219,6 +221,13 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     if args.result_json:
         _write(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
     print(text.rstrip())
+    if outcome.left_for_sweep:
+        print(
+            f"backstop: drill stack {plan.stack_name} LEFT FOR `backstop drill sweep`: "
+            f"{outcome.left_for_sweep}, and Atlas cannot cancel it "
+            f"(it expires {plan.expires_at.isoformat()})",
+            file=sys.stderr,
+        )
     if outcome.teardown_error:
         print(
             f"backstop: TEARDOWN FAILED for drill stack {plan.stack_name}: {outcome.teardown_error}; "
@@ -320,6 +329,12 @@ def register(subparsers: Any) -> None:
         "(default: backstop:drill.restoreMode)",
     )
     drill.add_argument("--poll-interval", type=float, help="seconds between restore job polls")
+    drill.add_argument(
+        "--settle-wait",
+        type=float,
+        help="seconds to wait for a still-running restore (Atlas cannot cancel it) before leaving the stack "
+        "for `drill sweep` (default: 1800)",
+    )
     drill.add_argument("--quiet", action="store_true", help="no progress on stderr")
     drill.set_defaults(handler=_one_line_mongo_errors(_cmd_drill))
     drill_sub = drill.add_subparsers(dest="drill_command")

@@ -3,7 +3,8 @@
 The cluster carries its expiry in its tags and in the stack outputs, so `backstop drill sweep` can remove
 drill stacks that a crashed drill left behind. It has no backup of its own, no termination protection and
 no compliance policy: it exists only to be restored into and destroyed. It runs the source cluster's major
-version, because Atlas restores only into the same or a later major version.
+version, because Atlas restores only into the same or a later major version, and has the source's topology
+(a replica set, or a sharded cluster with the same number of shards: one replication spec per shard).
 
 A temporary read-only database user, scoped to this one cluster, lets the drill read the restored data;
 its password is generated per drill and only ever handled as a Pulumi secret.
@@ -35,6 +36,9 @@ class DrillClusterSpec:
     mongo_db_major_version: str | None = None
     database_username: str | None = None
     database_password: str | None = field(default=None, repr=False)
+    # The source's topology: Atlas restores a sharded snapshot only into as many shards.
+    cluster_type: str = "REPLICASET"
+    shards: int = 1
 
     def tags(self) -> dict[str, str]:
         return {
@@ -53,7 +57,7 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
             spec.cluster_name,
             project_id=spec.project_id,
             name=spec.cluster_name,
-            cluster_type="REPLICASET",
+            cluster_type=spec.cluster_type,
             backup_enabled=False,
             pit_enabled=False,
             termination_protection_enabled=False,
@@ -72,6 +76,7 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
                         )
                     ]
                 )
+                for _ in range(spec.shards if spec.cluster_type != "REPLICASET" else 1)
             ],
             tags=spec.tags(),
         )

@@ -3,10 +3,19 @@
 `plan_drill` decides everything without changing anything: it refuses any target the prod stack declares
 (its Atlas project, resolved by name, and its clusters), picks the tenant (seeded, never an excluded or
 system database), loads and checks its latest manifest from the hash-chained `backup_audit_log`, and
-chooses how to restore. `execute_drill` then creates the ephemeral stack, restores into it, measures the
-restore job, verifies the tenant against the manifest, and destroys the stack in `finally`, whatever
-happened (a failed restore, a failed check, a timeout, an exception in `up`, Ctrl-C). A teardown failure
-is loud: it fails the drill and names the stack for `backstop drill sweep`.
+chooses how to restore. The drill cluster has the source's topology: a sharded source gets a sharded drill
+cluster with the same number of shards, because Atlas restores a sharded snapshot only into such a cluster.
+
+`execute_drill` then creates the ephemeral stack, restores into it, measures the restore job, verifies the
+tenant against the manifest, and destroys the stack in `finally`, whatever happened (a failed restore, a
+failed check, a timeout, an exception in `up`, Ctrl-C). Atlas cannot cancel `automated` or `pointInTime`
+restores, so the drill never tries: when it ends while its restore still runs, it waits (at most
+`settle_wait`) for the job to end before destroying the target; if the job still runs then, or the
+operator pressed Ctrl-C, it leaves the stack, with its name and the reason, for `backstop drill sweep`,
+which removes it once its expiry has passed. A teardown failure is loud in the same way.
+
+Time to restore runs from the moment Atlas accepted the restore request, on Atlas's own clock (the `Date`
+of its 200 answer), to the job's `finishedAt` (Atlas's clock too); the evidence says which clock it used.
 """
 
 from __future__ import annotations
@@ -18,7 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from backstop.atlas_api import AtlasClient, one_line, parse_time, restore_job_state
+from backstop.atlas_api import (
+    AtlasClient,
+    cluster_topology,
+    one_line,
+    parse_time,
+    restore_job_state,
+)
 from backstop.audit import is_tenant_database, latest_records, source_cluster_name
 from backstop.config import ConfigError, StackConfig, stack_file_name
 from backstop.drill.program import DrillClusterSpec, drill_program
@@ -40,6 +55,8 @@ MODE_SNAPSHOT = "snapshot"
 MECHANISMS = {MODE_POINT_IN_TIME: "oplog_replay", MODE_SNAPSHOT: "snapshot_restore"}
 # A point-in-time restore needs its target comfortably inside the window, not at its edge.
 PITR_MARGIN = timedelta(hours=1)
+# How long a drill that ends while its (uncancellable) restore runs waits for it before leaving the stack.
+DEFAULT_SETTLE_WAIT = timedelta(minutes=30)
 
 
 class RefusedTarget(BackstopError):
@@ -57,6 +74,7 @@ class DrillOptions:
     mode: str | None = None
     timeout: timedelta | None = None
     poll_interval: timedelta | None = None
+    settle_wait: timedelta | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +108,9 @@ class DrillPlan:
     prod_cluster_names: frozenset[str]
     db_username: str
     db_password: str = field(repr=False)
+    cluster_type: str = "REPLICASET"
+    shards: int = 1
+    settle_wait: timedelta = DEFAULT_SETTLE_WAIT
 
     @property
     def cluster_name(self) -> str:
@@ -111,6 +132,8 @@ class DrillPlan:
             mongo_db_major_version=self.source_major_version,
             database_username=self.db_username,
             database_password=self.db_password,
+            cluster_type=self.cluster_type,
+            shards=self.shards,
         )
 
 
@@ -173,6 +196,13 @@ def plan_drill(
     source_project = prod_project if stack == "prod" else atlas.project_by_name(cfg.atlas.project_name)
     source_project_id = str(source_project["id"])
     source_info = atlas.cluster(source_project_id, source_cluster)
+    topology = cluster_topology(source_info)
+    if topology.cluster_type == "GEOSHARDED":
+        raise UsageError(
+            f"cluster {source_cluster} is a global (GEOSHARDED) cluster: the drill builds replica sets and "
+            "sharded clusters only, and a global cluster's snapshot restores only into a global cluster "
+            "with the same zones"
+        )
 
     # The evidence: an intact chain, and the tenant's latest manifest.
     log = evidence[AUDIT_COLLECTION]
@@ -254,6 +284,9 @@ def plan_drill(
         prod_cluster_names=frozenset(c.name for c in prod_cfg.atlas.clusters),
         db_username=f"backstop-drill-{drill_id}",
         db_password=secrets.token_urlsafe(24),
+        cluster_type=topology.cluster_type,
+        shards=topology.shards,
+        settle_wait=options.settle_wait if options.settle_wait is not None else DEFAULT_SETTLE_WAIT,
     )
 
 
@@ -300,7 +333,7 @@ def _restore_request(
             f"{AUDIT_COLLECTION} record #{record.get('sequence')}: no snapshot holds {manifest.database}, "
             "so there is nothing to restore in snapshot mode"
         )
-    available = {s.get("id"): s for s in atlas.snapshots(source_project_id, str(record["cluster"]))}
+    available = {s.get("id"): s for s in atlas.cluster_snapshots(source_project_id, source_info)}
     current = available.get(snapshot["id"])
     if current is None or current.get("status") != "completed":
         raise EvidenceError(
@@ -320,6 +353,8 @@ class DrillOutcome:
     restore_job: dict[str, Any] | None = None
     restore_state: str | None = None
     requested_at: datetime | None = None
+    accepted_at: datetime | None = None
+    clock: str | None = None
     time_to_restore: timedelta | None = None
     time_basis: str | None = None
     verification: Verification | None = None
@@ -327,6 +362,7 @@ class DrillOutcome:
     interrupted: bool = False
     destroyed: bool = False
     teardown_error: str | None = None
+    left_for_sweep: str | None = None
 
 
 @dataclass
@@ -365,6 +401,12 @@ def _guard_target(plan: DrillPlan, cluster: dict[str, Any]) -> None:
             f"refusing to restore: Atlas reports cluster {cluster.get('name')} in project {group}, "
             f"not the drill cluster {plan.cluster_name} in {plan.target_project_id}"
         )
+    topology = cluster_topology(cluster)
+    if (topology.cluster_type, topology.shards) != (plan.cluster_type, plan.shards):
+        raise RefusedTarget(
+            f"refusing to restore: the drill cluster {plan.cluster_name} is {topology.describe()}, unlike "
+            f"the source {plan.source_cluster} (Atlas restores a snapshot only into the same topology)"
+        )
 
 
 def _connection_string(cluster: dict[str, Any]) -> str:
@@ -391,17 +433,41 @@ def _wait_for_restore(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome, job_i
         io.sleep(plan.poll_interval.total_seconds())
 
 
-def _cancel_running_job(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) -> None:
+def _restore_still_running(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) -> str | None:
+    """Why the target cannot be destroyed yet, or None. Never cancels: Atlas refuses to cancel
+    `automated` and `pointInTime` restores. Waits at most `settle_wait` for the job to end, not at all
+    after Ctrl-C."""
     job = outcome.restore_job or {}
     job_id = job.get("id")
     if not job_id or outcome.restore_state not in (None, "running"):
-        return
+        return None
+    kind = plan.restore_request["deliveryType"]
+    if outcome.interrupted:
+        return f"restore job {job_id} ({kind}) was still running when the drill was interrupted"
+    deadline = io.clock() + plan.settle_wait
+    io.progress(
+        f"restore job {job_id} ({kind}) is still running and Atlas cannot cancel it: waiting up to "
+        f"{_duration(plan.settle_wait)} for it to end before destroying {plan.cluster_name}"
+    )
+    last_error = ""
     try:
-        io.atlas.cancel_restore_job(plan.source_project_id, plan.source_cluster, str(job_id))
-        outcome.restore_state = "cancelled"
-        io.progress(f"restore job {job_id} cancelled")
-    except Exception as exc:
-        io.progress(f"could not cancel restore job {job_id}: {one_line(exc)}")
+        while True:
+            try:
+                current = io.atlas.restore_job(plan.source_project_id, plan.source_cluster, str(job_id))
+                outcome.restore_job = current
+                outcome.restore_state = restore_job_state(current)
+                if outcome.restore_state != "running":
+                    io.progress(f"restore job {job_id} ended: {outcome.restore_state}")
+                    return None
+            except Exception as exc:
+                last_error = f" (last poll: {one_line(exc)})"
+            if io.clock() >= deadline:
+                waited = _duration(plan.settle_wait)
+                return f"restore job {job_id} ({kind}) still running after {waited}{last_error}"
+            io.sleep(plan.poll_interval.total_seconds())
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+        return f"restore job {job_id} ({kind}) was still running when the drill was interrupted"
 
 
 def _restore_and_verify(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) -> None:
@@ -416,23 +482,23 @@ def _restore_and_verify(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) -> 
     _guard_target(plan, target)
     uri = _connection_string(target)
     outcome.requested_at = io.clock()
-    job = io.atlas.create_restore_job(plan.source_project_id, plan.source_cluster, plan.restore_request)
+    submission = io.atlas.submit_restore_job(
+        plan.source_project_id, plan.source_cluster, plan.restore_request
+    )
+    job = submission.job
     outcome.restore_job = job
     outcome.restore_state = restore_job_state(job)
+    outcome.accepted_at, outcome.clock = submission.accepted_at, submission.clock
     job_id = str(job.get("id"))
     io.progress(f"restore job {job_id} created ({plan.restore_request['deliveryType']})")
     job = _wait_for_restore(plan, io, outcome, job_id)
     if outcome.restore_state != "finished":
         outcome.error = f"restore job {job_id} {outcome.restore_state}"
         return
-    created = parse_time(job.get("createdAt"))
     finished = parse_time(job.get("finishedAt"))
-    start = created or outcome.requested_at
-    outcome.time_basis = (
-        "restore job createdAt → finishedAt" if created else "restore request sent → restore job finishedAt"
-    )
+    outcome.time_basis = f"{submission.basis} → restore job finishedAt (Atlas clock)"
     if finished is not None:
-        outcome.time_to_restore = max(finished - start, timedelta(0))
+        outcome.time_to_restore = max(finished - submission.accepted_at, timedelta(0))
     io.progress(f"verifying {plan.tenant} on {plan.cluster_name}")
     client = io.connect(uri, username=plan.db_username, password=plan.db_password, authSource="admin")
     try:
@@ -451,19 +517,25 @@ def execute_drill(plan: DrillPlan, io: DrillIO) -> DrillOutcome:
     except KeyboardInterrupt:
         outcome.interrupted = True
         outcome.error = "interrupted (Ctrl-C)"
-        _cancel_running_job(plan, io, outcome)
     except Exception as exc:
         outcome.error = (
             f"{type(exc).__name__}: {one_line(exc)}" if not isinstance(exc, BackstopError) else one_line(exc)
         )
-        _cancel_running_job(plan, io, outcome)
     finally:
-        io.progress(f"destroying drill stack {plan.stack_name}")
-        try:
-            io.stacks.destroy(plan.stack_name, io.progress)
-            outcome.destroyed = True
-        except (Exception, KeyboardInterrupt) as exc:
-            outcome.teardown_error = one_line(exc) or type(exc).__name__
+        outcome.left_for_sweep = _restore_still_running(plan, io, outcome)
+        if outcome.left_for_sweep is not None:
+            io.progress(
+                f"leaving drill stack {plan.stack_name} for `backstop drill sweep`: "
+                f"{outcome.left_for_sweep}; Atlas cannot cancel it "
+                f"(the stack expires {utc_iso(plan.expires_at)})"
+            )
+        else:
+            io.progress(f"destroying drill stack {plan.stack_name}")
+            try:
+                io.stacks.destroy(plan.stack_name, io.progress)
+                outcome.destroyed = True
+            except (Exception, KeyboardInterrupt) as exc:
+                outcome.teardown_error = one_line(exc) or type(exc).__name__
         outcome.finished_at = io.clock()
     return outcome
 
@@ -532,7 +604,8 @@ def result_document(plan: DrillPlan, outcome: DrillOutcome) -> dict[str, Any]:
             "jobId": job.get("id"),
             "state": outcome.restore_state,
             "requestedAt": utc_iso(outcome.requested_at) if outcome.requested_at else None,
-            "createdAt": job.get("createdAt"),
+            "acceptedAt": utc_iso(outcome.accepted_at) if outcome.accepted_at else None,
+            "acceptedClock": outcome.clock,
             "finishedAt": job.get("finishedAt"),
             "durationSeconds": seconds,
             "durationBasis": outcome.time_basis,
@@ -542,7 +615,11 @@ def result_document(plan: DrillPlan, outcome: DrillOutcome) -> dict[str, Any]:
         "rtoSeconds": plan.rto.total_seconds(),
         "rtoMet": rto_met(plan, outcome),
         "verification": outcome.verification.as_document() if outcome.verification else None,
-        "teardown": {"destroyed": outcome.destroyed, "error": outcome.teardown_error},
+        "teardown": {
+            "destroyed": outcome.destroyed,
+            "error": outcome.teardown_error,
+            "leftForSweep": outcome.left_for_sweep,
+        },
         "error": outcome.error,
         "passed": passed(plan, outcome),
         "exitCode": exit_code(plan, outcome),
@@ -595,15 +672,18 @@ def summary_markdown(plan: DrillPlan, outcome: DrillOutcome) -> str:
             ("document counts", f"{counts_ok} of {len(verification.counts)} collections match"),
             ("spot checks", f"{docs_ok} of {len(verification.documents)} documents equal by SHA-256"),
         ]
-    rows.append(
-        (
-            "teardown",
-            "stack destroyed"
-            if outcome.destroyed
-            else f"**FAILED**: {outcome.teardown_error}; "
-            f"run `backstop drill sweep` to remove `{plan.stack_name}`",
+    if outcome.destroyed:
+        teardown = "stack destroyed"
+    elif outcome.left_for_sweep is not None:
+        teardown = (
+            f"**left for `backstop drill sweep`**: {outcome.left_for_sweep}, and Atlas cannot cancel it; "
+            f"`{plan.stack_name}` expires {utc_iso(plan.expires_at)}"
         )
-    )
+    else:
+        teardown = (
+            f"**FAILED**: {outcome.teardown_error}; run `backstop drill sweep` to remove `{plan.stack_name}`"
+        )
+    rows.append(("teardown", teardown))
     lines = [f"# Restore drill `{plan.stack_name}`: {verdict}", "", "| | |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in rows]
     findings = []

@@ -1,16 +1,19 @@
 """A local fake of the MongoDB Atlas Administration API v2, over real HTTP, for the audit and drill tests.
 
-It follows the documented request and response shapes (the v2 OpenAPI spec as published in
-`go.mongodb.org/atlas-sdk`: `Group`, `ClusterDescription20240805`, paginated `DiskBackupReplicaSet`,
-`DiskBackupSnapshotRestoreJob`, `ApiError`), checks HTTP Digest authentication the way Atlas challenges it
-(`realm="MMS Public API"`, `qop="auth"`, MD5) or a service account's bearer token from `POST
-/api/oauth/token`, insists on the versioned `Accept` header each resource documents, and records every
-request so tests can assert exactly what was called.
+It answers only what the official specification documents (`tests/contract/atlas-admin-api-v2-backup.yaml`):
+every request it receives and every answer it gives is recorded as an `Exchange`, and on leaving the
+`with` block all of them are validated against the spec (`tests/contract/spec.py`): the request's method,
+path, parameters, version and body, the answer's status, headers and body. Where the spec is silent the
+fake does what is listed in `SPEC_SILENT`, the one place its own choices are written down; answers made
+under such a choice are marked and not validated.
 
 Restore jobs finish at the first poll where at least `finish_after_polls` polls happened and the clock has
-passed `createdAt + restore_duration`; `finishedAt` is then exactly that instant. `on_restore` is the
-restore itself: it gets the job and copies data into the target cluster's stand-in, as a real restore does.
-Error codes the fake invents where the spec names none are marked as its own.
+passed the acceptance time + `restore_duration`; `finishedAt` is then exactly that instant, and the `Date`
+header of every answer is the same clock. `on_restore` is the restore itself: it gets the job and copies
+data into the target cluster's stand-in, as a real restore does.
+
+`inject()` makes the N-th matching call answer 429 (with `Retry-After`), 503, 500/502/504, or drop the
+connection without an answer, before or after doing the work.
 """
 
 from __future__ import annotations
@@ -24,13 +27,38 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.contract.spec import Exchange
+
 REALM = "MMS Public API"
 V20230101 = "application/vnd.atlas.2023-01-01+json"
 V20240805 = "application/vnd.atlas.2024-08-05+json"
+V20250312 = "application/vnd.atlas.2025-03-12+json"
+
+# Everything the fake does that the spec does not say. One place, so nobody mistakes it for Atlas.
+SPEC_SILENT: dict[str, str] = {
+    "digest-realm": f'HTTP Digest challenges use realm "{REALM}", qop "auth", MD5 (what Atlas sends today)',
+    "401-error-code": "a failed authentication answers errorCode UNAUTHORIZED (the spec requires one, "
+    "names none for this case)",
+    "error-codes": "GROUP_NAME_NOT_FOUND, CLUSTER_NOT_FOUND, SNAPSHOT_NOT_FOUND, RESTORE_JOB_NOT_FOUND, "
+    "INVALID_RESTORE_TARGET, PIT_NOT_ENABLED, MISSING_ATTRIBUTE, INVALID_ENUM_VALUE, INVALID_JSON and "
+    "CANNOT_CANCEL_RESTORE_JOB are the fake's own names; the spec documents the statuses, not these codes",
+    "versions": "each route serves the one documented version whose shape it implements; any other Accept "
+    "or Content-Type answers 406/415 (statuses the spec does not document)",
+    "unknown-path": "a path the fake does not serve answers 404 RESOURCE_NOT_FOUND",
+    "503": "503 is not in the spec; the Retry-After header says it 'might be returned for 429 or 503', so "
+    "an injected 503 carries an ApiError body with errorCode SERVICE_UNAVAILABLE",
+    "502-504": "an injected 502/504 comes from a gateway in front of Atlas: a plain-text body",
+    "dropped-connection": "an injected drop closes the connection without any answer",
+    "sharded-restore-target": "an automated restore of a sharded snapshot into a cluster without the same "
+    "shard count answers 400 (Atlas documents the rule; the spec does not)",
+    "snapshot-contents": "the snapshot-contents operations answer for replica-set snapshots; with "
+    "`snapshot_contents=False` their paths are unknown (404), as for an API without them",
+}
 
 
 def iso(value: datetime) -> str:
@@ -76,23 +104,55 @@ class RecordedRequest:
 @dataclass
 class ApiFailure(Exception):
     status: int
-    error_code: str | None
+    error_code: str
     detail: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    REASONS: ClassVar[dict[int, str]] = {
+        400: "Bad Request",
+        401: "Unauthorized",
+        404: "Not Found",
+        405: "Method Not Allowed",
+        406: "Not Acceptable",
+        409: "Conflict",
+        415: "Unsupported Media Type",
+        429: "Too Many Requests",
+        500: "Internal Server Error",
+        503: "Service Unavailable",
+    }
 
     def body(self) -> dict[str, Any]:
-        reasons = {
-            400: "Bad Request",
-            401: "Unauthorized",
-            404: "Not Found",
-            406: "Not Acceptable",
-            409: "Conflict",
+        """An `ApiError`: `error` and `errorCode` are required by the spec."""
+        return {
+            "detail": self.detail,
+            "error": self.status,
+            "errorCode": self.error_code,
+            "parameters": [],
+            "reason": self.REASONS.get(self.status, "Error"),
         }
-        reasons[415] = "Unsupported Media Type"
-        body: dict[str, Any] = {"detail": self.detail, "error": self.status, "parameters": []}
-        body["reason"] = reasons.get(self.status, "Error")
-        if self.error_code:
-            body["errorCode"] = self.error_code
-        return body
+
+
+@dataclass
+class Fault:
+    """Answer the `on_call`-th to `on_call + times - 1`-th authenticated call matching method and path with
+    `kind`: 429, 503, 500, 502, 504, `drop` (no answer, nothing done) or `drop-after` (done, no answer)."""
+
+    kind: str
+    on_call: int
+    times: int = 1
+    method: str | None = None
+    path_contains: str = ""
+    retry_after: str | None = None
+    seen: int = 0
+    fired: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method is None or self.method == method) and self.path_contains in path
+
+    def count(self) -> bool:
+        """Count one matching call; whether this fault is due on it."""
+        self.seen += 1
+        return self.on_call <= self.seen < self.on_call + self.times
 
 
 @dataclass
@@ -116,14 +176,24 @@ class FakeAtlas:
     restore_duration: timedelta = timedelta(minutes=45)
     restore_fails: bool = False
     page_size_cap: int = 100
+    # `totalCount` is an estimate in the spec; tests make it wrong on purpose.
+    total_count_skew: int = 0
+    snapshot_contents: bool = True
+    # `links` is optional in the spec: without it a client must read on until an empty page.
+    page_links: bool = True
     on_restore: Callable[[dict[str, Any]], None] | None = None
+    # Validate every exchange against the spec when the `with` block ends.
+    check_contract: bool = True
 
     def __post_init__(self) -> None:
         self.projects: dict[str, dict[str, Any]] = {}
         self.clusters: dict[tuple[str, str], dict[str, Any]] = {}
         self.snapshots: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.contents: dict[str, dict[str, list[str]]] = {}
         self.jobs: dict[str, RestoreJobState] = {}
         self.requests: list[RecordedRequest] = []
+        self.exchanges: list[tuple[Exchange, str | None]] = []
+        self.faults: list[Fault] = []
         self.tokens: set[str] = set()
         self.nonces: set[str] = set()
         self._lock = threading.RLock()
@@ -145,18 +215,44 @@ class FakeAtlas:
             def do_DELETE(self) -> None:
                 fake._handle(self)
 
+            def date_time_string(self, timestamp: float | None = None) -> str:
+                return format_datetime(fake.clock().astimezone(UTC), usegmt=True)
+
             def log_message(self, format: str, *args: Any) -> None:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
         self._thread.start()
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
         assert self._server is not None
         self._server.shutdown()
         self._server.server_close()
+        if exc_type is None and self.check_contract:
+            self.assert_contract()
+
+    def assert_contract(self) -> None:
+        """Every request received and every documented answer given, validated against the spec."""
+        from tests.contract.spec import check_request, check_response
+
+        problems: list[str] = []
+        for exchange, silent in list(self.exchanges):
+            key = _shape_key(exchange, silent)
+            if key in _VALIDATED:
+                continue
+            try:
+                check_request(exchange)
+                if silent is None:
+                    check_response(exchange)
+            except Exception as exc:
+                problems.append(f"{exchange.method} {exchange.path} -> {exchange.status}: {exc}")
+            else:
+                _VALIDATED.add(key)
+        if problems:
+            raise AssertionError("the fake or the client broke the spec:\n" + "\n".join(problems))
 
     @property
     def base_url(self) -> str:
@@ -173,6 +269,22 @@ class FakeAtlas:
         }
 
     # --- state -------------------------------------------------------------------------------------------
+
+    def inject(
+        self,
+        kind: str,
+        *,
+        on_call: int = 1,
+        times: int = 1,
+        method: str | None = None,
+        path_contains: str = "",
+        retry_after: str | None = None,
+    ) -> Fault:
+        assert kind in ("429", "503", "500", "502", "504", "drop", "drop-after"), kind
+        fault = Fault(kind, on_call, times, method, path_contains, retry_after)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
 
     def add_project(
         self, name: str, project_id: str | None = None, org_id: str = "5f0a1b2c3d4e5f6a7b8c9d0e"
@@ -200,13 +312,31 @@ class FakeAtlas:
         state: str = "IDLE",
         tags: dict[str, str] | None = None,
         termination_protection: bool = True,
+        cluster_type: str = "REPLICASET",
+        shards: int = 1,
     ) -> dict[str, Any]:
         host = f"{name.lower()}.{group_id[:5]}.mongodb.net"
+        specs = [
+            {
+                "id": object_id(),
+                "zoneId": object_id(),
+                "zoneName": "Zone 1",
+                "regionConfigs": [
+                    {
+                        "providerName": "AWS",
+                        "regionName": "US_EAST_1",
+                        "priority": 7,
+                        "electableSpecs": {"instanceSize": "M10", "nodeCount": 3},
+                    }
+                ],
+            }
+            for _ in range(shards if cluster_type != "REPLICASET" else 1)
+        ]
         cluster = {
             "id": object_id(),
             "name": name,
             "groupId": group_id,
-            "clusterType": "REPLICASET",
+            "clusterType": cluster_type,
             "stateName": state,
             "mongoDBMajorVersion": major_version,
             "mongoDBVersion": f"{major_version}.4",
@@ -217,21 +347,7 @@ class FakeAtlas:
                 "standard": f"mongodb://{name.lower()}-shard-00-00.{group_id[:5]}.mongodb.net:27017/?ssl=true",
                 "standardSrv": f"mongodb+srv://{host}",
             },
-            "replicationSpecs": [
-                {
-                    "id": object_id(),
-                    "zoneId": object_id(),
-                    "zoneName": "Zone 1",
-                    "regionConfigs": [
-                        {
-                            "providerName": "AWS",
-                            "regionName": "US_EAST_1",
-                            "priority": 7,
-                            "electableSpecs": {"instanceSize": "M10", "nodeCount": 3},
-                        }
-                    ],
-                }
-            ],
+            "replicationSpecs": specs,
             "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
             "createDate": iso(self.clock()),
             "links": [],
@@ -250,27 +366,50 @@ class FakeAtlas:
         status: str = "completed",
         frequency_type: str = "hourly",
         expires_at: datetime | None = None,
+        databases: dict[str, list[str]] | None = None,
     ) -> str:
+        """A snapshot in the list the cluster's topology lives in; `databases` is what it holds."""
         snapshot_id = object_id()
-        snapshot = {
+        cluster = self.clusters[(group_id, cluster_name)]
+        common = {
             "id": snapshot_id,
-            "cloudProvider": "AWS",
-            "copyRegions": ["US_WEST_2"],
             "createdAt": iso(created_at),
             "expiresAt": iso(expires_at or created_at + timedelta(days=7)),
             "frequencyType": frequency_type,
             "masterKeyUUID": "72659f08-8b3c-4913-bb4e-a8a68bee0b9d",
             "mongodVersion": "8.0.4",
             "policyItems": [object_id()],
-            "replicaSetName": f"{cluster_name}-shard-0",
             "snapshotType": "scheduled",
             "status": status,
             "storageSizeBytes": 1_048_576,
-            "type": "replicaSet",
             "links": [],
         }
+        if cluster["clusterType"] == "REPLICASET":
+            snapshot = dict(
+                common,
+                cloudProvider="AWS",
+                copyRegions=["US_WEST_2"],
+                replicaSetName=f"{cluster_name}-shard-0",
+                type="replicaSet",
+            )
+        else:
+            members = [
+                {"cloudProvider": "AWS", "id": object_id(), "replicaSetName": f"{cluster_name}-shard-{i}"}
+                for i in range(len(cluster["replicationSpecs"]))
+            ]
+            members.append(
+                {"cloudProvider": "AWS", "id": object_id(), "replicaSetName": f"{cluster_name}-config-0"}
+            )
+            snapshot = dict(
+                common,
+                configServerType="DEDICATED",
+                members=members,
+                snapshotIds=[m["id"] for m in members],
+                type="shardedCluster",
+            )
         with self._lock:
             self.snapshots.setdefault((group_id, cluster_name), []).append(snapshot)
+            self.contents[snapshot_id] = {db: list(names) for db, names in (databases or {}).items()}
         return snapshot_id
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
@@ -295,13 +434,25 @@ class FakeAtlas:
         if parts.path == "/api/oauth/token" and handler.command == "POST":
             self._token(handler, headers, body)
             return
+        query = parse_qs(parts.query)
+        flat_query = {key: values[-1] for key, values in query.items()}
         authenticated = self._authenticated(handler.command, handler.path, headers)
         with self._lock:
             self.requests.append(
-                RecordedRequest(
-                    handler.command, parts.path, parse_qs(parts.query), headers, body, authenticated
-                )
+                RecordedRequest(handler.command, parts.path, query, headers, body, authenticated)
             )
+
+        def answer(
+            status: int, payload: Any, extra: dict[str, str] | None = None, *, ctype: str, silent: str | None
+        ) -> None:
+            sent_headers = self._send(handler, status, payload, extra, ctype)
+            data = b"" if payload is None else (payload if isinstance(payload, bytes) else _dump(payload))
+            exchange = Exchange(
+                handler.command, parts.path, flat_query, headers, raw, status, sent_headers, data
+            )
+            with self._lock:
+                self.exchanges.append((exchange, silent))
+
         if not authenticated:
             nonce = secrets.token_hex(16)
             with self._lock:
@@ -309,39 +460,84 @@ class FakeAtlas:
             challenge = (
                 f'Digest realm="{REALM}", domain="", nonce="{nonce}", algorithm=MD5, qop="auth", stale=false'
             )
-            self._send(
-                handler,
-                401,
-                ApiFailure(401, None, "You are not authorized for this resource.").body(),
-                {"WWW-Authenticate": challenge},
+            failure = ApiFailure(401, "UNAUTHORIZED", "You are not authorized for this resource.")
+            answer(
+                401, failure.body(), {"WWW-Authenticate": challenge}, ctype="application/json", silent=None
             )
+            return
+        fault = self._fault(handler.command, parts.path)
+        if fault is not None and fault.kind == "drop":
+            self._drop(handler)
+            return
+        if fault is not None and fault.kind != "drop-after":
+            status, payload, extra, silent = self._fault_answer(fault)
+            ctype = "text/plain" if isinstance(payload, bytes) else "application/json"
+            answer(status, payload, extra, ctype=ctype, silent=silent)
             return
         try:
-            status, payload, version = self._route(
-                handler.command, parts.path, parse_qs(parts.query), body, headers
-            )
+            status, payload, version = self._route(handler.command, parts.path, query, body, headers)
         except ApiFailure as failure:
-            self._send(handler, failure.status, failure.body())
+            silent = "versions" if failure.status in (406, 415) else None
+            answer(failure.status, failure.body(), failure.headers, ctype="application/json", silent=silent)
             return
-        self._send(handler, status, payload, content_type=version)
+        if fault is not None:  # drop-after: the work is done, the answer is lost
+            self._drop(handler)
+            return
+        answer(status, payload, ctype=version, silent=None)
+
+    def _fault(self, method: str, path: str) -> Fault | None:
+        """The first fault due on this call; every matching fault counts the call."""
+        with self._lock:
+            due = [fault for fault in self.faults if fault.matches(method, path) and fault.count()]
+            if due:
+                due[0].fired += 1
+        return due[0] if due else None
+
+    @staticmethod
+    def _fault_answer(fault: Fault) -> tuple[int, Any, dict[str, str], str | None]:
+        if fault.kind == "429":
+            extra = {"RateLimit-Limit": "100", "RateLimit-Remaining": "0"}
+            if fault.retry_after is not None:
+                extra["Retry-After"] = fault.retry_after
+            failure = ApiFailure(429, "RATE_LIMITED", "Too many requests: the rate limit was exceeded.")
+            return 429, failure.body(), extra, None
+        if fault.kind == "503":
+            extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            failure = ApiFailure(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.")
+            return 503, failure.body(), extra, "503"
+        if fault.kind == "500":
+            failure = ApiFailure(500, "UNEXPECTED_ERROR", "Unexpected error.")
+            return 500, failure.body(), {}, None
+        reason = b"502 Bad Gateway" if fault.kind == "502" else b"504 Gateway Timeout"
+        return int(fault.kind), reason, {}, "502-504"
+
+    @staticmethod
+    def _drop(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True  # nothing is written: the socket closes when the handler returns
 
     def _send(
         self,
         handler: BaseHTTPRequestHandler,
         status: int,
         payload: Any,
-        extra: dict[str, str] | None = None,
-        content_type: str = "application/json",
-    ) -> None:
-        data = b"" if payload is None else json.dumps(payload).encode()
-        handler.send_response(status)
+        extra: dict[str, str] | None,
+        content_type: str,
+    ) -> dict[str, str]:
+        data = b"" if payload is None else (payload if isinstance(payload, bytes) else _dump(payload))
+        headers: dict[str, str] = {}
         if payload is not None:
-            handler.send_header("Content-Type", f"{content_type};charset=utf-8")
-        handler.send_header("Content-Length", str(len(data)))
-        for key, value in (extra or {}).items():
+            headers["Content-Type"] = (
+                content_type if content_type == "text/plain" else f"{content_type};charset=utf-8"
+            )
+        headers["Content-Length"] = str(len(data))
+        headers.update(extra or {})
+        handler.send_response(status)
+        for key, value in headers.items():
             handler.send_header(key, value)
         handler.end_headers()
         handler.wfile.write(data)
+        headers["Date"] = handler.date_time_string()
+        return headers
 
     def _token(self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: Any) -> None:
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
@@ -349,12 +545,18 @@ class FakeAtlas:
         with self._lock:
             self.requests.append(RecordedRequest("POST", "/api/oauth/token", {}, headers, body, ok))
         if not ok or "grant_type=client_credentials" not in str(body):
-            self._send(handler, 401, {"error": "invalid_client"})
+            self._send(handler, 401, {"error": "invalid_client"}, None, "application/json")
             return
         token = secrets.token_urlsafe(24)
         with self._lock:
             self.tokens.add(token)
-        self._send(handler, 200, {"access_token": token, "token_type": "Bearer", "expires_in": 3600})
+        self._send(
+            handler,
+            200,
+            {"access_token": token, "token_type": "Bearer", "expires_in": 3600},
+            None,
+            "application/json",
+        )
 
     def _authenticated(self, method: str, uri: str, headers: dict[str, str]) -> bool:
         header = headers.get("Authorization", "")
@@ -377,46 +579,33 @@ class FakeAtlas:
 
     # --- routes ------------------------------------------------------------------------------------------
 
+    _CLUSTER = r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)"
     _ROUTES: ClassVar[list[tuple[str, re.Pattern[str], str, str]]] = [
         ("GET", re.compile(r"^/api/atlas/v2/groups/byName/(?P<name>[^/]+)$"), "project_by_name", V20230101),
         ("GET", re.compile(r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})$"), "project", V20230101),
+        ("GET", re.compile(_CLUSTER + "$"), "cluster", V20240805),
+        ("GET", re.compile(_CLUSTER + "/backup/snapshots$"), "snapshots", V20230101),
+        ("GET", re.compile(_CLUSTER + "/backup/snapshots/shardedClusters$"), "sharded_snapshots", V20230101),
         (
             "GET",
-            re.compile(r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)$"),
-            "cluster",
-            V20240805,
-        ),
-        (
-            "GET",
-            re.compile(
-                r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)/backup/snapshots$"
-            ),
-            "snapshots",
-            V20230101,
-        ),
-        (
-            "POST",
-            re.compile(
-                r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)/backup/restoreJobs$"
-            ),
-            "create_job",
-            V20230101,
+            re.compile(_CLUSTER + "/backup/snapshots/(?P<snapshot>[0-9a-f]{24})/databases$"),
+            "snapshot_databases",
+            V20250312,
         ),
         (
             "GET",
             re.compile(
-                r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)"
-                r"/backup/restoreJobs/(?P<job>[0-9a-f]{24})$"
+                _CLUSTER + "/backup/snapshots/(?P<snapshot>[0-9a-f]{24})/databases/(?P<db>[^/]+)/collections$"
             ),
-            "get_job",
-            V20230101,
+            "snapshot_collections",
+            V20250312,
         ),
+        ("GET", re.compile(_CLUSTER + "/backup/restoreJobs$"), "list_jobs", V20230101),
+        ("POST", re.compile(_CLUSTER + "/backup/restoreJobs$"), "create_job", V20230101),
+        ("GET", re.compile(_CLUSTER + "/backup/restoreJobs/(?P<job>[0-9a-f]{24})$"), "get_job", V20230101),
         (
             "DELETE",
-            re.compile(
-                r"^/api/atlas/v2/groups/(?P<group>[0-9a-f]{24})/clusters/(?P<cluster>[^/]+)"
-                r"/backup/restoreJobs/(?P<job>[0-9a-f]{24})$"
-            ),
+            re.compile(_CLUSTER + "/backup/restoreJobs/(?P<job>[0-9a-f]{24})$"),
             "cancel_job",
             V20230101,
         ),
@@ -427,18 +616,19 @@ class FakeAtlas:
     ) -> tuple[int, Any, str]:
         for route_method, pattern, name, version in self._ROUTES:
             match = pattern.match(path)
-            if match and route_method == method:
-                accept = headers.get("Accept", "")
-                if version not in [part.strip() for part in accept.split(",")]:
-                    raise ApiFailure(
-                        406, "INVALID_VERSION_DATE", f"this resource is served as {version} (fake)"
-                    )
-                if method == "POST" and headers.get("Content-Type", "").split(";")[0] != version:
-                    raise ApiFailure(415, "INVALID_MEDIA_TYPE", f"send the body as {version} (fake)")
-                args = {key: unquote(value) for key, value in match.groupdict().items()}
-                with self._lock:
-                    status, payload = getattr(self, f"_r_{name}")(query=query, body=body, **args)
-                return status, payload, version
+            if not (match and route_method == method):
+                continue
+            if name.startswith("snapshot_") and not self.snapshot_contents:
+                break
+            accept = headers.get("Accept", "")
+            if version not in [part.strip() for part in accept.split(",")]:
+                raise ApiFailure(406, "INVALID_VERSION_DATE", f"this resource is served as {version} (fake)")
+            if method == "POST" and headers.get("Content-Type", "").split(";")[0] != version:
+                raise ApiFailure(415, "INVALID_MEDIA_TYPE", f"send the body as {version} (fake)")
+            args = {key: unquote(value) for key, value in match.groupdict().items()}
+            with self._lock:
+                status, payload = getattr(self, f"_r_{name}")(query=query, body=body, path=path, **args)
+            return status, payload, version
         raise ApiFailure(404, "RESOURCE_NOT_FOUND", f"Cannot find resource {path}.")
 
     def _project(self, group: str) -> dict[str, Any]:
@@ -452,6 +642,25 @@ class FakeAtlas:
             raise ApiFailure(404, "CLUSTER_NOT_FOUND", f"No cluster named {cluster} exists in group {group}.")
         return self.clusters[(group, cluster)]
 
+    def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]], path: str) -> dict[str, Any]:
+        """One page with `self`/`next`/`previous` links; `totalCount` off by `total_count_skew`."""
+        page = int(query.get("pageNum", ["1"])[0])
+        per_page = min(int(query.get("itemsPerPage", ["100"])[0]), self.page_size_cap)
+        start = (page - 1) * per_page
+        results = items[start : start + per_page]
+        base = f"{self.base_url}{path}"
+        links = [{"href": f"{base}?pageNum={page}&itemsPerPage={per_page}", "rel": "self"}]
+        if start + per_page < len(items):
+            links.append({"href": f"{base}?pageNum={page + 1}&itemsPerPage={per_page}", "rel": "next"})
+        if page > 1:
+            links.append({"href": f"{base}?pageNum={page - 1}&itemsPerPage={per_page}", "rel": "previous"})
+        body: dict[str, Any] = (
+            {"links": links, "results": results} if self.page_links else {"results": results}
+        )
+        if query.get("includeCount", ["true"])[0] == "true":
+            body["totalCount"] = max(len(items) + self.total_count_skew, 0)
+        return body
+
     def _r_project_by_name(self, name: str, **_: Any) -> tuple[int, Any]:
         for project in self.projects.values():
             if project["name"] == name:
@@ -464,25 +673,62 @@ class FakeAtlas:
     def _r_cluster(self, group: str, cluster: str, **_: Any) -> tuple[int, Any]:
         return 200, self._cluster(group, cluster)
 
+    def _snapshots_of(self, group: str, cluster: str, kind: str) -> list[dict[str, Any]]:
+        items = [s for s in self.snapshots.get((group, cluster), []) if s["type"] == kind]
+        return sorted(items, key=lambda s: s["createdAt"], reverse=True)
+
     def _r_snapshots(
-        self, group: str, cluster: str, query: dict[str, list[str]], **_: Any
+        self, group: str, cluster: str, query: dict[str, list[str]], path: str, **_: Any
     ) -> tuple[int, Any]:
         self._cluster(group, cluster)
-        items = sorted(self.snapshots.get((group, cluster), []), key=lambda s: s["createdAt"], reverse=True)
-        page = int(query.get("pageNum", ["1"])[0])
-        per_page = min(int(query.get("itemsPerPage", ["100"])[0]), self.page_size_cap)
-        start = (page - 1) * per_page
-        results = items[start : start + per_page]
-        base = f"{self.base_url}/api/atlas/v2/groups/{group}/clusters/{cluster}/backup/snapshots"
-        links = [{"href": f"{base}?pageNum={page}&itemsPerPage={per_page}", "rel": "self"}]
-        if start + per_page < len(items):
-            links.append({"href": f"{base}?pageNum={page + 1}&itemsPerPage={per_page}", "rel": "next"})
-        if page > 1:
-            links.append({"href": f"{base}?pageNum={page - 1}&itemsPerPage={per_page}", "rel": "previous"})
-        body: dict[str, Any] = {"links": links, "results": results}
-        if query.get("includeCount", ["true"])[0] == "true":
-            body["totalCount"] = len(items)
-        return 200, body
+        return 200, self._page(self._snapshots_of(group, cluster, "replicaSet"), query, path)
+
+    def _r_sharded_snapshots(
+        self, group: str, cluster: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any]:
+        self._cluster(group, cluster)
+        return 200, self._page(self._snapshots_of(group, cluster, "shardedCluster"), query, path)
+
+    def _replica_set_snapshot(self, group: str, cluster: str, snapshot: str) -> dict[str, Any]:
+        self._cluster(group, cluster)
+        for item in self._snapshots_of(group, cluster, "replicaSet"):
+            if item["id"] == snapshot:
+                return item
+        raise ApiFailure(404, "SNAPSHOT_NOT_FOUND", f"No snapshot with ID {snapshot} exists.")
+
+    def _r_snapshot_databases(
+        self, group: str, cluster: str, snapshot: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any]:
+        self._replica_set_snapshot(group, cluster, snapshot)
+        names = sorted(self.contents.get(snapshot, {}))
+        return 200, self._page([{"name": name} for name in names], query, path)
+
+    def _r_snapshot_collections(
+        self,
+        group: str,
+        cluster: str,
+        snapshot: str,
+        db: str,
+        query: dict[str, list[str]],
+        path: str,
+        **_: Any,
+    ) -> tuple[int, Any]:
+        self._replica_set_snapshot(group, cluster, snapshot)
+        held = self.contents.get(snapshot, {})
+        if db not in held:
+            raise ApiFailure(404, "RESOURCE_NOT_FOUND", f"No database {db} in snapshot {snapshot}.")
+        return 200, self._page([{"name": name} for name in sorted(held[db])], query, path)
+
+    def _r_list_jobs(
+        self, group: str, cluster: str, query: dict[str, list[str]], path: str, **_: Any
+    ) -> tuple[int, Any]:
+        self._cluster(group, cluster)
+        jobs = [
+            dict(state.doc)
+            for state in self.jobs.values()
+            if (state.group_id, state.cluster_name) == (group, cluster)
+        ]
+        return 200, self._page(jobs, query, path)
 
     def _r_create_job(self, group: str, cluster: str, body: Any, **_: Any) -> tuple[int, Any]:
         source = self._cluster(group, cluster)
@@ -498,7 +744,16 @@ class FakeAtlas:
         target_group, target_name = body.get("targetGroupId"), body.get("targetClusterName")
         if not target_group or not target_name:
             raise ApiFailure(400, "MISSING_ATTRIBUTE", "targetGroupId and targetClusterName are required.")
-        self._cluster(str(target_group), str(target_name))
+        target = self._cluster(str(target_group), str(target_name))
+        source_shards = len(source["replicationSpecs"]) if source["clusterType"] != "REPLICASET" else 0
+        target_shards = len(target["replicationSpecs"]) if target["clusterType"] != "REPLICASET" else 0
+        if source_shards != target_shards:
+            raise ApiFailure(
+                400,
+                "INVALID_RESTORE_TARGET",
+                f"{cluster} has {source_shards or 'no'} shards and {target_name} {target_shards or 'none'}: "
+                "a sharded snapshot restores only into a cluster with the same number of shards.",
+            )
         doc: dict[str, Any] = {
             "id": object_id(),
             "deliveryType": delivery,
@@ -568,5 +823,40 @@ class FakeAtlas:
 
     def _r_cancel_job(self, group: str, cluster: str, job: str, **_: Any) -> tuple[int, Any]:
         state = self._job(group, cluster, job)
+        delivery = state.doc["deliveryType"]
+        if delivery in ("automated", "pointInTime"):
+            raise ApiFailure(
+                405,
+                "CANNOT_CANCEL_RESTORE_JOB",
+                f"{'Automated' if delivery == 'automated' else 'Point in time'} restore cannot be cancelled.",
+            )
         state.doc["cancelled"] = True
         return 204, None
+
+
+# Exchanges already validated in this test session, by shape: ids and digits blanked, so the hundred polls
+# of one restore job, or the same answer in another test, are validated once. Validation is structural.
+_VALIDATED: set[str] = set()
+_HEX_ID = re.compile(r"[0-9a-f]{24}")
+_DIGITS = re.compile(r"[0-9]")
+
+
+def _shape_key(exchange: Exchange, silent: str | None) -> str:
+    parts = [
+        exchange.method,
+        exchange.path,
+        json.dumps(exchange.query, sort_keys=True),
+        exchange.request_headers.get("Accept", ""),
+        exchange.request_headers.get("Content-Type", ""),
+        exchange.request_headers.get("Authorization", "").split(" ")[0],
+        exchange.request_body.decode(errors="replace"),
+        str(exchange.status),
+        str(silent),
+        json.dumps({k: v for k, v in exchange.response_headers.items() if k != "Date"}, sort_keys=True),
+        exchange.response_body.decode(errors="replace"),
+    ]
+    return _DIGITS.sub("0", _HEX_ID.sub("X", "\x00".join(parts)))
+
+
+def _dump(payload: Any) -> bytes:
+    return json.dumps(payload).encode()

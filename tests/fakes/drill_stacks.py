@@ -61,6 +61,8 @@ class FakeDrillStacks:
                     major_version=str(props.get("mongoDbMajorVersion") or "8.0"),
                     tags=dict(props.get("tags") or {}),
                     termination_protection=bool(props.get("terminationProtectionEnabled")),
+                    cluster_type=str(props.get("clusterType") or "REPLICASET"),
+                    shards=len(props.get("replicationSpecs") or [None]),
                 )
             outputs.update(clusterName=props["name"], projectId=props["projectId"])
         return outputs
