@@ -16,9 +16,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     ValidationInfo,
@@ -27,10 +24,12 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from backstop import seeds
+from backstop.app.config import AccessConfig, AppConfig, CloudflareConfig, prod_rules
+from backstop.configtypes import ConfigModel, Duration, IsoTimespan, parse_duration, parse_iso_timespan
 from backstop.errors import BackstopError
 
 NAMESPACE = "backstop"
-SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill")
+SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill", "app", "cloudflare", "access")
 # Secret-only keys and what their value must look like: the Slack incoming webhook (Azure Monitor alerts,
 # through the Logic App relay, and `backstop alerts test`) and the Slack bot token Atlas posts with.
 SECRET_KEYS = ("slackWebhookUrl", "slackApiToken")
@@ -60,44 +59,12 @@ AzureStorageSku = Literal[
     "PremiumV2_ZRS",
 ]
 
-_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$")
-_DURATION_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
-_ISO_SPAN_RE = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# Every model below is strict, immutable and camelCase outside (see `backstop.configtypes`).
+_Model = ConfigModel
 
 
 class ConfigError(BackstopError):
     """A stack configuration problem, always a single line naming the file and the key path."""
-
-
-def parse_duration(value: Any) -> timedelta:
-    """Accept `30m`, `6h`, `7d`, `2w`, a number of seconds, or an ISO-8601 span such as `PT6H`."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30m, 6h or 7d")
-    if isinstance(value, int | float):
-        if value < 0:
-            raise ValueError("a duration cannot be negative")
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION_RE.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _DURATION_UNITS[match.group(2)])
-        iso = _ISO_SPAN_RE.match(value.strip())
-        if iso and any(iso.groups()):
-            days, hours, minutes, seconds = (int(g or 0) for g in iso.groups())
-            return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-        if value.strip() == "0":
-            return timedelta(0)
-    raise ValueError(f"expected a duration such as 30m, 6h or 7d (got {value!r})")
-
-
-def parse_iso_timespan(value: str) -> str:
-    """Azure timespans (`PT1M`, `P14D`): ISO-8601 day/time durations longer than zero."""
-    iso = _ISO_SPAN_RE.match(value)
-    if iso is None or not any(iso.groups()) or parse_duration(value) <= timedelta(0):
-        raise ValueError(f"expected an ISO-8601 duration above zero, such as PT1M or P14D (got {value!r})")
-    return value
 
 
 def _service_bus_lock(value: str) -> str:
@@ -107,8 +74,6 @@ def _service_bus_lock(value: str) -> str:
     return value
 
 
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-IsoTimespan = Annotated[str, AfterValidator(parse_iso_timespan)]
 _ATLAS_REGION_RE = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")
 _AWS_REGION_RE = re.compile(r"^[a-z]{2}(?:-[a-z]+)+-\d+$")
 
@@ -133,19 +98,6 @@ AwsRegion = Annotated[str, AfterValidator(_aws_region)]
 ATLAS_TWO_ZONE_AWS_REGIONS = frozenset({"US_WEST_1"})
 SERVICE_BUS_MAX_LOCK = timedelta(minutes=5)
 LockDuration = Annotated[str, AfterValidator(parse_iso_timespan), AfterValidator(_service_bus_lock)]
-
-
-class _Model(BaseModel):
-    """Strict, immutable, camelCase-on-the-outside config model."""
-
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        validate_default=True,
-        strict=True,  # `electableNodes: true` or `"3"` is a typo in a stack file, not a number
-    )
 
 
 # --- MongoDB Atlas --------------------------------------------------------------------------------------
@@ -508,6 +460,10 @@ class StackConfig(_Model):
     azure: AzureConfig
     objectives: ObjectivesConfig = ObjectivesConfig()
     drill: DrillConfig = DrillConfig()
+    # The application layer (backstop.app.config): App Service, registry, cache, Cloudflare, backup access.
+    app: AppConfig | None = None
+    cloudflare: CloudflareConfig | None = None
+    access: AccessConfig | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -516,7 +472,7 @@ class StackConfig(_Model):
 
 def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
     """Rules that depend on the environment: prod is held to the seeds, staging may be cheaper."""
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = prod_rules(cfg.app, cfg.cloudflare) if cfg.is_prod else []
     if cfg.atlas.compliance_policy is not None and not cfg.is_prod:
         problems.append(
             (

@@ -34,6 +34,11 @@ def _hex(seed: str, length: int = 24) -> str:
     return hashlib.sha256(seed.encode()).hexdigest()[:length]
 
 
+def _uuid(seed: str) -> str:
+    text = _hex(seed, 32)
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """The id and the provider-computed outputs a real create would return for `typ`."""
     region = str(inputs.get("region") or "us-east-1")
@@ -68,9 +73,20 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
             outputs["exportBucketId"] = _hex("export" + name)
         return atlas_id, outputs
     if typ.startswith("azure-native:"):
-        return _arm_id(typ, name, inputs), {"name": _arm_leaf(typ, name, inputs)}
+        outputs = {"name": _arm_leaf(typ, name, inputs)}
+        if typ in (tokens.AZ_WEB_APP, tokens.AZ_WEB_APP_SLOT):
+            site = str(inputs.get("name") or name)
+            slot = f"-{inputs['slot']}" if typ == tokens.AZ_WEB_APP_SLOT and inputs.get("slot") else ""
+            outputs["defaultHostName"] = f"{site}{slot}.azurewebsites.net"
+            if isinstance(inputs.get("identity"), dict):
+                outputs["identity"] = {**inputs["identity"], "principalId": _uuid(typ + name)}
+        elif typ == tokens.AZ_REGISTRY:
+            outputs["loginServer"] = f"{str(inputs.get('registryName') or name).lower()}.azurecr.io"
+        return _arm_id(typ, name, inputs), outputs
     if typ in _CLASSIC_ARM_PATHS:
         return _classic_arm_id(typ, name, inputs), {"name": str(inputs.get("name") or name)}
+    if typ.startswith("cloudflare:"):
+        return _hex(typ + name, 32), {}
     return f"{name}_id", {}
 
 
@@ -90,6 +106,15 @@ _ARM_PATHS = {
     tokens.AZ_ACTION_GROUP: "Microsoft.Insights/actionGroups/{actionGroupName}",
     tokens.AZ_METRIC_ALERT: "Microsoft.Insights/metricAlerts/{ruleName}",
     tokens.AZ_LOGIC_WORKFLOW: "Microsoft.Logic/workflows/{workflowName}",
+    tokens.AZ_APP_SERVICE_PLAN: "Microsoft.Web/serverfarms/{name}",
+    tokens.AZ_WEB_APP: "Microsoft.Web/sites/{name}",
+    tokens.AZ_WEB_APP_SLOT: "Microsoft.Web/sites/{name}/slots/{slot}",
+    tokens.AZ_REGISTRY: "Microsoft.ContainerRegistry/registries/{registryName}",
+    tokens.AZ_REGISTRY_REPLICATION: (
+        "Microsoft.ContainerRegistry/registries/{registryName}/replications/{replicationName}"
+    ),
+    tokens.AZ_REDIS: "Microsoft.Cache/redis/{name}",
+    tokens.AZ_ROLE_ASSIGNMENT: "Microsoft.Authorization/roleAssignments/{name}",
 }
 _SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -141,6 +166,9 @@ def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
     values.setdefault("ruleName", name)
     values.setdefault("workflowName", name)
     values.setdefault("containerName", name)
+    values.setdefault("registryName", name)
+    values.setdefault("replicationName", name)
+    values.setdefault("slot", name)
     return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/" + path.format(**values)
 
 
@@ -220,6 +248,13 @@ class BackstopMocks(pulumi.runtime.Mocks):
                 "method": "POST",
                 "basePath": f"{base}/triggers/{trigger}/paths/invoke",
                 "value": f"{base}/triggers/{trigger}/paths/invoke?api-version=2016-10-01&sig=mock-signature",
+            }, []
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": _uuid("client"),
+                "objectId": _uuid("object"),
+                "subscriptionId": _SUBSCRIPTION.rsplit("/", 1)[-1],
+                "tenantId": _uuid("tenant"),
             }, []
         return {}, []
 

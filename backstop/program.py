@@ -8,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi_azure_native import resources
 
+from backstop.app.layer import AppLayer, declare_app_layer
 from backstop.components.atlas import AtlasBackupArgs, AtlasBackupPosture
 from backstop.components.aws import BackupKey, BackupKeyArgs, ReplicatedBucket, ReplicatedBucketArgs
 from backstop.components.azure import BlobStorage, BlobStorageArgs, ServiceBusArgs, ServiceBusWithDeadLetters
@@ -29,6 +30,7 @@ class Posture:
     # The action group that brings an Azure Monitor alert to Slack (None without `slackWebhookUrl`): every
     # Azure Monitor alert of the posture lists `slack.action_group.id` in its `actions`.
     slack: SlackAlertRouting | None
+    app: AppLayer
     outputs: dict[str, pulumi.Output]
 
 
@@ -129,7 +131,16 @@ def declare(
             alert_action_group_ids=[slack.action_group.id] if slack is not None else [],
         ),
     )
-    outputs = {
+    # Availability alerts notify what the dead-letter alert notifies: the engineering e-mail group and, with
+    # `slackWebhookUrl` set, the action group whose Logic App relay posts to Slack #alerts.
+    app = declare_app_layer(
+        cfg,
+        atlas_project_id=atlas.project.id,
+        storage_account_id=blobs.account.id,
+        storage_account_name=cfg.azure.storage.account_name,
+        alert_action_group_ids=[bus.action_group.id, *([slack.action_group.id] if slack is not None else [])],
+    )
+    outputs: dict[str, pulumi.Output] = {
         "environment": pulumi.Output.from_input(cfg.environment),
         "atlasProjectId": atlas.project.id,
         "clusterNames": pulumi.Output.from_input(sorted(atlas.clusters)),
@@ -141,6 +152,11 @@ def declare(
     }
     if slack is not None:
         outputs["slackActionGroupId"] = slack.action_group.id
+    if app.app_service is not None and app.registry is not None:
+        outputs["registryLoginServer"] = app.registry.login_server
+        outputs["webAppHostNames"] = pulumi.Output.all(
+            **{name: site.default_host_name for name, site in app.app_service.apps.items()}
+        )
     return Posture(
         key=key,
         media=media,
@@ -150,6 +166,7 @@ def declare(
         blobs=blobs,
         bus=bus,
         slack=slack,
+        app=app,
         outputs=outputs,
     )
 

@@ -31,6 +31,9 @@ ATLAS_ENCRYPTION_AT_REST = "mongodbatlas:index/encryptionAtRest:EncryptionAtRest
 ATLAS_COMPLIANCE_POLICY = "mongodbatlas:index/backupCompliancePolicy:BackupCompliancePolicy"
 ATLAS_ALERT = "mongodbatlas:index/alertConfiguration:AlertConfiguration"
 ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
+ATLAS_USER_PROJECT_ASSIGNMENT = "mongodbatlas:index/cloudUserProjectAssignment:CloudUserProjectAssignment"
+ATLAS_TEAM_PROJECT_ASSIGNMENT = "mongodbatlas:index/teamProjectAssignment:TeamProjectAssignment"
+ATLAS_PROJECT_INVITATION = "mongodbatlas:index/projectInvitation:ProjectInvitation"
 
 ATLAS_CLUSTERS = frozenset({ATLAS_ADVANCED_CLUSTER, ATLAS_LEGACY_CLUSTER})
 ATLAS_RESTORE_JOBS = frozenset({ATLAS_RESTORE_JOB, ATLAS_COLLECTION_RESTORE_JOB})
@@ -104,6 +107,23 @@ AZ_SB_SUBSCRIPTIONS = frozenset({AZ_SB_SUBSCRIPTION, AZC_SB_SUBSCRIPTION, AZC_SB
 AZ_METRIC_ALERTS = frozenset({AZ_METRIC_ALERT, AZ_METRIC_ALERT_V2_ALIAS, AZC_METRIC_ALERT})
 AZ_ACTION_GROUPS = frozenset({AZ_ACTION_GROUP, AZC_ACTION_GROUP})
 
+# --- Azure application layer (pulumi-azure-native v3) ---------------------------------------------------
+AZ_APP_SERVICE_PLAN = "azure-native:web:AppServicePlan"
+AZ_WEB_APP = "azure-native:web:WebApp"
+AZ_WEB_APP_SLOT = "azure-native:web:WebAppSlot"
+AZ_REGISTRY = "azure-native:containerregistry:Registry"
+AZ_REGISTRY_REPLICATION = "azure-native:containerregistry:Replication"
+AZ_REGISTRY_TASK = "azure-native:containerregistry:Task"
+AZ_REDIS = "azure-native:redis:Redis"
+AZ_MANAGED_REDIS = "azure-native:redisenterprise:RedisEnterprise"
+AZ_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+# --- Cloudflare (pulumi-cloudflare v6) ------------------------------------------------------------------
+CF_RULESET = "cloudflare:index/ruleset:Ruleset"
+CF_DNS_RECORD = "cloudflare:index/dnsRecord:DnsRecord"
+CF_RECORD = "cloudflare:index/record:Record"  # the v4 name, still in programs written for it
+CF_DNS_RECORDS = frozenset({CF_DNS_RECORD, CF_RECORD})
+
 # --- backstop's own component resources -----------------------------------------------------------------
 COMPONENT_ATLAS = "backstop:atlas:BackupPosture"
 COMPONENT_ATLAS_CLUSTER = "backstop:atlas:BackedUpCluster"
@@ -112,6 +132,12 @@ COMPONENT_BUCKET = "backstop:aws:ReplicatedBucket"
 COMPONENT_STORAGE = "backstop:azure:BlobStorage"
 COMPONENT_SERVICE_BUS = "backstop:azure:ServiceBus"
 COMPONENT_SLACK_ROUTING = "backstop:alerts:SlackRouting"
+COMPONENT_APP_SERVICE = "backstop:app:AppService"
+COMPONENT_REGISTRY = "backstop:app:ImageRegistry"
+COMPONENT_CACHE = "backstop:app:RebuildableCache"
+COMPONENT_AVAILABILITY_ALERTS = "backstop:app:AvailabilityAlerts"
+COMPONENT_WIDGET_EDGE = "backstop:cloudflare:WidgetEdge"
+COMPONENT_BACKUP_ACCESS = "backstop:atlas:BackupAccess"
 
 COMPONENTS = frozenset(
     {
@@ -122,6 +148,12 @@ COMPONENTS = frozenset(
         COMPONENT_STORAGE,
         COMPONENT_SERVICE_BUS,
         COMPONENT_SLACK_ROUTING,
+        COMPONENT_APP_SERVICE,
+        COMPONENT_REGISTRY,
+        COMPONENT_CACHE,
+        COMPONENT_AVAILABILITY_ALERTS,
+        COMPONENT_WIDGET_EDGE,
+        COMPONENT_BACKUP_ACCESS,
     }
 )
 
@@ -171,3 +203,29 @@ ATLAS_SLACK_NOTIFICATION = "SLACK"
 # Azure Monitor metric of Service Bus namespaces that counts dead-lettered messages.
 SB_DEAD_LETTER_METRIC = "DeadletteredMessages"
 SB_METRIC_NAMESPACE = "Microsoft.ServiceBus/namespaces"
+
+# Azure Monitor metrics that tell whether an application-layer resource is available, by the metric
+# namespace (the ARM resource type) they belong to. An availability alert watches one of these.
+WEB_METRIC_NAMESPACE = "Microsoft.Web/sites"
+REDIS_METRIC_NAMESPACE = "Microsoft.Cache/redis"
+MANAGED_REDIS_METRIC_NAMESPACE = "Microsoft.Cache/redisEnterprise"
+STORAGE_METRIC_NAMESPACE = "Microsoft.Storage/storageAccounts"
+WEB_HEALTH_METRIC = "HealthCheckStatus"
+WEB_5XX_METRIC = "Http5xx"
+REDIS_ERRORS_METRIC = "errors"
+REDIS_SERVER_LOAD_METRIC = "serverLoad"
+STORAGE_AVAILABILITY_METRIC = "Availability"
+AVAILABILITY_METRICS: dict[str, frozenset[str]] = {
+    WEB_METRIC_NAMESPACE: frozenset({WEB_HEALTH_METRIC, WEB_5XX_METRIC}),
+    REDIS_METRIC_NAMESPACE: frozenset({REDIS_ERRORS_METRIC, REDIS_SERVER_LOAD_METRIC}),
+    MANAGED_REDIS_METRIC_NAMESPACE: frozenset({REDIS_SERVER_LOAD_METRIC}),
+    STORAGE_METRIC_NAMESPACE: frozenset({STORAGE_AVAILABILITY_METRIC}),
+}
+
+# Built-in Azure role that lets an identity pull images from a registry.
+ACR_PULL_ROLE_ID = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+# Cloudflare ruleset phases and actions of a Cache Rule and a Cache Response Rule.
+CF_CACHE_PHASE = "http_request_cache_settings"
+CF_CACHE_ACTION = "set_cache_settings"
+CF_CACHE_RESPONSE_PHASE = "http_response_cache_settings"
+CF_CACHE_CONTROL_ACTION = "set_cache_control"

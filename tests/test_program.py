@@ -22,10 +22,20 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_cloudflare as cloudflare
 import pulumi_mongodbatlas as mongodbatlas
 import pytest
 from pulumi import _types
-from pulumi_azure_native import monitor, resources, servicebus, storage
+from pulumi_azure_native import (
+    authorization,
+    containerregistry,
+    monitor,
+    redis,
+    resources,
+    servicebus,
+    storage,
+    web,
+)
 
 from backstop import tokens
 from backstop.components.aws import ReplicatedBucket
@@ -58,6 +68,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "storage_sku": "Standard_RAGZRS",
         "containers": ["review-photos", "review-videos"],
         "namespace": "wiser-prod-messaging",
+        "registry": "wiserprodacr",
+        "web_app": "wiser-prod-app",
     },
     "staging": {
         "project": "cartie-staging",
@@ -74,6 +86,8 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "storage_sku": "Standard_LRS",
         "containers": ["media"],
         "namespace": "wiser-staging-messaging",
+        "registry": "wiserstagingacr",
+        "web_app": "wiser-staging-app",
     },
 }
 STACKS = sorted(EXPECTED)
@@ -822,9 +836,20 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
     staging_run, _ = run_program("staging")
     prod_types = Counter(r.type for r in prod_run.resources)
     staging_types = Counter(r.type for r in staging_run.resources)
-    # The same resources, minus the prod-only compliance floor and one of prod's two blob containers.
+    # The same resources, minus the prod-only compliance floor, one of prod's two blob containers, one of
+    # prod's two Atlas users, and prod's secondary region (standby plan and app with its image pull role
+    # and its two availability alerts, the registry replica feeding it).
     assert prod_types - staging_types == Counter(
-        {tokens.ATLAS_COMPLIANCE_POLICY: 1, tokens.AZ_BLOB_CONTAINER: 1}
+        {
+            tokens.ATLAS_COMPLIANCE_POLICY: 1,
+            tokens.AZ_BLOB_CONTAINER: 1,
+            tokens.ATLAS_USER_PROJECT_ASSIGNMENT: 1,
+            tokens.AZ_APP_SERVICE_PLAN: 1,
+            tokens.AZ_WEB_APP: 1,
+            tokens.AZ_ROLE_ASSIGNMENT: 1,
+            tokens.AZ_METRIC_ALERT: 2,
+            tokens.AZ_REGISTRY_REPLICATION: 1,
+        }
     )
     assert staging_types - prod_types == Counter()
 
@@ -854,6 +879,8 @@ def test_stack_outputs_name_what_was_declared(stack: str) -> None:
         "exportBucket": expected["export_bucket"],
         "storageAccount": expected["storage_account"],
         "serviceBusNamespace": expected["namespace"],
+        "registryLoginServer": f"{expected['registry']}.azurecr.io",
+        "webAppHostNames": {expected["web_app"]: f"{expected['web_app']}.azurewebsites.net"},
     }
 
 
@@ -904,6 +931,16 @@ SDK_CLASSES: dict[str, type] = {
     tokens.AZ_SB_SUBSCRIPTION: servicebus.Subscription,
     tokens.AZ_ACTION_GROUP: monitor.ActionGroup,
     tokens.AZ_METRIC_ALERT: monitor.MetricAlert,
+    tokens.ATLAS_USER_PROJECT_ASSIGNMENT: mongodbatlas.CloudUserProjectAssignment,
+    tokens.AZ_APP_SERVICE_PLAN: web.AppServicePlan,
+    tokens.AZ_WEB_APP: web.WebApp,
+    tokens.AZ_WEB_APP_SLOT: web.WebAppSlot,
+    tokens.AZ_ROLE_ASSIGNMENT: authorization.RoleAssignment,
+    tokens.AZ_REGISTRY: containerregistry.Registry,
+    tokens.AZ_REGISTRY_REPLICATION: containerregistry.Replication,
+    tokens.AZ_REDIS: redis.Redis,
+    tokens.CF_RULESET: cloudflare.Ruleset,
+    tokens.CF_DNS_RECORD: cloudflare.DnsRecord,
 }
 
 
