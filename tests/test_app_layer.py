@@ -228,3 +228,22 @@ def test_staging_is_cheaper_in_the_same_shape(staging_run: ProgramRun) -> None:
     assert not of_type(staging_run, tokens.AZ_REGISTRY_REPLICATION)
     widget = named(staging_run.resources, "widget-edge-widget").props
     assert widget["name"] == "widget.staging.wiserreview.com"
+
+
+def test_with_slack_every_availability_alert_also_notifies_the_slack_relay_group() -> None:
+    from backstop.mocks import run_with_mocks, use_mocks
+    from backstop.program import main
+    from backstop.stackfile import read_stack_file
+    from tests.test_program import ROOT, SLACK_TOKEN, TOKEN_KEY, WEBHOOK, WEBHOOK_KEY
+
+    stack_file = read_stack_file(ROOT, "prod")
+    config = {**stack_file.engine_config(), WEBHOOK_KEY: WEBHOOK, TOKEN_KEY: SLACK_TOKEN}
+    monitor = use_mocks(stack="prod", config=config, secret_keys=[WEBHOOK_KEY, TOKEN_KEY])
+    run = run_with_mocks(main, stack="prod", monitor=monitor)
+    engineering = named(run.resources, "messaging-dlq-action-group")
+    slack = named(run.resources, "slack-alerts-action-group")
+    alerts = [a for name, a in of_type(run, tokens.AZ_METRIC_ALERT).items() if name in EXPECTED_ALERTS]
+    assert len(alerts) == len(EXPECTED_ALERTS)
+    for alert in alerts:
+        assert alert.props["actions"] == [{"actionGroupId": engineering.id}, {"actionGroupId": slack.id}]
+        assert set(alert.property_dependencies["actions"]) == {engineering.urn, slack.urn}
