@@ -249,18 +249,45 @@ def test_a_failed_preview_shows_its_own_errors(capsys, tmp_path) -> None:
     )
 
 
-def test_the_streaming_event_format_is_named(capsys, tmp_path) -> None:
-    events = [
-        {"sequence": 0, "timestamp": 1, "preludeEvent": {"config": {}}},
-        {"sequence": 1, "timestamp": 1, "resourcePreEvent": {"metadata": {"op": "create", "urn": ROOT_URN}}},
-        {"sequence": 2, "timestamp": 2, "summaryEvent": {"resourceChanges": {"create": 1}}},
-    ]
+def _events(*steps: dict[str, Any], summary: dict[str, int]) -> str:
+    events: list[dict[str, Any]] = [{"sequence": 0, "timestamp": 1, "preludeEvent": {"config": {}}}]
+    for number, s in enumerate(steps, start=1):
+        metadata = {
+            "op": s["op"],
+            "urn": s["urn"],
+            "type": s["newState"]["type"],
+            "old": None,
+            "new": {**s["newState"], "parent": "", "provider": ""},
+            "detailedDiff": None,
+        }
+        events.append({"sequence": number, "timestamp": 1, "resourcePreEvent": {"metadata": metadata}})
+    events.append({"sequence": 99, "timestamp": 2, "summaryEvent": {"resourceChanges": summary}})
+    return "\n".join(json.dumps(e) for e in events) + "\n"
+
+
+def test_the_streaming_event_format_is_read(capsys, tmp_path) -> None:
     path = tmp_path / "events.json"
-    path.write_text("\n".join(json.dumps(e) for e in events) + "\n", encoding="utf-8")
+    path.write_text(
+        _events(step("same", ROOT_STATE), step("same", queue("emails", BAD_QUEUE)), summary={"same": 2}),
+        encoding="utf-8",
+    )
+    code, out, err = check(capsys, path)
+    assert (code, err) == (1, "")
+    assert flagged(out) == {urn(tokens.AZ_SB_QUEUE, "emails"): "mandatory"}
+
+
+def test_a_stream_missing_steps_its_summary_counts_is_refused(capsys, tmp_path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text(_events(step("same", ROOT_STATE), summary={"same": 5}), encoding="utf-8")
     code, _, err = check(capsys, path)
     assert code == 2
-    assert "streaming event format" in err and "PULUMI_ENABLE_STREAMING_JSON_PREVIEW" in err
-    assert len(err.strip().splitlines()) == 1
+    assert "incomplete preview: 4 unchanged resources" in err
+    path.write_text(
+        '{"sequence": 0, "preludeEvent": {}}\n{"sequence": 1, "summaryEvent": [\n', encoding="utf-8"
+    )
+    code, _, err = check(capsys, path)
+    assert code == 2
+    assert f"{path} (event line 2): not a JSON engine event" in err
 
 
 def test_an_unknown_step_op_is_refused(capsys, tmp_path) -> None:

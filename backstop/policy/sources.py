@@ -26,8 +26,9 @@ How a state becomes the resource the rules judge:
   `pending_operations` are operations the CLI was running when it stopped: they are listed as notes, and a
   resource being created or imported that the state does not hold yet is judged, since it may exist.
 
-Anything unusable (bytes that are not UTF-8 or UTF-16 with a BOM, JSON nested too deep, integers too long,
-the streaming event format, a failed preview) is a `SourceError`: one line naming the file and what is wrong.
+The streaming form of a preview (one engine event per line) is read as the digest it stands for. Anything
+unusable (bytes that are not UTF-8 or UTF-16 with a BOM, JSON nested too deep, integers too long, a failed
+preview, features Pulumi does not know) is a `SourceError`: one line naming the file and what is wrong.
 """
 
 from __future__ import annotations
@@ -69,6 +70,22 @@ KNOWN_OPS = (
 )
 # Deployment schema versions Pulumi's own reader accepts (sdk/go/common/apitype/core.go L81-87).
 DEPLOYMENT_VERSIONS = (1, 2, 3, 4)
+# Deployment features Pulumi's reader supports (pkg/resource/stack/deployment.go `supportedFeatures`); a
+# version 4 document needing any other is refused, as Pulumi refuses it.
+SUPPORTED_FEATURES = frozenset(
+    {
+        "refreshBeforeUpdate",
+        "views",
+        "hooks",
+        "taint",
+        "replaceWith",
+        "snippets-prototype",
+        "extensionParameterization",
+        "byteString",
+    }
+)
+# Checkpoint versions `UnmarshalVersionedCheckpointToLatestCheckpoint` reads (0: the unversioned form).
+CHECKPOINT_VERSIONS = (0, 1, 2, 3, 4)
 # Pending operations that may have left a resource the state does not hold yet.
 PENDING_MAY_EXIST = frozenset({"creating", "importing"})
 
@@ -167,15 +184,63 @@ def parse_json(text: str, source: str) -> Any:
         raise SourceError(f"{source}: JSON nested too deeply to read") from None
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data" and _looks_like_events(text):
-            raise SourceError(
-                f"{source}: this is the streaming event format of `pulumi preview --json` (one engine event "
-                "per line, PULUMI_ENABLE_STREAMING_JSON_PREVIEW is set); unset it and rerun the preview"
-            ) from None
+            return events_to_digest(text, source)
         raise SourceError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except ValueError as exc:  # integers longer than Python's digit limit
         raise SourceError(f"{source}: unusable JSON number: {str(exc).split(';')[0]}") from None
     _check_values(document, source)
     return document
+
+
+def events_to_digest(text: str, source: str) -> dict[str, Any]:
+    """The streaming form of `pulumi preview --json` (`PULUMI_ENABLE_STREAMING_JSON_PREVIEW`: one engine
+    event per line, `ShowJSONEvents` in pkg/backend/display/json.go) as the digest it stands for. Every step
+    is streamed, `same` ones included; `summaryEvent.resourceChanges` still counts them."""
+    steps: list[dict[str, Any]] = []
+    diagnostics: list[Any] = []
+    summary: Any = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source} (event line {number})"
+        try:
+            event = json.loads(line)
+        except RecursionError:
+            raise SourceError(f"{where}: JSON nested too deeply to read") from None
+        except ValueError as exc:
+            raise SourceError(f"{where}: not a JSON engine event ({str(exc).split(';')[0]})") from None
+        _check_values(event, where)
+        if not isinstance(event, dict):
+            raise SourceError(f"{where}: expected an engine event object")
+        pre = event.get("resourcePreEvent")
+        if isinstance(pre, dict) and isinstance(pre.get("metadata"), dict):
+            metadata = pre["metadata"]
+            step: dict[str, Any] = {"op": metadata.get("op"), "urn": metadata.get("urn")}
+            for key, target in (("new", "newState"), ("old", "oldState")):
+                if metadata.get(key) is not None:
+                    step[target] = metadata[key]
+            steps.append(step)
+        diagnostic = event.get("diagnosticEvent")
+        if isinstance(diagnostic, dict):
+            diagnostics.append(diagnostic)
+        failed = event.get("resOpFailedEvent")
+        if isinstance(failed, dict):
+            failed_step = failed.get("metadata")
+            if not isinstance(failed_step, dict):
+                failed_step = {}
+            diagnostics.append(
+                {
+                    "urn": failed_step.get("urn"),
+                    "severity": "error",
+                    "message": f"{failed_step.get('op')} failed",
+                }
+            )
+        if isinstance(event.get("summaryEvent"), dict):
+            summary = event["summaryEvent"].get("resourceChanges")
+    digest: dict[str, Any] = {"steps": steps, "diagnostics": diagnostics, "streamed": True}
+    if isinstance(summary, dict):
+        digest["changeSummary"] = summary
+    return digest
 
 
 def _check_values(document: Any, source: str) -> None:
@@ -367,13 +432,23 @@ def resources_from_preview(
 # --- exports and checkpoints ----------------------------------------------------------------------------
 
 
-def _version(document: Mapping[str, Any], source: str) -> int:
-    version = document.get("version")
-    if isinstance(version, bool) or version not in DEPLOYMENT_VERSIONS:
+def _version(document: Mapping[str, Any], source: str, accepted: Sequence[int] = DEPLOYMENT_VERSIONS) -> int:
+    version = document.get("version", 0 if 0 in accepted else None)
+    if isinstance(version, bool) or version not in accepted:
         raise SourceError(
-            f"{source}: version: expected a deployment schema version 1 to 4, as Pulumi reads "
-            f"(got {version!r})"
+            f"{source}: version: expected a deployment schema version {accepted[0]} to {accepted[-1]}, as "
+            f"Pulumi reads (got {version!r})"
         )
+    if version == 4:
+        features = document.get("features") or []
+        if not isinstance(features, list):
+            raise SourceError(f"{source}: features: expected a list")
+        unsupported = [str(f) for f in features if f not in SUPPORTED_FEATURES]
+        if unsupported:
+            raise SourceError(
+                f"{source}: features: this stack's deployment needs support for the following features: "
+                f"{', '.join(unsupported)} (Pulumi refuses it too)"
+            )
     return int(version)
 
 
@@ -440,9 +515,10 @@ def export_document(document: Mapping[str, Any], source: str) -> Document:
 
 
 def checkpoint_document(document: Mapping[str, Any], source: str) -> Document:
-    """A DIY-backend checkpoint (`.pulumi/stacks/[project/]stack.json`): `latest` is the stack."""
-    _version(document, source)
-    checkpoint = document["checkpoint"]
+    """A DIY-backend checkpoint (`.pulumi/stacks/[project/]stack.json`): `latest` is the stack. The oldest,
+    unversioned form holds `latest` (and `target`) at the top."""
+    _version(document, source, CHECKPOINT_VERSIONS)
+    checkpoint = document.get("checkpoint", document)
     if not isinstance(checkpoint, Mapping):
         raise SourceError(f"{source}: checkpoint: expected an object")
     latest = checkpoint.get("latest")
@@ -464,7 +540,7 @@ def kind_of(document: Any, source: str) -> DocumentKind:
             f"{source}: expected a JSON object from `pulumi preview --json`, `pulumi stack export` "
             "or a checkpoint file"
         )
-    if "checkpoint" in document:
+    if "checkpoint" in document or ("latest" in document and "steps" not in document):
         return "checkpoint"
     if "deployment" in document or "manifest" in document:
         return "export"
