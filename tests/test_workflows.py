@@ -28,7 +28,9 @@ import pytest
 import yaml
 
 from backstop import seeds
+from backstop.mocks import ProgramRun
 from tests.conftest import ROOT
+from tests.policy_support import mutate, to_preview
 
 WORKFLOW_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOW_DIR.glob("*.yml"))
@@ -643,6 +645,15 @@ def test_each_up_is_gated_by_a_failing_preview_of_the_same_stack_with_the_pack_a
     assert ups == 2
 
 
+def test_the_rules_the_gate_exists_for_run_only_after_an_update_s_steps() -> None:
+    """What main.yml and the README say: these are stack policies, so `up` alone reports them too late."""
+    from backstop.policy.core import load_rules
+
+    rules = load_rules()
+    assert rules.get("atlas-restore-target-not-prod").scope == "stack"
+    assert rules.get("s3-versioning-enabled").scope == "stack"
+
+
 def test_every_stack_is_created_on_a_fresh_backend() -> None:
     """`pulumi stack select NAME` and pulumi/actions without `upsert` fail on a backend without the stack."""
     for workflow in WORKFLOWS:
@@ -846,6 +857,35 @@ def _run_step(step: dict[str, Any], cwd: Path, **env: str) -> subprocess.Complet
     )
 
 
+def test_the_comment_the_summary_and_the_sarif_are_backstops_report_of_the_failed_preview(
+    tmp_path: Path, prod_run: ProgramRun
+) -> None:
+    """A preview whose 7-day point-in-time window was cut to 3 days: the report steps write the comment's
+    Markdown and the SARIF naming that rule and resource, and fail too (exit 1), so nothing is hidden."""
+    job = load("pull-request.yml")["jobs"]["preview"]
+    workspace = _workspace(tmp_path)
+    broken = mutate(prod_run.resources, "atlas-cartie-prod-backup-schedule", {"restoreWindowDays": 3})
+    (workspace / "preview-prod.json").write_text(json.dumps(to_preview(broken, op="same")), encoding="utf-8")
+    report_steps = [s for s in job["steps"] if _runs(s, ".venv/bin/backstop check preview-prod.json")]
+    assert len(report_steps) == 2
+    for step in report_steps:
+        assert _run_step(step, workspace).returncode == 1, step["name"]
+    comment = (workspace / "backstop-preview-prod.md").read_text(encoding="utf-8")
+    assert "mandatory violations" in comment
+    rows = [line for line in comment.splitlines() if line.startswith("| mandatory | `")]
+    assert rows == [
+        "| mandatory | `atlas-pitr-window` | high | `CloudBackupSchedule atlas-cartie-prod-backup-schedule` "
+        "| point-in-time restores reach back 3 days; at least 7 days required |"
+    ]
+    sarif = json.loads((workspace / "backstop-preview-prod.sarif").read_text(encoding="utf-8"))
+    (results,) = [run["results"] for run in sarif["runs"]]
+    assert {result["ruleId"] for result in results} == {"atlas-pitr-window"}
+    (fallback,) = [
+        s for s in job["steps"] if "hashFiles('backstop-preview-prod.md') == ''" in s.get("if", "")
+    ]
+    assert fallback  # with a report written, the fallback's condition is false on the runner
+
+
 def test_a_preview_that_stopped_early_still_leaves_a_comment_pointing_to_the_log(tmp_path: Path) -> None:
     """`pulumi preview` that fails before its JSON (a provider that cannot sign in, a program error) leaves an
     empty file: the report step refuses it (exit 2, no report) and the fallback writes the comment."""
@@ -863,3 +903,17 @@ def test_a_preview_that_stopped_early_still_leaves_a_comment_pointing_to_the_log
         comment.splitlines()[0] == "## backstop: `pulumi preview -s prod` stopped before it produced a plan"
     )
     assert f"[this run]({url})" in comment
+
+
+def test_the_offline_job_plans_prod_with_the_pack_s_config_file(tmp_path: Path) -> None:
+    """The offline job's exact command: the pack's `policies/prod.json` (with its `all` level) is read by
+    `backstop plan`, the compliant prod stack passes and the SARIF for code scanning has no result."""
+    job = load("pull-request.yml")["jobs"]["offline"]
+    (step,) = [s for s in job["steps"] if str(s.get("run", "")).endswith("--output backstop-prod.sarif")]
+    workspace = _workspace(tmp_path)
+    (workspace / "backstop").symlink_to(ROOT / "backstop")
+    (workspace / "infra").symlink_to(ROOT / "infra")
+    finished = _run_step(step, workspace)
+    assert finished.returncode == 0, finished.stderr
+    sarif = json.loads((workspace / "backstop-prod.sarif").read_text(encoding="utf-8"))
+    assert [run["results"] for run in sarif["runs"]] == [[]]
