@@ -23,13 +23,24 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from backstop import seeds
+from backstop import global_names, seeds
 from backstop.app.config import AccessConfig, AppConfig, CloudflareConfig, prod_rules
 from backstop.configtypes import ConfigModel, Duration, IsoTimespan, parse_duration, parse_iso_timespan
 from backstop.errors import BackstopError
 
 NAMESPACE = "backstop"
-SECTIONS = ("environment", "atlas", "aws", "azure", "objectives", "drill", "app", "cloudflare", "access")
+SECTIONS = (
+    "environment",
+    "nameSuffix",
+    "atlas",
+    "aws",
+    "azure",
+    "objectives",
+    "drill",
+    "app",
+    "cloudflare",
+    "access",
+)
 # Secret-only keys and what their value must look like: the Slack incoming webhook (Azure Monitor alerts,
 # through the Logic App relay, and `backstop alerts test`) and the Slack bot token Atlas posts with.
 SECRET_KEYS = ("slackWebhookUrl", "slackApiToken")
@@ -91,6 +102,20 @@ def _aws_region(value: str) -> str:
     return value
 
 
+def _checked_name(check: Any) -> Any:
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+S3BucketName = Annotated[str, _checked_name(global_names.s3_bucket_problem)]
+StorageAccountName = Annotated[str, _checked_name(global_names.storage_account_problem)]
+ServiceBusNamespaceName = Annotated[str, _checked_name(global_names.service_bus_namespace_problem)]
+NameSuffix = Annotated[str, _checked_name(global_names.suffix_problem)]
 AtlasRegion = Annotated[str, AfterValidator(_atlas_region)]
 AwsRegion = Annotated[str, AfterValidator(_aws_region)]
 # AWS regions where Atlas can place a replica set in only two availability zones (it uses three wherever
@@ -266,19 +291,28 @@ class AtlasConfig(_Model):
 
 # --- AWS ------------------------------------------------------------------------------------------------
 
-_BUCKET_NAME = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
+
+def replica_bucket_name(bucket_name: str, replica_region: str) -> str:
+    """The copy-region bucket of `bucket_name`: S3 names are global, so the region is part of it."""
+    return f"{bucket_name}-{replica_region}"
 
 
 class ObjectLockConfig(_Model):
+    """Object Lock of the Atlas export bucket. The copy-region replica always keeps a default retention of
+    `days` in `mode`; the bucket Atlas writes into only with `sourceDefaultRetention`, because S3 refuses an
+    upload into a bucket with a default retention that carries no Content-MD5 or checksum header, and Atlas
+    does not document sending one (turn it on once a staging export job has succeeded with it)."""
+
     mode: Literal["COMPLIANCE", "GOVERNANCE"] = "GOVERNANCE"
     days: int = Field(default=30, gt=0)
+    source_default_retention: bool = False
 
 
 class AwsConfig(_Model):
     region: AwsRegion = seeds.SOURCE_AWS_REGION
     replica_region: AwsRegion = seeds.COPY_AWS_REGION
-    media_bucket: str = Field(pattern=_BUCKET_NAME)
-    export_bucket: str = Field(pattern=_BUCKET_NAME)
+    media_bucket: S3BucketName
+    export_bucket: S3BucketName
     kms_deletion_window_days: int = Field(default=seeds.KMS_DELETION_WINDOW_DAYS, ge=7, le=30)
     noncurrent_version_days: int = Field(default=90, gt=0)
     export_object_lock: ObjectLockConfig = ObjectLockConfig()
@@ -297,12 +331,25 @@ class AwsConfig(_Model):
             raise ValueError("the export bucket must not be the media bucket")
         return value
 
+    @field_validator("export_object_lock")
+    @classmethod
+    def _lifecycle_keeps_locked_versions(
+        cls, value: ObjectLockConfig, info: ValidationInfo
+    ) -> ObjectLockConfig:
+        noncurrent = info.data.get("noncurrent_version_days")
+        if noncurrent is not None and noncurrent < value.days:
+            raise ValueError(
+                f"noncurrentVersionDays ({noncurrent}) is shorter than the lock ({value.days} days): the "
+                "lifecycle would expire export versions the lock is meant to keep"
+            )
+        return value
+
 
 # --- Azure ----------------------------------------------------------------------------------------------
 
 
 class StorageConfig(_Model):
-    account_name: str = Field(pattern=r"^[a-z0-9]{3,24}$")
+    account_name: StorageAccountName
     sku: AzureStorageSku = "Standard_RAGZRS"
     blob_soft_delete_days: int = Field(default=14, ge=1, le=365)
     container_soft_delete_days: int = Field(default=14, ge=1, le=365)
@@ -356,7 +403,7 @@ class DeadLetterAlertConfig(_Model):
 
 
 class ServiceBusConfig(_Model):
-    namespace_name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{4,48}[A-Za-z0-9]$")
+    namespace_name: ServiceBusNamespaceName
     sku: Literal["Standard", "Premium"] = "Standard"
     queues: list[QueueConfig] = Field(default_factory=list)
     topics: list[TopicConfig] = Field(default_factory=list)
@@ -455,6 +502,9 @@ class DrillConfig(_Model):
 
 class StackConfig(_Model):
     environment: Environment
+    # Appended to every globally unique name (S3 buckets, storage account, Service Bus namespace): a literal,
+    # or `auto` for a short hash of the Atlas org id and the environment.
+    name_suffix: NameSuffix | None = None
     atlas: AtlasConfig
     aws: AwsConfig
     azure: AzureConfig
@@ -468,6 +518,31 @@ class StackConfig(_Model):
     @property
     def is_prod(self) -> bool:
         return self.environment == "prod"
+
+    def with_global_names(self) -> StackConfig:
+        """This config with `nameSuffix` applied to every globally unique name (then cleared, so applying
+        it twice changes nothing): `<bucket>-<suffix>`, `<account><suffix>`, `<namespace>-<suffix>`."""
+        if self.name_suffix is None:
+            return self
+        suffix = global_names.resolve_suffix(self.name_suffix, self.atlas.org_id, self.environment)
+        aws = self.aws.model_copy(
+            update={
+                "media_bucket": global_names.with_suffix(self.aws.media_bucket, suffix),
+                "export_bucket": global_names.with_suffix(self.aws.export_bucket, suffix),
+            }
+        )
+        storage = self.azure.storage.model_copy(
+            update={
+                "account_name": global_names.with_suffix(
+                    self.azure.storage.account_name, suffix, separator=""
+                )
+            }
+        )
+        bus = self.azure.service_bus.model_copy(
+            update={"namespace_name": global_names.with_suffix(self.azure.service_bus.namespace_name, suffix)}
+        )
+        azure = self.azure.model_copy(update={"storage": storage, "service_bus": bus})
+        return self.model_copy(update={"aws": aws, "azure": azure, "name_suffix": None})
 
 
 def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -491,6 +566,7 @@ def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
             )
         )
     problems.extend(_alert_threshold_rules(cfg))
+    problems.extend(_global_name_rules(cfg))
     for index, cluster in enumerate(cfg.atlas.clusters):
         if cluster.region == cfg.atlas.backup.copy_region:
             problems.append(
@@ -528,6 +604,30 @@ def _alert_threshold_rules(cfg: StackConfig) -> list[tuple[str, str]]:
             )
         ]
     return []
+
+
+def _global_name_rules(cfg: StackConfig) -> list[tuple[str, str]]:
+    """The names as created (suffix applied, and the copy-region replicas of the buckets) still follow
+    their cloud's rules; each problem names the key that holds the base name."""
+    final = cfg.with_global_names()
+    note = " (with nameSuffix)" if cfg.name_suffix else ""
+    checks = [
+        ("aws.mediaBucket", global_names.s3_bucket_problem(final.aws.media_bucket)),
+        ("aws.exportBucket", global_names.s3_bucket_problem(final.aws.export_bucket)),
+        ("azure.storage.accountName", global_names.storage_account_problem(final.azure.storage.account_name)),
+        (
+            "azure.serviceBus.namespaceName",
+            global_names.service_bus_namespace_problem(final.azure.service_bus.namespace_name),
+        ),
+    ]
+    for key, bucket in (
+        ("aws.mediaBucket", final.aws.media_bucket),
+        ("aws.exportBucket", final.aws.export_bucket),
+    ):
+        replica = replica_bucket_name(bucket, final.aws.replica_region)
+        problem = global_names.s3_bucket_problem(replica)
+        checks.append((key, f"its copy-region replica {problem}" if problem else None))
+    return [(key, f"{problem}{note}") for key, problem in checks if problem is not None]
 
 
 def _key_path(loc: tuple[int | str, ...], *, as_written: bool = False) -> str:

@@ -47,6 +47,7 @@ def declare(
     Backup-critical resources (KMS keys, the Atlas export bucket and its replica, backup schedules, the
     compliance policy) are protected in prod so that `pulumi destroy` cannot take them away.
     """
+    cfg = cfg.with_global_names()
     protect = cfg.is_prod
     account_id = aws.get_caller_identity_output().account_id
     key = BackupKey(
@@ -98,6 +99,7 @@ def declare(
             export_bucket_arn=exports.bucket.arn,
             slack_api_token=slack_api_token,
             protect=protect,
+            export_bucket_settings=exports.upload_ready(),
         ),
     )
     tags = {"environment": cfg.environment, "managed-by": "backstop"}

@@ -298,6 +298,67 @@ BAD_VALUES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "(`pulumi config set --secret backstop:slackWebhookUrl ...`), not in plain text",
     ),
     (
+        "bucket-like-an-ip-address",
+        "prod",
+        _set("backstop:aws.mediaBucket", "192.168.5.4"),
+        "Pulumi.prod.yaml: backstop:aws.mediaBucket: '192.168.5.4': an S3 bucket name must not look like an "
+        "IP address",
+    ),
+    (
+        "bucket-reserved-suffix",
+        "prod",
+        _set("backstop:aws.exportBucket", "cartie-exports--ol-s3"),
+        "Pulumi.prod.yaml: backstop:aws.exportBucket: 'cartie-exports--ol-s3': S3 "
+        "reserves the suffix '--ol-s3'",
+    ),
+    (
+        "bucket-replica-too-long",
+        "prod",
+        _set("backstop:aws.exportBucket", "cartie-production-atlas-cloud-backup-exports-offsite12"),
+        "Pulumi.prod.yaml: backstop:aws.exportBucket: its copy-region replica "
+        "'cartie-production-atlas-cloud-backup-exports-offsite12-us-west-2' is 64 "
+        "characters; S3 bucket names "
+        "have 3-63",
+    ),
+    (
+        "storage-account-with-hyphens",
+        "prod",
+        _set("backstop:azure.storage.accountName", "wiser-prod-media"),
+        "Pulumi.prod.yaml: backstop:azure.storage.accountName: 'wiser-prod-media': "
+        "storage account names have "
+        "3-24 lowercase letters and digits only",
+    ),
+    (
+        "namespace-reserved-suffix",
+        "prod",
+        _set("backstop:azure.serviceBus.namespaceName", "wiser-prod-sb"),
+        "Pulumi.prod.yaml: backstop:azure.serviceBus.namespaceName: 'wiser-prod-sb': a Service Bus namespace "
+        "name must not end with '-sb'",
+    ),
+    (
+        "suffix-makes-the-storage-account-too-long",
+        "staging",
+        _set("backstop:nameSuffix", "abcdefgh"),
+        "Pulumi.staging.yaml: backstop:azure.storage.accountName: "
+        "'wiserstagingmediaabcdefgh': storage account "
+        "names have 3-24 lowercase letters and digits only (with nameSuffix)",
+    ),
+    (
+        "suffix-with-capitals",
+        "prod",
+        _set("backstop:nameSuffix", "Prod1"),
+        "Pulumi.prod.yaml: backstop:nameSuffix: 'Prod1': expected 1-8 lowercase letters "
+        "and digits, or 'auto'",
+    ),
+    (
+        "lifecycle-shorter-than-the-lock",
+        "prod",
+        _set("backstop:aws.noncurrentVersionDays", 30),
+        "Pulumi.prod.yaml: backstop:aws.exportObjectLock: noncurrentVersionDays (30) is "
+        "shorter than the lock "
+        "(400 days): the lifecycle would expire export versions the lock is meant to keep",
+    ),
+    (
         "plaintext-slack-token",
         "prod",
         _set("backstop:slackApiToken", "xoxb-plaintext"),

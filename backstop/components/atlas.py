@@ -9,6 +9,7 @@ recovery; WiserReview: minimum 3-node replica sets; "Backup status ... alerts".
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +102,9 @@ class AtlasBackupArgs:
     export_bucket_arn: pulumi.Input[str]
     slack_api_token: pulumi.Input[str] | None
     protect: bool
+    # The export bucket's Object Lock, encryption, policy and other settings: registering the bucket and
+    # enabling exports make Atlas write `.permissioncheck` into it, which must meet the finished bucket.
+    export_bucket_settings: Sequence[pulumi.Resource] = ()
 
 
 @dataclass(frozen=True)
@@ -152,7 +156,9 @@ class AtlasBackupPosture(pulumi.ComponentResource):
             bucket_name=args.export_bucket_name,
             cloud_provider="AWS",
             iam_role_id=self.export_access.authorization.role_id,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.export_access.authorization]),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.export_access.authorization, *args.export_bucket_settings]
+            ),
         )
         self.clusters = {}
         self.schedules = {}
@@ -346,7 +352,11 @@ class AtlasBackupPosture(pulumi.ComponentResource):
                 export_bucket_id=self.export_bucket.export_bucket_id, frequency_type=backup.export_frequency
             ),
             use_org_and_group_names_in_export_prefix=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=args.protect,
+                depends_on=[self.export_bucket, *args.export_bucket_settings],
+            ),
             **schedule_policy_items(backup),
         )
 

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from backstop import tokens
-from backstop.config import ObjectLockConfig
+from backstop.config import ObjectLockConfig, replica_bucket_name
 
 
 def _policy_json(statements: list[dict[str, object]]) -> str:
@@ -83,6 +83,32 @@ class BackupKey(pulumi.ComponentResource):
         self.register_outputs({"keyArn": self.key.arn, "replicaArn": self.replica.arn})
 
 
+def bucket_policy_statements(arn: str, *, keep_versions: bool) -> list[dict[str, object]]:
+    """TLS only; with `keep_versions`, no principal may delete an object version for good (lifecycle
+    expiry of noncurrent versions is S3's own action, which a bucket policy does not govern)."""
+    statements: list[dict[str, object]] = [
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [arn, f"{arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if keep_versions:
+        statements.append(
+            {
+                "Sid": "DenyVersionDeletion",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:DeleteObjectVersion", "s3:BypassGovernanceRetention"],
+                "Resource": [f"{arn}/*"],
+            }
+        )
+    return statements
+
+
 @dataclass(frozen=True)
 class ReplicatedBucketArgs:
     bucket_name: str
@@ -107,9 +133,28 @@ class LockedDownBucket:
     lifecycle: aws.s3.BucketLifecycleConfiguration
     object_lock: aws.s3.BucketObjectLockConfiguration | None
 
+    def settings(self) -> list[pulumi.Resource]:
+        """Every resource that must exist before anyone writes into the bucket: versioning, encryption,
+        public access block, bucket policy, lifecycle and (when locked) the Object Lock configuration."""
+        parts: list[pulumi.Resource] = [
+            self.versioning,
+            self.encryption,
+            self.public_access_block,
+            self.tls_only_policy,
+            self.lifecycle,
+        ]
+        return [*parts, self.object_lock] if self.object_lock is not None else parts
+
 
 class ReplicatedBucket(pulumi.ComponentResource):
-    """A bucket and its copy-region replica, each versioned, SSE-KMS, private and TLS-only."""
+    """A bucket and its copy-region replica, each versioned, SSE-KMS, private and TLS-only.
+
+    With `object_lock`, the replica keeps every copy under a default Object Lock retention; the source, which
+    third parties such as Atlas write into, gets one only with `object_lock.source_default_retention`: S3
+    refuses an upload into a bucket with a default retention unless it carries a `Content-MD5` or checksum
+    header, and Atlas does not document that its uploader sends one. Both sides deny permanent deletion of an
+    object version to every principal, and the lifecycle keeps noncurrent versions for at least the lock days.
+    """
 
     source: LockedDownBucket
     target: LockedDownBucket
@@ -120,14 +165,24 @@ class ReplicatedBucket(pulumi.ComponentResource):
         self, name: str, args: ReplicatedBucketArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(tokens.COMPONENT_BUCKET, name, None, opts)
-        self.source = self._locked_down_bucket(name, args.bucket_name, args.region, args.kms_key_arn, args)
-        # The replica lives in the copy region, encrypted with the replica of the key there.
+        lock = args.object_lock
+        self.source = self._locked_down_bucket(
+            name,
+            args.bucket_name,
+            args.region,
+            args.kms_key_arn,
+            args,
+            default_retention=lock is not None and lock.source_default_retention,
+        )
+        # The replica lives in the copy region, encrypted with the replica of the key there; S3 replication
+        # writes into it, so a default retention there never refuses an upload.
         self.target = self._locked_down_bucket(
             f"{name}-replica",
-            f"{args.bucket_name}-{args.replica_region}",
+            replica_bucket_name(args.bucket_name, args.replica_region),
             args.replica_region,
             args.replica_kms_key_arn,
             args,
+            default_retention=lock is not None,
         )
         self.bucket = self.source.bucket
         self.replica = self.target.bucket
@@ -162,6 +217,10 @@ class ReplicatedBucket(pulumi.ComponentResource):
             {"bucketName": self.bucket.bucket, "bucketArn": self.bucket.arn, "replicaArn": self.replica.arn}
         )
 
+    def upload_ready(self) -> list[pulumi.Resource]:
+        """What a writer into the source bucket must wait for: its settings and the replication."""
+        return [*self.source.settings(), self.replication]
+
     def _locked_down_bucket(
         self,
         name: str,
@@ -169,6 +228,8 @@ class ReplicatedBucket(pulumi.ComponentResource):
         region: str,
         kms_key_arn: pulumi.Input[str],
         args: ReplicatedBucketArgs,
+        *,
+        default_retention: bool,
     ) -> LockedDownBucket:
         object_lock = args.object_lock
         bucket = aws.s3.Bucket(
@@ -216,18 +277,7 @@ class ReplicatedBucket(pulumi.ComponentResource):
             f"{name}-tls-only",
             bucket=bucket.id,
             policy=bucket.arn.apply(
-                lambda arn: _policy_json(
-                    [
-                        {
-                            "Sid": "DenyInsecureTransport",
-                            "Effect": "Deny",
-                            "Principal": "*",
-                            "Action": "s3:*",
-                            "Resource": [arn, f"{arn}/*"],
-                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                        }
-                    ]
-                )
+                lambda arn: _policy_json(bucket_policy_statements(arn, keep_versions=object_lock is not None))
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access_block]),
             region=region,
@@ -253,11 +303,16 @@ class ReplicatedBucket(pulumi.ComponentResource):
         )
         lock = None
         if object_lock is not None:
+            retention = aws.s3.BucketObjectLockConfigurationRuleArgs(
+                default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
+                    mode=object_lock.mode, days=object_lock.days
+                )
+            )
             lock = aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock",
                 bucket=bucket.id,
                 object_lock_enabled="Enabled",
-                rule={"default_retention": {"mode": object_lock.mode, "days": object_lock.days}},
+                rule=retention if default_retention else None,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
                 region=region,
             )
