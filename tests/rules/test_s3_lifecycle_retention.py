@@ -75,7 +75,14 @@ def test_window_is_the_seeds_thirteen_months() -> None:
             id="expired-delete-markers-are-harmless",
         ),
         pytest.param(
-            {"atlas-exports-lifecycle": {NONCURRENT: 30}},
+            # The export bucket itself has no default retention (Atlas's uploads carry no documented
+            # Content-MD5); give it one to see a 400-day lock hold what the lifecycle would delete.
+            {
+                "atlas-exports-lifecycle": {NONCURRENT: 30},
+                "atlas-exports-object-lock": {
+                    "rule": {"defaultRetention": {"mode": "COMPLIANCE", "days": 400}}
+                },
+            },
             set(),
             "",
             id="export-noncurrent-30-held-by-a-400-day-lock",
@@ -83,7 +90,9 @@ def test_window_is_the_seeds_thirteen_months() -> None:
         pytest.param(
             {
                 "atlas-exports-lifecycle": {NONCURRENT: 30},
-                "atlas-exports-object-lock": {"rule.defaultRetention.days": 7},
+                "atlas-exports-object-lock": {
+                    "rule": {"defaultRetention": {"mode": "COMPLIANCE", "days": 7}}
+                },
             },
             {"atlas-exports"},
             "deletes an export for good 30 days after it is deleted or overwritten, and Object Lock holds "
