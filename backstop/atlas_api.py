@@ -69,6 +69,29 @@ RETRIED_READ_STATUSES = frozenset({500, 502, 504})
 CLOCK_ATLAS = "atlas"
 CLOCK_LOCAL = "local"
 
+# The Admin API operations (the spec's operationIds) each command calls; the README's role table is checked
+# against the spec's `x-rolesRequirements` for exactly these, and the tests against what the commands call.
+OPERATIONS_BY_COMMAND: dict[str, tuple[str, ...]] = {
+    "audit": (
+        "getGroupByName",
+        "getGroupCluster",
+        "listGroupClusterBackupSnapshots",
+        "listGroupClusterBackupSnapshotShardedClusters",
+        "listGroupClusterBackupSnapshotDatabases",
+        "listGroupClusterBackupSnapshotDatabaseCollections",
+    ),
+    "drill": (
+        "getGroupByName",
+        "getGroup",
+        "getGroupCluster",
+        "listGroupClusterBackupSnapshots",
+        "listGroupClusterBackupSnapshotShardedClusters",
+        "listGroupClusterBackupRestoreJobs",
+        "createGroupClusterBackupRestoreJob",
+        "getGroupClusterBackupRestoreJob",
+    ),
+}
+
 # Which delivery types Atlas never cancels (MongoDB's Terraform provider: "Automated restore cannot be
 # cancelled", "Point in time restore cannot be cancelled"); the spec documents 405 for such a DELETE.
 NON_CANCELLABLE_DELIVERY = frozenset({"automated", "pointInTime"})

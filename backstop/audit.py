@@ -11,20 +11,39 @@ starts from it and replays the oplog forward, and a snapshot restore gives the t
 snapshot was taken (`snapshotLagSeconds` before the manifest, so writes in that gap show up as differences
 in a snapshot-mode drill). A tenant no completed snapshot covers yet is recorded with `snapshot: null`, and
 the audit exits 1: that tenant is not protected.
+
+Whether the holding snapshot really holds the tenant is then asked of Atlas itself: the snapshot-contents
+operations (`GET .../backup/snapshots/{snapshotId}/databases` and `.../databases/{db}/collections`,
+version 2025-03-12) list what a snapshot holds. Each record's `attestation` says how it was established:
+- `snapshot-contents`: Atlas lists the tenant database in the snapshot (its collections are recorded and
+  compared with the manifest's); a tenant database Atlas does not list fails the audit;
+- `inferred`: Atlas could not be asked (the operation is unavailable, refused, or documented for replica-set
+  snapshots only and the cluster is sharded), so the snapshot is inferred from time alone; `reason` says why;
+- `none`: no completed snapshot covers the tenant.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from backstop.atlas_api import AtlasClient, newest_completed_snapshot, parse_time
+from backstop.atlas_api import (
+    VERSION_SNAPSHOT_CONTENTS,
+    AtlasApiError,
+    AtlasClient,
+    cluster_topology,
+    newest_completed_snapshot,
+    one_line,
+    parse_time,
+)
 from backstop.config import ConfigError, DrillConfig, StackConfig, stack_file_name
-from backstop.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.evidence import (
     AUDIT_COLLECTION,
     SYSTEM_DATABASES,
@@ -39,6 +58,13 @@ from backstop.mongo_manifest import READ_SNAPSHOT, Manifest, take_manifest
 
 RECORD_KIND = "tenant-snapshot-attestation"
 HELD_BY = "newest completed snapshot taken at or before the manifest's restore point"
+ATTESTED = "snapshot-contents"
+INFERRED = "inferred"
+NO_SNAPSHOT = "none"
+SHARDED_CONTENTS = (
+    "the cluster is sharded, and Atlas documents snapshot contents "
+    "(GET .../backup/snapshots/{snapshotId}/databases) for replica-set snapshots only"
+)
 
 
 def utc_now() -> datetime:
@@ -99,6 +125,21 @@ class AuditEntry:
         value = self.record.get("snapshot")
         return value if isinstance(value, dict) else None
 
+    @property
+    def attestation(self) -> dict[str, Any]:
+        value = self.record.get("attestation")
+        return (
+            value
+            if isinstance(value, dict)
+            else {"method": INFERRED, "reason": "recorded before attestation"}
+        )
+
+    @property
+    def missing_from_snapshot(self) -> bool:
+        """Atlas was asked and does not list the tenant database in its snapshot."""
+        attestation = self.attestation
+        return attestation.get("method") == ATTESTED and attestation.get("databaseListed") is False
+
 
 @dataclass
 class AuditReport:
@@ -112,13 +153,64 @@ class AuditReport:
     chain_before: ChainStatus
     entries: list[AuditEntry] = field(default_factory=list)
 
+    notes: list[str] = field(default_factory=list)
+
     @property
     def unprotected(self) -> list[AuditEntry]:
         return [e for e in self.entries if e.snapshot is None]
 
     @property
+    def missing(self) -> list[AuditEntry]:
+        return [e for e in self.entries if e.missing_from_snapshot]
+
+    def counts(self) -> dict[str, int]:
+        """Tenants attested from the snapshot's contents, inferred, and without a snapshot."""
+        methods = [e.attestation.get("method") for e in self.entries]
+        return {
+            "attested": sum(1 for e in self.entries if e.attestation.get("method") == ATTESTED),
+            "inferred": methods.count(INFERRED),
+            "noSnapshot": methods.count(NO_SNAPSHOT),
+            "missingFromSnapshot": len(self.missing),
+        }
+
+    def counts_line(self) -> str:
+        c = self.counts()
+        line = (
+            f"Tier 2 attestation: {c['attested']} tenant database(s) attested from the snapshot's contents "
+            f"(Atlas lists them), {c['inferred']} inferred from snapshot times"
+        )
+        if c["noSnapshot"]:
+            line += f", {c['noSnapshot']} in no completed snapshot"
+        if c["missingFromSnapshot"]:
+            line += f"; {c['missingFromSnapshot']} of the attested NOT listed in their snapshot"
+        return line + "."
+
+    def as_json_document(self) -> dict[str, Any]:
+        """What `backstop report --audit-results` reads: the counts and one line per tenant."""
+        return {
+            "kind": "backstop-audit",
+            "stack": self.stack,
+            "cluster": self.cluster,
+            "runId": self.run_id,
+            "startedAt": utc_iso(self.started_at),
+            "attestation": self.counts(),
+            "tenants": [
+                {
+                    "tenantDatabase": e.tenant,
+                    "snapshotId": (e.snapshot or {}).get("id"),
+                    "method": e.attestation.get("method"),
+                    "databaseListed": e.attestation.get("databaseListed"),
+                    "reason": e.attestation.get("reason"),
+                    "sequence": e.record.get("sequence"),
+                }
+                for e in self.entries
+            ],
+            "passed": self.exit_code == EXIT_OK,
+        }
+
+    @property
     def exit_code(self) -> int:
-        return EXIT_VIOLATIONS if not self.entries or self.unprotected else EXIT_OK
+        return EXIT_VIOLATIONS if not self.entries or self.unprotected or self.missing else EXIT_OK
 
     @property
     def head(self) -> tuple[int, str]:
@@ -130,9 +222,17 @@ class AuditReport:
     def verdict(self) -> str:
         if not self.entries:
             return "FAILED: no tenant database matched backstop:drill.tenantDatabasePattern; nothing attested"
+        failures = []
         if self.unprotected:
             names = ", ".join(e.tenant for e in self.unprotected)
-            return f"FAILED: {len(self.unprotected)} tenant database(s) in no completed snapshot: {names}"
+            failures.append(f"{len(self.unprotected)} tenant database(s) in no completed snapshot: {names}")
+        if self.missing:
+            names = ", ".join(f"{e.tenant} (snapshot {(e.snapshot or {}).get('id')})" for e in self.missing)
+            failures.append(
+                f"{len(self.missing)} tenant database(s) Atlas does not list in their snapshot: {names}"
+            )
+        if failures:
+            return "FAILED: " + "; ".join(failures)
         return f"PASSED: {len(self.entries)} tenant database(s) attested, each held by a completed snapshot"
 
     def as_markdown(self) -> str:
@@ -143,8 +243,8 @@ class AuditReport:
             f"`{self.evidence}.{AUDIT_COLLECTION}`. A snapshot *holds* a tenant when it is the {HELD_BY}.",
             "",
             "| tenant database | collections | documents | manifest read at | snapshot | taken | lag "
-            "| record |",
-            "|---|---|---|---|---|---|---|---|",
+            "| attestation | record |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
         for entry in self.entries:
             manifest, snapshot = entry.manifest, entry.snapshot
@@ -161,6 +261,7 @@ class AuditReport:
                     if snapshot
                     else "**none** | | "
                 )
+                + f" | {_attestation_cell(entry)}"
                 + f" | #{entry.record['sequence']} `{str(entry.record['recordHash'])[:12]}` |"
             )
         latest = [e for e in self.entries if e.manifest.read_mode != READ_SNAPSHOT]
@@ -170,6 +271,11 @@ class AuditReport:
                 "Manifests not read at a single cluster time (drills restore to their wall-clock time "
                 "instead): " + "; ".join(f"`{e.tenant}`: {e.manifest.read_mode_reason}" for e in latest),
             ]
+        inferred = [e for e in self.entries if e.attestation.get("method") == INFERRED]
+        reasons = sorted({str(e.attestation.get("reason")) for e in inferred})
+        lines += ["", self.counts_line()]
+        if reasons:
+            lines += ["", "Inferred, not read from the snapshot, because: " + "; ".join(reasons)]
         sequence, head = self.head
         lines += [
             "",
@@ -181,6 +287,24 @@ class AuditReport:
             self.verdict(),
         ]
         return "\n".join(lines) + "\n"
+
+
+def _attestation_cell(entry: AuditEntry) -> str:
+    attestation = entry.attestation
+    method = attestation.get("method")
+    if method == ATTESTED:
+        if attestation.get("databaseListed") is False:
+            return "**not listed in the snapshot**"
+        collections = attestation.get("collections") or {}
+        missing = collections.get("missingFromSnapshot") or []
+        listed = collections.get("listed")
+        if listed is None:
+            return "listed by Atlas (collections not read)"
+        text = f"listed by Atlas, {len(listed)} collection(s)"
+        return text + (f"; not in the snapshot: {', '.join(missing)}" if missing else "")
+    if method == INFERRED:
+        return "inferred"
+    return "none"
 
 
 def _lag(seconds: Any) -> str:
@@ -200,13 +324,26 @@ def run_audit(
     clock: Callable[[], datetime] = utc_now,
     cluster_name: str | None = None,
     sample_size: int | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> AuditReport:
     """Attest every tenant database of the source cluster; append one chained record per tenant."""
     cluster = source_cluster_name(cfg, stack, cluster_name)
     project = atlas.project_by_name(cfg.atlas.project_name)
     project_id = str(project["id"])
     cluster_info = atlas.cluster(project_id, cluster)
+    topology = cluster_topology(cluster_info)
     snapshots = atlas.cluster_snapshots(project_id, cluster_info)
+    contents = _SnapshotContents(
+        atlas, project_id, cluster, None if not topology.sharded else SHARDED_CONTENTS
+    )
+    notes: list[str] = []
+    if topology.sharded:
+        notes.append(
+            f"cluster {cluster} is {topology.describe()}: its snapshots come from "
+            f"/backup/snapshots/shardedClusters, and tenants are attested by inference ({SHARDED_CONTENTS})"
+        )
+        if notice is not None:
+            notice(notes[-1])
     log = evidence[AUDIT_COLLECTION]
     chain = verify_chain(log)
     if chain.broken is not None:
@@ -221,6 +358,7 @@ def run_audit(
         run_id=secrets.token_hex(6),
         started_at=clock(),
         chain_before=chain,
+        notes=notes,
     )
     size = sample_size or cfg.drill.manifest_sample_size
     for tenant in tenant_databases(source.list_database_names(), cfg.drill):
@@ -242,12 +380,66 @@ def run_audit(
             "snapshotLagSeconds": int((manifest.restore_point - created).total_seconds())
             if created
             else None,
+            "attestation": contents.attest(holder, tenant, sorted(manifest.counts)),
             "manifest": manifest.as_document(),
         }
         linked = append_record(log, record, previous=chain)
         chain = ChainStatus(chain.records + 1, int(linked["sequence"]), str(linked["recordHash"]), None)
         report.entries.append(AuditEntry(linked, manifest))
     return report
+
+
+class _SnapshotContents:
+    """Asks Atlas what a snapshot holds, once per snapshot; remembers why it could not."""
+
+    def __init__(self, atlas: AtlasClient, project_id: str, cluster: str, unavailable: str | None) -> None:
+        self.atlas = atlas
+        self.project_id = project_id
+        self.cluster = cluster
+        self.unavailable = unavailable
+        self.databases: dict[str, set[str] | str] = {}
+
+    def _databases(self, snapshot_id: str) -> set[str] | str:
+        if snapshot_id not in self.databases:
+            try:
+                listed = self.atlas.snapshot_databases(self.project_id, self.cluster, snapshot_id)
+                self.databases[snapshot_id] = set(listed)
+            except AtlasApiError as exc:
+                self.databases[snapshot_id] = f"snapshot contents unavailable: {one_line(exc, 600)}"
+        return self.databases[snapshot_id]
+
+    def attest(self, holder: dict[str, Any] | None, tenant: str, collections: list[str]) -> dict[str, Any]:
+        if holder is None:
+            return {"method": NO_SNAPSHOT, "reason": f"no {HELD_BY}"}
+        snapshot_id = str(holder.get("id"))
+        base = {"snapshotId": snapshot_id, "apiVersion": VERSION_SNAPSHOT_CONTENTS}
+        if self.unavailable is not None:
+            return {"method": INFERRED, **base, "reason": self.unavailable}
+        databases = self._databases(snapshot_id)
+        if isinstance(databases, str):
+            return {"method": INFERRED, **base, "reason": databases}
+        if tenant not in databases:
+            return {"method": ATTESTED, **base, "databaseListed": False, "collections": None, "reason": None}
+        try:
+            listed = sorted(
+                self.atlas.snapshot_collections(self.project_id, self.cluster, snapshot_id, tenant)
+            )
+        except AtlasApiError as exc:
+            return {
+                "method": ATTESTED,
+                **base,
+                "databaseListed": True,
+                "collections": None,
+                "reason": f"collections unavailable: {one_line(exc, 600)}",
+            }
+        missing = [name for name in collections if name not in listed]
+        return {
+            "method": ATTESTED,
+            **base,
+            "databaseListed": True,
+            "collections": {"listed": listed, "missingFromSnapshot": missing},
+            "reason": None,
+        }
 
 
 def latest_records(log: Any, *, project_id: str, cluster: str) -> dict[str, dict[str, Any]]:
@@ -258,3 +450,57 @@ def latest_records(log: Any, *, project_id: str, cluster: str) -> dict[str, dict
     ):
         latest[str(record["tenantDatabase"])] = record
     return latest
+
+
+@dataclass(frozen=True)
+class AuditResults:
+    """A `backstop audit --result-json` file, as `backstop report --audit-results` shows it."""
+
+    source: str
+    counts: dict[str, int]
+    run_id: str
+    started_at: str
+
+    def line(self) -> str:
+        c = self.counts
+        return (
+            f"Tier 2 attestation (audit run `{self.run_id}`, {self.started_at}): {c.get('attested', 0)} "
+            f"tenant database(s) attested from the snapshot's contents, {c.get('inferred', 0)} inferred"
+            + (f", {c['noSnapshot']} in no completed snapshot" if c.get("noSnapshot") else "")
+            + (
+                f", {c['missingFromSnapshot']} NOT listed in their snapshot"
+                if c.get("missingFromSnapshot")
+                else ""
+            )
+            + "."
+        )
+
+    def add_to(self, report_text: str, fmt: str) -> str:
+        """The report with the attestation counts: a JSON key, or a line before the Markdown verdict."""
+        if fmt == "json":
+            document = json.loads(report_text)
+            document["tier2Attestation"] = dict(
+                self.counts, auditRunId=self.run_id, startedAt=self.started_at
+            )
+            return json.dumps(document, indent=2)
+        lines = report_text.rstrip("\n").split("\n")
+        return "\n".join([*lines[:-1], self.line(), "", lines[-1]]) + "\n"
+
+
+def read_audit_results(path: Path) -> AuditResults:
+    """One line naming the file and key for anything unusable."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
+    if not isinstance(document, dict) or document.get("kind") != "backstop-audit":
+        raise UsageError(f"{path}: kind: not a `backstop audit --result-json` file")
+    counts = document.get("attestation")
+    keys = ("attested", "inferred", "noSnapshot", "missingFromSnapshot")
+    if not isinstance(counts, dict) or not all(isinstance(counts.get(k), int) for k in keys):
+        raise UsageError(f"{path}: attestation: needs integer {', '.join(keys)}")
+    return AuditResults(
+        str(path), {k: counts[k] for k in keys}, str(document.get("runId")), str(document.get("startedAt"))
+    )

@@ -176,6 +176,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         results.extend(loaded if isinstance(loaded, list) else [loaded])
     report = derive(resources, cfg.objectives, stack=args.stack, measured=measured_restore_times(results))
     text = report.as_json() if args.format == "json" else report.as_markdown()
+    if args.audit_results:
+        from backstop.audit import read_audit_results
+
+        text = read_audit_results(Path(args.audit_results)).add_to(text, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(text.rstrip().splitlines()[-1] if args.format == "markdown" else f"written to {args.output}")
@@ -248,6 +252,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--from", dest="source", help="derive from a preview/export document instead of the program"
     )
     report.add_argument("--drill-results", nargs="*", help="drill result JSON files: measured restore times")
+    report.add_argument(
+        "--audit-results",
+        help="`backstop audit --result-json` file: tenants attested from snapshots vs inferred",
+    )
     report.add_argument("--output", help="write the report to this file")
     report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     report.set_defaults(handler=_cmd_report)

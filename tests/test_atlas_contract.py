@@ -133,3 +133,49 @@ def test_a_snapshot_contents_endpoint_atlas_does_not_serve_is_a_404(tmp_path) ->
         with pytest.raises(AtlasApiError) as error:
             AtlasClient.from_env(fake.env()).snapshot_databases(group, "cartie-prod", snapshot)
     assert (error.value.status, error.value.error_code) == (404, "RESOURCE_NOT_FOUND")
+
+
+def test_the_readme_lists_the_roles_the_spec_requires_for_each_command_s_operations() -> None:
+    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from tests.conftest import ROOT
+
+    by_id = {
+        op["operationId"]: op.get("x-rolesRequirements") or []
+        for ops in spec_document()["paths"].values()
+        for method, op in ops.items()
+        if method in ("get", "post", "delete", "patch", "put")
+    }
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(audit|drill)` \| [^|]+ \| `(\w+)` \| ([^|]+) \|$", text, re.M)
+    listed = {(command, op): roles.strip() for command, op, roles in rows}
+    expected = {
+        (command, op): ", ".join(by_id[op]) or "none listed"
+        for command, ops in OPERATIONS_BY_COMMAND.items()
+        for op in ops
+    }
+    assert listed == expected
+
+
+def test_audit_and_drill_call_only_the_operations_listed_for_them(tmp_path, monkeypatch, capsys) -> None:
+    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from backstop.cli import main
+    from backstop.drill import commands
+    from tests.fakes.drill_world import DrillWorld
+
+    def called(world: DrillWorld) -> set[str]:
+        ops = {find_operation(r.method, r.path)[1]["operationId"] for r in world.atlas.requests}
+        world.atlas.requests.clear()
+        return ops
+
+    with DrillWorld(tmp_path) as world:
+        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        assert main(world.args("audit", "--stack", "prod")) == 0
+        audit_ops = called(world)
+        world.clock.advance(days=1)
+        assert main(world.args("drill", "--stack", "prod", "--mode", "snapshot", "--quiet")) == 0
+        drill_ops = called(world)
+    capsys.readouterr()
+    assert audit_ops <= set(OPERATIONS_BY_COMMAND["audit"])
+    assert drill_ops <= set(OPERATIONS_BY_COMMAND["drill"])
+    assert "listGroupClusterBackupSnapshotDatabases" in audit_ops
+    assert "createGroupClusterBackupRestoreJob" in drill_ops

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def test_every_later_run_appends_and_leaves_earlier_records_untouched(
     assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
     first = records(world)
     world.clock.advance(days=7)
-    world.atlas.add_snapshot(PROD_PROJECT_ID, "cartie-prod", world.clock.now() - timedelta(minutes=30))
+    world.add_snapshot(world.clock.now() - timedelta(minutes=30))
     assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
     both = records(world)
     assert both[:3] == first
@@ -129,7 +130,7 @@ def test_a_tenant_no_completed_snapshot_holds_is_recorded_and_fails_the_audit(
     world: DrillWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")] = []
-    world.atlas.add_snapshot(PROD_PROJECT_ID, "cartie-prod", NOW + timedelta(hours=1))  # after the manifest
+    world.add_snapshot(NOW + timedelta(hours=1))  # after the manifest
     code, out, _ = run(capsys, *world.args("audit", "--stack", "prod"))
     assert code == 1
     assert [r["snapshot"] for r in records(world)] == [None, None, None]
@@ -288,3 +289,179 @@ def test_an_unreachable_evidence_store_is_one_line(
     code, out, err = run(capsys, *world.args("audit", "verify", "--stack", "prod"))
     assert (code, out) == (2, "")
     assert err == "backstop: MongoDB: evidence.fake.mongodb.net:27017: timed out Topology Description: …\n"
+
+
+# --- Tier 2 attestation read from the snapshot itself -------------------------------------------------------
+
+
+def test_atlas_is_asked_whether_each_tenant_and_its_collections_are_in_the_snapshot(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, *world.args("audit", "--stack", "prod"))
+    assert code == 0, out
+    newest = world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")][0]["id"]
+    for record in records(world):
+        expected = sorted(TENANT_COLLECTIONS[record["tenantDatabase"]])
+        assert record["attestation"] == {
+            "method": "snapshot-contents",
+            "snapshotId": newest,
+            "apiVersion": "2025-03-12",
+            "databaseListed": True,
+            "collections": {"listed": expected, "missingFromSnapshot": []},
+            "reason": None,
+        }
+    # the database list once per snapshot, the collections once per tenant, in the only documented version
+    databases = world.atlas.calls("GET", f"/snapshots/{newest}/databases")
+    assert [r.path.rsplit("/", 2)[-2] for r in databases if r.path.endswith("/collections")] == TENANTS
+    assert len([r for r in databases if r.path.endswith("/databases")]) == 1
+    assert {r.headers["Accept"] for r in databases} == {"application/vnd.atlas.2025-03-12+json"}
+    assert (
+        "Tier 2 attestation: 3 tenant database(s) attested from the snapshot's contents (Atlas lists them), "
+        "0 inferred from snapshot times." in out
+    )
+    assert "| listed by Atlas, 3 collection(s) |" in out
+
+
+def test_a_tenant_atlas_does_not_list_in_its_snapshot_fails_the_audit(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.add_snapshot(
+        NOW - timedelta(minutes=10),
+        databases={"tenant_acme": ["orders"], "tenant_initech": ["orders", "notes"]},
+    )
+    code, out, _ = run(capsys, *world.args("audit", "--stack", "prod"))
+    assert code == 1
+    by_tenant = {r["tenantDatabase"]: r["attestation"] for r in records(world)}
+    assert by_tenant["tenant_globex"]["databaseListed"] is False
+    assert by_tenant["tenant_acme"]["collections"] == {
+        "listed": ["orders"],
+        "missingFromSnapshot": ["customers", "reviews"],
+    }
+    snapshot = by_tenant["tenant_globex"]["snapshotId"]
+    assert out.rstrip().endswith(
+        "FAILED: 1 tenant database(s) Atlas does not list in their snapshot: "
+        f"tenant_globex (snapshot {snapshot})"
+    )
+    assert "| **not listed in the snapshot** |" in out
+    assert "| listed by Atlas, 1 collection(s); not in the snapshot: customers, reviews |" in out
+
+
+def test_without_the_snapshot_contents_endpoint_the_record_says_inferred_and_why(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    world.atlas.snapshot_contents = False
+    result = tmp_path / "audit.json"
+    code, out, _ = run(capsys, *world.args("audit", "--stack", "prod", "--result-json", str(result)))
+    assert code == 0, out
+    newest = world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")][0]["id"]
+    reason = (
+        f"snapshot contents unavailable: Atlas Admin API GET /api/atlas/v2/groups/{PROD_PROJECT_ID}/"
+        f"clusters/cartie-prod/backup/snapshots/{newest}/databases: HTTP 404: RESOURCE_NOT_FOUND: "
+        "Cannot find resource "
+        f"/api/atlas/v2/groups/{PROD_PROJECT_ID}/clusters/cartie-prod/backup/snapshots/{newest}/databases."
+    )
+    assert {r["attestation"]["method"] for r in records(world)} == {"inferred"}
+    assert {r["attestation"]["reason"] for r in records(world)} == {reason}
+    assert len(world.atlas.calls("GET", "/databases")) == 1  # asked once, not per tenant
+    assert "0 tenant database(s) attested from the snapshot's contents (Atlas lists them), 3 inferred" in out
+    assert f"Inferred, not read from the snapshot, because: {reason}" in out
+    document = json.loads(result.read_text())
+    assert document["attestation"] == {
+        "attested": 0,
+        "inferred": 3,
+        "noSnapshot": 0,
+        "missingFromSnapshot": 0,
+    }
+    assert [(t["tenantDatabase"], t["method"]) for t in document["tenants"]] == [
+        (tenant, "inferred") for tenant in TENANTS
+    ]
+
+
+def test_a_sharded_cluster_is_attested_from_its_sharded_snapshots_by_inference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with DrillWorld(tmp_path, cluster_type="SHARDED", shards=2) as world:
+        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        code, out, err = run(capsys, *world.args("audit", "--stack", "prod"))
+        assert code == 0, out + err
+        newest = world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")][0]
+        assert newest["type"] == "shardedCluster"
+        stored = records(world)
+        assert {r["snapshot"]["id"] for r in stored} == {newest["id"]}
+        assert {r["attestation"]["method"] for r in stored} == {"inferred"}
+        assert world.atlas.calls("GET", "/databases") == []
+        assert len(world.atlas.calls("GET", "/backup/snapshots/shardedClusters")) == 1
+    assert err.splitlines()[0] == (
+        "[backstop] cluster cartie-prod is a sharded cluster of 2 shard(s): its snapshots come from "
+        "/backup/snapshots/shardedClusters, and tenants are attested by inference (the cluster is sharded, "
+        "and Atlas documents snapshot contents (GET .../backup/snapshots/{snapshotId}/databases) for "
+        "replica-set snapshots only)"
+    )
+
+
+def test_the_report_shows_attested_and_inferred_counts(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    result = tmp_path / "audit.json"
+    world.atlas.snapshot_contents = True
+    assert run(capsys, *world.args("audit", "--stack", "prod", "--result-json", str(result)))[0] == 0
+    run_id = json.loads(result.read_text())["runId"]
+    code, out, _ = run(
+        capsys,
+        "report",
+        "--stack",
+        "prod",
+        "--project-dir",
+        str(world.project_dir),
+        "--audit-results",
+        str(result),
+    )
+    lines = out.rstrip().splitlines()
+    assert lines[-3] == (
+        f"Tier 2 attestation (audit run `{run_id}`, 2026-05-17T03:00:00.000Z): 3 tenant database(s) attested "
+        "from the snapshot's contents, 0 inferred."
+    )
+    assert (code, lines[-1].endswith("objectives met.")) == (0, True)
+    _, out, _ = run(
+        capsys,
+        "report",
+        "--stack",
+        "prod",
+        "--project-dir",
+        str(world.project_dir),
+        "--format",
+        "json",
+        "--audit-results",
+        str(result),
+    )
+    assert json.loads(out)["tier2Attestation"] == {
+        "attested": 3,
+        "inferred": 0,
+        "noSnapshot": 0,
+        "missingFromSnapshot": 0,
+        "auditRunId": run_id,
+        "startedAt": "2026-05-17T03:00:00.000Z",
+    }
+
+
+def test_an_unusable_audit_results_file_is_one_line(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    bad = tmp_path / "audit.json"
+    bad.write_text(json.dumps({"kind": "backstop-audit", "attestation": {"attested": "3"}}))
+    code, _, err = run(
+        capsys,
+        "report",
+        "--stack",
+        "prod",
+        "--project-dir",
+        str(world.project_dir),
+        "--audit-results",
+        str(bad),
+    )
+    assert code == 2
+    assert (
+        err.strip()
+        .splitlines()[-1]
+        .endswith(f"{bad}: attestation: needs integer attested, inferred, noSnapshot, missingFromSnapshot")
+    )

@@ -700,3 +700,48 @@ def test_drill_settings_are_checked_with_one_line_naming_the_key(drill: dict, me
         load_stack_config(sections, "Pulumi.prod.yaml")
     assert str(error.value).startswith(f"Pulumi.prod.yaml: {message}")
     assert "\n" not in str(error.value)
+
+
+# --- sharded clusters ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["pointInTime", "snapshot"])
+def test_a_sharded_source_is_drilled_into_a_drill_cluster_with_as_many_shards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], mode: str
+) -> None:
+    with DrillWorld(tmp_path, cluster_type="SHARDED", shards=3) as world:
+        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        audit(world, capsys)
+        code, out, err = run(capsys, *world.args("drill", "--stack", "prod", "--mode", mode, "--quiet"))
+        assert code == 0, out + err
+        name = drill_stack(world)
+        cluster = next(
+            r.props for r in world.stacks.runs[name].resources if r.type == tokens.ATLAS_ADVANCED_CLUSTER
+        )
+        assert cluster["clusterType"] == "SHARDED"
+        assert len(cluster["replicationSpecs"]) == 3
+        [post] = world.atlas.calls("POST", "/restoreJobs")
+        if mode == "snapshot":
+            holder = world.evidence[AUDIT_COLLECTION].find_one({"sequence": 1})["snapshot"]
+            assert post.body["snapshotId"] == holder["id"]
+            assert holder["id"] in {s["id"] for s in world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")]}
+            # both the audit and the drill read the sharded list, never the replica-set one
+            assert len(world.atlas.calls("GET", "/backup/snapshots/shardedClusters")) == 2
+        assert [r for r in world.atlas.calls("GET") if r.path.endswith("/backup/snapshots")] == []
+        assert results(world)[0]["passed"] is True
+
+
+def test_a_global_cluster_is_refused_in_one_line_before_anything_is_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with DrillWorld(tmp_path, cluster_type="GEOSHARDED", shards=2) as world:
+        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        audit(world, capsys)
+        code, _, err = run(capsys, *world.args("drill", "--stack", "prod"))
+        assert code == 2
+        assert err == (
+            "backstop: cluster cartie-prod is a global (GEOSHARDED) cluster: the drill builds replica sets "
+            "and sharded clusters only, and a global cluster's snapshot restores only into a global cluster "
+            "with the same zones\n"
+        )
+        assert_nothing_created(world)

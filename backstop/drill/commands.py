@@ -133,7 +133,8 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from backstop.evidence import ENV_SOURCE_URI, env_uri
 
     cfg, _ = _configs(args)
-    atlas = _atlas()
+    say = _progress(False)
+    atlas = _atlas(say)
     source_uri = env_uri(ENV_SOURCE_URI, RUNTIME.env)
     evidence = _evidence(cfg)
     source = RUNTIME.connect(source_uri)
@@ -146,9 +147,12 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         clock=RUNTIME.clock,
         cluster_name=args.cluster,
         sample_size=args.sample_size,
+        notice=say,
     )
     text = report.as_markdown()
     _write(args.summary, text)
+    if args.result_json:
+        _write(args.result_json, json.dumps(report.as_json_document(), indent=2) + "\n")
     print(text.rstrip())
     return report.exit_code
 
@@ -293,6 +297,11 @@ def register(subparsers: Any) -> None:
     )
     _common(audit)
     audit.add_argument("--summary", help="also write the Markdown evidence to this file")
+    audit.add_argument(
+        "--result-json",
+        help="also write the attestation counts and per-tenant results "
+        "(for `backstop report --audit-results`)",
+    )
     audit.add_argument("--cluster", help="source cluster (default: backstop:drill.sourceCluster)")
     audit.add_argument(
         "--sample-size",

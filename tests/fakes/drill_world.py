@@ -78,7 +78,15 @@ def default_drill(**overrides: Any) -> dict[str, Any]:
 
 
 class DrillWorld:
-    def __init__(self, tmp_path: Path, drill: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        tmp_path: Path,
+        drill: dict[str, Any] | None = None,
+        *,
+        cluster_type: str = "REPLICASET",
+        shards: int = 1,
+    ) -> None:
+        self.cluster_type, self.shards = cluster_type, shards
         self.clock = FakeClock(NOW)
         self.atlas = FakeAtlas(
             clock=self.clock.now, finish_after_polls=2, restore_duration=timedelta(minutes=45)
@@ -93,20 +101,36 @@ class DrillWorld:
         self.atlas.__enter__()
         self.atlas.add_project("cartie-prod", PROD_PROJECT_ID)
         self.atlas.add_project("cartie-staging", STAGING_PROJECT_ID)
-        self.atlas.add_cluster(PROD_PROJECT_ID, "cartie-prod", pit_enabled=True, major_version="8.0")
-        for age in range(8):
-            self.atlas.add_snapshot(PROD_PROJECT_ID, "cartie-prod", NOW - timedelta(hours=1 + 6 * age))
+        self.atlas.add_cluster(
+            PROD_PROJECT_ID,
+            "cartie-prod",
+            pit_enabled=True,
+            major_version="8.0",
+            cluster_type=self.cluster_type,
+            shards=self.shards,
+        )
         source = self.mongo.client(SOURCE_URI)
         for database, collections in TENANT_COLLECTIONS.items():
             for collection, count in collections.items():
                 source[database][collection].insert_many(
                     [_document(database, collection, i) for i in range(count)]
                 )
+        for age in range(8):
+            self.add_snapshot(NOW - timedelta(hours=1 + 6 * age))
         self.atlas.on_restore = self._restore
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.atlas.__exit__(*exc)
+
+    def add_snapshot(self, at: datetime, **options: Any) -> str:
+        """A snapshot of prod's cluster holding what the source holds now (Atlas lists it in its contents)."""
+        source = self.mongo.client(SOURCE_URI)
+        databases = {
+            name: list(source[name].list_collection_names()) for name in source.list_database_names()
+        }
+        options.setdefault("databases", databases)
+        return self.atlas.add_snapshot(PROD_PROJECT_ID, "cartie-prod", at, **options)
 
     @property
     def source(self) -> Any:
