@@ -18,7 +18,7 @@ from typing import Any
 
 from backstop import seeds, tokens
 from backstop.config import ObjectivesConfig
-from backstop.policy.rules.atlas_common import cluster_regions
+from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
 from backstop.policy.rules.s3_common import replica_urns
 from backstop.policy.rules.s3_replication_scope import coverage
 from backstop.policy.stackview import StackView
@@ -151,34 +151,27 @@ class _ClusterBackup:
         return None
 
     def copied_cadence(self) -> timedelta | None:
-        """How often a snapshot lands in another region (None: nothing is copied out of region)."""
+        """What a region loss loses when restoring from the copies (None: nothing is copied out of region).
+
+        Read as Atlas reads copy settings (`atlas-cross-region-copy`): the tiers `copyPolicyItemsEnabled`
+        selects that the schedule really takes, and zero when oplogs are copied too with point-in-time
+        recovery on and a copied snapshot inside the restore window.
+        """
         if self.schedule is None:
             return None
         best: timedelta | None = None
+        pit = get(self.cluster.props, "pitEnabled")
         settings = items(get(self.schedule.props, "copySettings"))
         for setting in [] if is_unknown(settings) else settings:
             region = get(setting, "regionName")
             if not isinstance(region, str) or region in self.regions:
                 continue
-            kinds = [get(item, "frequencyType") for item in _known_list(get(setting, "copyPolicyItems"))]
-            kinds += [str(f).lower() for f in _known_list(get(setting, "frequencies"))]
-            last_n = number(get(setting, "lastNumberOfSnapshots"))
-            periods = [self._period(kind) for kind in kinds]
-            if last_n and last_n > 0:
-                periods.append(self.cadence())
-            for period in periods:
-                if period is not None and (best is None or period < best):
+            hours, _ = region_loss_rpo_hours(self.schedule.props, setting, pit)
+            if isinstance(hours, float):
+                period = timedelta(hours=hours)
+                if best is None or period < best:
                     best = period
         return best
-
-    def _period(self, kind: Any) -> timedelta | None:
-        if kind == "hourly":
-            return (
-                _hours(get(self.schedule.props, "policyItemHourly.frequencyInterval"))
-                if self.schedule
-                else None
-            )
-        return FREQUENCY_PERIODS.get(str(kind).lower()) if isinstance(kind, str) else None
 
     def export_period(self, stack: StackView) -> timedelta | None:
         """How often snapshots leave Atlas for the offsite export bucket."""

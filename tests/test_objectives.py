@@ -34,7 +34,8 @@ def test_prod_meets_every_seed_objective(prod_run, objectives: ObjectivesConfig)
     assert _rows(prod_run.resources, objectives) == {
         "single_document": ("0 min", "1 min", True),
         "single_collection": ("6 h", "1 h", True),
-        "whole_cluster": ("6 h", "2 h", True),
+        # Oplogs are copied with the 6-hourly snapshots: point-in-time restore in the copy region.
+        "whole_cluster": ("0 min", "2 h", True),
         "total_loss": ("7 d", "12 h", True),
         "object_storage": ("15 min", "1 h", True),
         "queue_messages": ("0 min", "1 h", True),
@@ -48,14 +49,26 @@ def _flipped(before: dict, after: dict) -> dict[str, tuple[str, str, bool]]:
 @pytest.mark.parametrize(
     ("name", "changes", "expected"),
     [
-        # 12-hourly snapshots: the collection row (snapshot cadence) misses; the region row copies them too.
+        # 12-hourly snapshots: the collection row (snapshot cadence) misses; the region row keeps
+        # point-in-time restore from the copied oplogs.
         (
             SCHEDULE,
             {"policyItemHourly.frequencyInterval": 12.0},
+            {"single_collection": ("12 h", "1 h", False)},
+        ),
+        # ... and without copied oplogs the region row copies the 12-hourly snapshots only.
+        (
+            SCHEDULE,
+            {"policyItemHourly.frequencyInterval": 12.0, "copySettings[0].shouldCopyOplogs": False},
             {"single_collection": ("12 h", "1 h", False), "whole_cluster": ("12 h", "2 h", False)},
         ),
-        # Point-in-time off: single documents fall back to the last 6-hourly snapshot.
-        (CLUSTER, {"pitEnabled": False}, {"single_document": ("6 h", "1 h", False)}),
+        # Point-in-time off: single documents fall back to the last 6-hourly snapshot, and the copied
+        # oplogs have no point-in-time restore to serve.
+        (
+            CLUSTER,
+            {"pitEnabled": False},
+            {"single_document": ("6 h", "1 h", False), "whole_cluster": ("6 h", "2 h", True)},
+        ),
         # No cross-region copy: a region outage has no mechanism at all.
         (SCHEDULE, {"copySettings": []}, {"whole_cluster": ("unbounded", "unbounded", False)}),
         # Copy to the cluster's own region is no copy.
@@ -64,16 +77,31 @@ def _flipped(before: dict, after: dict) -> dict[str, tuple[str, str, bool]]:
             {"copySettings[0].regionName": "US_EAST_1"},
             {"whole_cluster": ("unbounded", "unbounded", False)},
         ),
-        # Copying only daily snapshots: a region loss loses up to a day.
+        # Copying only daily snapshots without oplogs: a region loss loses up to a day.
         (
             SCHEDULE,
             {
                 "copySettings[0].copyPolicyItems": [
                     {"frequencyType": "daily", "retentionUnit": "days", "retentionValue": 7.0}
-                ]
+                ],
+                "copySettings[0].shouldCopyOplogs": False,
             },
             {"whole_cluster": ("1 d", "2 h", False)},
         ),
+        # Without oplogs the 6-hourly copies bound the loss.
+        (SCHEDULE, {"copySettings[0].shouldCopyOplogs": False}, {"whole_cluster": ("6 h", "2 h", True)}),
+        # Copying only monthly snapshots: the copied oplogs have no snapshot inside the window to replay on.
+        (
+            SCHEDULE,
+            {
+                "copySettings[0].copyPolicyItems": [
+                    {"frequencyType": "monthly", "retentionUnit": "months", "retentionValue": 12.0}
+                ]
+            },
+            {"whole_cluster": ("31 d", "2 h", False)},
+        ),
+        # Copy policy items without copyPolicyItemsEnabled: Atlas reads only frequencies, nothing is copied.
+        (SCHEDULE, {"copyPolicyItemsEnabled": MISSING}, {"whole_cluster": ("unbounded", "unbounded", False)}),
         # Monthly export: the offsite copy is up to a month old.
         (SCHEDULE, {"export.frequencyType": "monthly"}, {"total_loss": ("31 d", "12 h", False)}),
         (SCHEDULE, {"autoExportEnabled": False}, {"total_loss": ("unbounded", "unbounded", False)}),
@@ -175,5 +203,5 @@ def test_report_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_
     drill.write_text(json.dumps({"mechanism": "cross_region_restore", "timeToRestoreSeconds": 5 * 3600}))
     assert main(["report", "--stack", "prod", "--drill-results", str(drill), "--project-dir", str(ROOT)]) == 1
     out = capsys.readouterr().out
-    assert "| Whole-cluster loss (region outage) | ≤ 6 h | 6 h | ≤ 4 h | 5 h (measured by drill) |" in out
+    assert "| Whole-cluster loss (region outage) | ≤ 6 h | 0 min | ≤ 4 h | 5 h (measured by drill) |" in out
     assert out.rstrip().endswith("5 of 6 objectives met.")

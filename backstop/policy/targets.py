@@ -59,6 +59,8 @@ class PolicyTargets(BaseModel):
     min_restore_window_days: float = Field(default=seeds.PITR_WINDOW_DAYS, ge=0)
     min_electable_nodes: int = Field(default=seeds.MIN_ELECTABLE_NODES, ge=1)
     require_oplog_copy: bool = True
+    # RPO table: 'Whole-cluster loss (region outage) ≤ 6 hours': what a restore from the copy may lose.
+    max_region_loss_rpo_hours: float = Field(default=seeds.RPO_WHOLE_CLUSTER.total_seconds() / 3600, gt=0)
     required_alert_events: list[AlertEventName] = Field(
         default_factory=lambda: list(tokens.ATLAS_BACKUP_ALERT_EVENTS)
     )

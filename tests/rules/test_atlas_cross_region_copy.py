@@ -35,6 +35,9 @@ def _copy(region: Any, **extra: Any) -> dict[str, Any]:
 
 
 DAILY_ITEMS = {"copyPolicyItems": [{"frequencyType": "daily", "retentionUnit": "days", "retentionValue": 7}]}
+HOURLY_ITEMS = {
+    "copyPolicyItems": [{"frequencyType": "hourly", "retentionUnit": "days", "retentionValue": 7}]
+}
 
 
 def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: Any) -> None:
@@ -49,7 +52,37 @@ CASES = [
     ("own-region", {f"{COPY}.regionName": "US_EAST_1"}, True),
     ("no-region", {f"{COPY}.regionName": MISSING}, True),
     ("copies-nothing", {f"{COPY}.copyPolicyItems": []}, True),
-    ("deprecated-frequencies", {COPY: _copy("US_WEST_2", frequencies=["HOURLY", "DAILY"])}, False),
+    # With copyPolicyItemsEnabled (the shipped schedule) Atlas ignores the deprecated frequencies.
+    ("deprecated-frequencies-ignored", {COPY: _copy("US_WEST_2", frequencies=["HOURLY", "DAILY"])}, True),
+    (
+        "deprecated-frequencies",
+        {"copyPolicyItemsEnabled": False, COPY: _copy("US_WEST_2", frequencies=["HOURLY", "DAILY"])},
+        False,
+    ),
+    # Without copyPolicyItemsEnabled Atlas reads only frequencies: the copy policy items copy nothing.
+    ("copy-items-without-the-mode", {"copyPolicyItemsEnabled": MISSING}, True),
+    # Only monthly snapshots copied: copied oplogs need a copied snapshot inside the 7-day window to
+    # replay onto, so a region loss loses up to 31 days.
+    (
+        "monthly-only",
+        {
+            f"{COPY}.copyPolicyItems": [
+                {"frequencyType": "monthly", "retentionUnit": "months", "retentionValue": 12}
+            ]
+        },
+        True,
+    ),
+    (
+        "hourly-copied-but-not-taken",
+        {
+            "policyItemHourly": MISSING,
+            f"{COPY}.copyPolicyItems": [
+                {"frequencyType": "hourly", "retentionUnit": "days", "retentionValue": 7}
+            ],
+            f"{COPY}.shouldCopyOplogs": False,
+        },
+        True,
+    ),
     ("last-n-snapshots", {COPY: _copy("US_WEST_2", lastNumberOfSnapshots=4)}, False),
     ("no-oplogs", {f"{COPY}.shouldCopyOplogs": False}, True),
     ("oplogs-unset", {f"{COPY}.shouldCopyOplogs": MISSING}, True),
@@ -117,7 +150,13 @@ def test_legacy_cluster_regions_and_join_by_value(shape: str) -> None:
         res(
             tokens.ATLAS_BACKUP_SCHEDULE,
             "old-ok",
-            {"clusterName": "old", "copySettings": [_copy("US_WEST_2", **DAILY_ITEMS)], **project},
+            {
+                "clusterName": "old",
+                "copyPolicyItemsEnabled": True,
+                # No policy items: Atlas's default policy, hourly every 6 hours, is what is copied.
+                "copySettings": [_copy("US_WEST_2", **HOURLY_ITEMS)],
+                **project,
+            },
         ),
         res(
             tokens.ATLAS_BACKUP_SCHEDULE,
@@ -172,3 +211,64 @@ def test_staging_targets_make_it_advisory(staging_run: Any) -> None:
     broken = mutate(staging_run.resources, name, {"copySettings": []})
     assert levels(RULE, broken, PolicyTargets.for_environment("staging")) == {(name, "advisory")}
     assert levels(RULE, broken, PROD) == {(name, "mandatory")}
+
+
+ONLY_DAILY = {f"{COPY}.copyPolicyItems": DAILY_ITEMS["copyPolicyItems"]}
+
+
+def test_copied_oplogs_bring_a_daily_copy_within_the_rpo(prod_run: Any) -> None:
+    """Atlas: "You can use copied oplogs to perform continuous cloud backup from secondary regions"; a
+    daily copy lies inside the 7-day restore window, so point-in-time restore there loses nothing."""
+    daily = mutate(prod_run.resources, SCHEDULE, ONLY_DAILY)
+    assert findings(RULE, daily) == []
+    without_oplogs = mutate(daily, SCHEDULE, {f"{COPY}.shouldCopyOplogs": False})
+    relaxed = PolicyTargets.for_environment("prod", require_oplog_copy=False)
+    [finding] = findings(RULE, without_oplogs, relaxed)
+    assert finding.message == (
+        "copySettings[0] to US_WEST_2 copies a snapshot only every 1 d: a region loss loses up to 1 d, "
+        "above the 6 h whole-cluster RPO"
+    )
+    # Without point-in-time recovery the copied oplogs have nothing to replay for.
+    no_pit = mutate(daily, CLUSTER, {"pitEnabled": False})
+    assert failing(RULE, no_pit) == {SCHEDULE}
+    assert (
+        failing(RULE, without_oplogs, relaxed.model_copy(update={"max_region_loss_rpo_hours": 24})) == set()
+    )
+
+
+def test_copy_items_without_copy_policy_mode_name_the_setting(prod_run: Any) -> None:
+    [finding] = findings(RULE, mutate(prod_run.resources, SCHEDULE, {"copyPolicyItemsEnabled": MISSING}))
+    assert (
+        "copySettings[0] to US_WEST_2 sets copyPolicyItems or lastNumberOfSnapshots, which Atlas allows only "
+        "when the schedule's copyPolicyItemsEnabled is true" in finding.message
+    )
+
+
+def test_hourly_copy_of_a_schedule_without_hourly_snapshots(prod_run: Any) -> None:
+    changes = {"policyItemHourly": MISSING, f"{COPY}.copyPolicyItems": HOURLY_ITEMS["copyPolicyItems"]}
+    [finding] = findings(RULE, mutate(prod_run.resources, SCHEDULE, changes))
+    assert (
+        "copies hourly snapshots, which the schedule does not take: it copies no snapshot" in finding.message
+    )
+
+
+def test_unknown_copy_mode_is_undecided(prod_run: Any) -> None:
+    resources = mutate(prod_run.resources, SCHEDULE, {"copyPolicyItemsEnabled": UNKNOWN})
+    assert failing(RULE, resources) == set()
+    assert undecided(RULE, resources) == {SCHEDULE}
+
+
+def test_copy_mode_and_items_are_sdk_wire_names() -> None:
+    import pulumi._types as pulumi_types
+    import pulumi_mongodbatlas as atlas
+
+    def wire(cls: type) -> set[str]:
+        return set(pulumi_types.input_type_py_to_pulumi_names(cls).values())
+
+    assert "copyPolicyItemsEnabled" in wire(atlas.CloudBackupScheduleArgs)
+    assert {"copyPolicyItems", "frequencies", "lastNumberOfSnapshots", "shouldCopyOplogs"} <= wire(
+        atlas.CloudBackupScheduleCopySettingArgs
+    )
+    assert {"frequencyType", "retentionUnit", "retentionValue"} <= wire(
+        atlas.CloudBackupScheduleCopySettingCopyPolicyItemArgs
+    )

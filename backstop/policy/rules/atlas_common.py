@@ -148,3 +148,116 @@ def days_text(days: float) -> str:
     """Retention for a message: whole days print without a fraction."""
     rounded = round(days, 2)
     return f"{int(rounded)} d" if float(rounded).is_integer() else f"{rounded} d"
+
+
+# --- what a copy setting copies -------------------------------------------------------------------------
+
+# Hours between two snapshots of a policy-item tier (hourly: the item's `frequencyInterval`).
+TIER_HOURS = {"daily": 24.0, "weekly": 7 * 24.0, "monthly": 31 * 24.0, "yearly": 366 * 24.0}
+# A schedule that declares no policy item keeps Atlas's default policy: hourly every 6 hours (non-NVMe),
+# daily, weekly and monthly (Atlas docs, "Backup Scheduling, Retention, and On-Demand Snapshots").
+ATLAS_DEFAULT_TIER_HOURS = {"hourly": 6.0, "daily": 24.0, "weekly": 7 * 24.0, "monthly": 31 * 24.0}
+
+
+def tier_interval_hours(schedule_props: Any, tier: str) -> Any:
+    """How often the schedule takes a snapshot of `tier`; None when it has no such policy item (so a copy
+    of that tier copies nothing); `UNKNOWN` when that cannot be told."""
+    if tier not in {t for t, _key, _listed in TIERS}:
+        return None  # on-demand snapshots follow no schedule
+    declared = [get(schedule_props, key) for _t, key, _listed in TIERS]
+    if all(value is MISSING for value in declared):
+        return ATLAS_DEFAULT_TIER_HOURS.get(tier)
+    found, tier_unknown = policy_items(schedule_props, tier)
+    if tier_unknown:
+        return UNKNOWN
+    if not found:
+        return None
+    if tier == "hourly":
+        interval = get(schedule_props, "policyItemHourly.frequencyInterval")
+        if is_unknown(interval):
+            return UNKNOWN
+        hours = number(interval)
+        return hours if hours is not None and hours > 0 else None
+    return TIER_HOURS[tier]
+
+
+def copied_tiers(schedule_props: Any, setting: Any) -> tuple[Any, str]:
+    """The snapshot tiers a copy setting really copies, as Atlas reads it, and why none when it is empty.
+
+    `copyPolicyItemsEnabled` (on the schedule) selects the mode: true reads `copyPolicyItems` or
+    `lastNumberOfSnapshots` ("Allowed only when copyPolicyItemsEnabled is true"), false or unset reads the
+    deprecated `frequencies` only. Returns a set of tiers, `{"*"}` for `lastNumberOfSnapshots` (the latest
+    snapshots of every tier), or `UNKNOWN`.
+    """
+    mode = get(schedule_props, "copyPolicyItemsEnabled")
+    if is_unknown(mode) or is_unknown(setting):
+        return UNKNOWN, ""
+    policy_mode = is_true(mode)
+    listed = items(get(setting, "copyPolicyItems"))
+    legacy = items(get(setting, "frequencies"))
+    last = get(setting, "lastNumberOfSnapshots")
+    if policy_mode:
+        if is_unknown(listed) or is_unknown(last):
+            return UNKNOWN, ""
+        count = number(last) if last is not MISSING else None
+        if count is not None and count > 0:
+            return {"*"}, ""
+        kinds = {get(item, "frequencyType") for item in listed}
+        if any(is_unknown(kind) for kind in kinds):
+            return UNKNOWN, ""
+        tiers = {str(kind).lower() for kind in kinds if isinstance(kind, str)}
+        if not tiers and legacy and not is_unknown(legacy):
+            return (
+                tiers,
+                "sets only the deprecated frequencies, which Atlas ignores once copyPolicyItemsEnabled "
+                "is true",
+            )
+        return tiers, "" if tiers else "has no copyPolicyItems or lastNumberOfSnapshots"
+    if is_unknown(legacy):
+        return UNKNOWN, ""
+    tiers = {str(kind).lower() for kind in legacy if isinstance(kind, str)}
+    if not tiers and ((listed and not is_unknown(listed)) or last is not MISSING):
+        return tiers, (
+            "sets copyPolicyItems or lastNumberOfSnapshots, which Atlas allows only when the schedule's "
+            "copyPolicyItemsEnabled is true; without it only frequencies are read"
+        )
+    return tiers, "" if tiers else "has no frequencies"
+
+
+def copied_interval_hours(schedule_props: Any, setting: Any) -> tuple[Any, str]:
+    """Hours between two snapshots the setting copies (the most frequent copied tier the schedule really
+    takes); None and why when it copies none; `UNKNOWN` when that cannot be told."""
+    tiers, why = copied_tiers(schedule_props, setting)
+    if is_unknown(tiers):
+        return UNKNOWN, ""
+    if not tiers:
+        return None, why
+    candidates = ["hourly", "daily", "weekly", "monthly", "yearly"] if "*" in tiers else sorted(tiers)
+    intervals = [tier_interval_hours(schedule_props, tier) for tier in candidates if tier != "ondemand"]
+    known = [i for i in intervals if isinstance(i, float)]
+    if any(is_unknown(i) for i in intervals) and not known:
+        return UNKNOWN, ""
+    if not known:
+        taken = ", ".join(sorted(tiers))
+        return None, f"copies {taken} snapshots, which the schedule does not take"
+    best = min(known)
+    if any(is_unknown(i) for i in intervals):
+        return UNKNOWN, ""  # an unknown tier might be taken more often
+    return best, ""
+
+
+def region_loss_rpo_hours(schedule_props: Any, setting: Any, pit_enabled: Any) -> tuple[Any, str]:
+    """What a region loss can lose when restoring from this copy: 0 when oplogs are copied too
+    (`shouldCopyOplogs`: "You can use copied oplogs to perform continuous cloud backup from secondary
+    regions") with point-in-time recovery on and a copied snapshot inside the restore window to replay
+    them onto; else the interval between copied snapshots. None (and why) when nothing is copied."""
+    interval, why = copied_interval_hours(schedule_props, setting)
+    if interval is None or is_unknown(interval):
+        return interval, why
+    oplogs = get(setting, "shouldCopyOplogs")
+    window = number(get(schedule_props, "restoreWindowDays"))
+    if is_unknown(oplogs) or is_unknown(pit_enabled):
+        return UNKNOWN, ""
+    if is_true(oplogs) and is_true(pit_enabled) and window is not None and interval <= window * 24:
+        return 0.0, ""
+    return interval, ""

@@ -8,7 +8,7 @@ from typing import Any
 
 from backstop import seeds, tokens
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
-from backstop.policy.rules.atlas_common import cluster_regions
+from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
@@ -28,7 +28,7 @@ from backstop.resources import UNKNOWN, Resource, is_unknown
         "for a US_EAST_1 cluster), copy_policy_items (copy_policy_items_enabled=True) and "
         "should_copy_oplogs=True."
     ),
-    tunables=("require_oplog_copy",),
+    tunables=("require_oplog_copy", "max_region_loss_rpo_hours"),
 )
 def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
     for schedule in stack.of(tokens.ATLAS_BACKUP_SCHEDULE):
@@ -90,6 +90,40 @@ def _check_schedule(stack: StackView, schedule: Resource, targets: PolicyTargets
             )
         return
     yield from _oplogs(schedule, cluster, elsewhere, targets)
+    yield from _region_loss_rpo(schedule, cluster, settings, elsewhere, targets)
+
+
+def _region_loss_rpo(
+    schedule: Resource, cluster: Resource, settings: list[Any], elsewhere: list[Any], targets: PolicyTargets
+) -> Iterator[Finding]:
+    """What the copies really hold: the tiers Atlas copies (by `copyPolicyItemsEnabled` mode) that the
+    schedule really takes, and with copied oplogs a point-in-time restore in the copy region."""
+    pit = get(cluster.props, "pitEnabled")
+    limit = targets.max_region_loss_rpo_hours
+    results = []
+    for setting in elsewhere:
+        where = f"copySettings[{settings.index(setting)}] to {get(setting, 'regionName')}"
+        rpo, why = region_loss_rpo_hours(schedule.props, setting, pit)
+        results.append((where, rpo, why))
+    if any(isinstance(rpo, float) and rpo <= limit for _, rpo, _ in results):
+        return
+    if any(is_unknown(rpo) for _, rpo, _ in results):
+        yield unknown(schedule, "which snapshots the copy settings copy")
+        return
+    reasons = []
+    for where, rpo, why in results:
+        if rpo is None:
+            reasons.append(f"{where} {why}: it copies no snapshot")
+        else:
+            reasons.append(
+                f"{where} copies a snapshot only every {days_or_hours(rpo)}: a region loss loses up to "
+                f"{days_or_hours(rpo)}, above the {fmt(limit)} h whole-cluster RPO"
+            )
+    yield violation(schedule, "; ".join(reasons))
+
+
+def days_or_hours(hours: float) -> str:
+    return f"{fmt(hours / 24)} d" if hours >= 24 and (hours / 24).is_integer() else f"{fmt(hours)} h"
 
 
 def _copies_snapshots(setting: Any) -> bool | Any:
