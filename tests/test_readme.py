@@ -50,7 +50,13 @@ def test_what_looks_protected_names_its_rules_and_cites_documentation() -> None:
         "kms-key-enabled",
         "kms-key-policy-deletion",
         "kms-replica-deletion-window",
+        "atlas-cross-region-copy",
+        "atlas-copy-retention",
+        "atlas-backup-alerts",
+        "atlas-cluster-keeps-backups",
     } <= named
     # Every bullet cites the provider documentation it comes from.
     bullets = [b for b in re.split(r"\n- ", section)[1:]]
-    assert bullets and all("](https://" in b or "same page" in b for b in bullets)
+    assert bullets and all(
+        "](https://" in b or "same page" in b or " spec" in b or "pulumi-" in b for b in bullets
+    )

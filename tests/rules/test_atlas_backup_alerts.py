@@ -238,3 +238,79 @@ def test_an_unknown_threshold_is_undecided(prod_run: Any, shape: str, threshold:
     resources = shapes(mutate(prod_run.resources, BEHIND, {"thresholdConfig": threshold}))[shape]
     assert undecided(RULE, resources) == {PROJECT}
     assert failing(RULE, resources) == set()
+
+
+# --- matchers: Atlas checks an alert only for targets matching every matcher --------------------------
+
+
+def _matcher(operator: str, value: Any, field: str = "CLUSTER_NAME") -> dict[str, Any]:
+    return {"matchers": [{"fieldName": field, "operator": operator, "value": value}]}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("matchers", "fails"),
+    [
+        pytest.param(_matcher("EQUALS", "cartie-prod"), False, id="equals-own-cluster"),
+        pytest.param(_matcher("EQUALS", "cartie-staging"), True, id="equals-another-cluster"),
+        pytest.param(_matcher("NOT_EQUALS", "cartie-prod"), True, id="not-equals-own-cluster"),
+        pytest.param(_matcher("STARTS_WITH", "cartie-"), False, id="starts-with"),
+        pytest.param(_matcher("ENDS_WITH", "-staging"), True, id="ends-with-other"),
+        pytest.param(_matcher("CONTAINS", "prod"), False, id="contains"),
+        pytest.param(_matcher("NOT_CONTAINS", "prod"), True, id="not-contains"),
+        pytest.param(_matcher("REGEX", "cartie-(prod|dr)"), False, id="regex-full-match"),
+        pytest.param(_matcher("REGEX", "staging.*"), True, id="regex-no-match"),
+        pytest.param(_matcher("REGEX", "("), True, id="regex-invalid"),
+        pytest.param({"matchers": []}, False, id="no-matchers"),
+    ],
+)
+def test_cluster_name_matchers(prod_run: Any, shape: str, matchers: dict[str, Any], fails: bool) -> None:
+    resources = shapes(mutate(prod_run.resources, SNAPSHOT_FAILED, matchers))[shape]
+    assert failing(RULE, resources) == ({PROJECT} if fails else set())
+    assert undecided(RULE, resources) == set()
+
+
+def test_a_matcher_that_excludes_the_cluster_is_named(prod_run: Any) -> None:
+    resources = mutate(prod_run.resources, SNAPSHOT_FAILED, _matcher("EQUALS", "cartie-staging"))
+    [finding] = findings(RULE, resources)
+    assert finding.message == (
+        "no enabled alert configuration with a notification for: CPS_SNAPSHOT_FAILED; CPS_SNAPSHOT_FAILED "
+        f"alert {SNAPSHOT_FAILED} never fires for {CLUSTER}: its matcher CLUSTER_NAME EQUALS "
+        "'cartie-staging' "
+        "excludes 'cartie-prod'"
+    )
+
+
+def test_matchers_on_fields_atlas_assigns_are_undecided(prod_run: Any) -> None:
+    resources = mutate(
+        prod_run.resources, SNAPSHOT_FAILED, _matcher("EQUALS", "atlas-x-shard-0", "REPLICA_SET_NAME")
+    )
+    assert failing(RULE, resources) == set()
+    assert undecided(RULE, resources) == {PROJECT}
+    unknown_value = mutate(prod_run.resources, SNAPSHOT_FAILED, _matcher("EQUALS", UNKNOWN))
+    assert undecided(RULE, unknown_value) == {PROJECT}
+
+
+def test_matchers_are_judged_per_cluster(prod_run: Any) -> None:
+    """A second backed-up cluster in the project: an alert matching only the first leaves it uncovered."""
+    cluster = next(r for r in prod_run.resources if r.name == CLUSTER)
+    second = mutate([cluster], CLUSTER, {"name": "cartie-analytics"})[0]
+    second = type(second)(**{**second.__dict__, "urn": second.urn + "-2", "name": "atlas-cartie-analytics"})
+    resources = [*mutate(prod_run.resources, SNAPSHOT_FAILED, _matcher("EQUALS", "cartie-prod")), second]
+    [finding] = findings(RULE, resources)
+    assert finding.message.startswith(
+        "for atlas-cartie-analytics: no enabled alert configuration with a notification for: "
+        "CPS_SNAPSHOT_FAILED"
+    )
+    assert "never fires for atlas-cartie-analytics" in finding.message
+
+
+def test_matcher_fields_are_sdk_wire_names() -> None:
+    import pulumi._types as pulumi_types
+    import pulumi_mongodbatlas as atlas
+
+    wire = set(pulumi_types.input_type_py_to_pulumi_names(atlas.AlertConfigurationMatcherArgs).values())
+    assert {"fieldName", "operator", "value"} <= wire
+    assert "matchers" in set(
+        pulumi_types.input_type_py_to_pulumi_names(atlas.AlertConfigurationArgs).values()
+    )

@@ -7,6 +7,7 @@ not protect a 6-hour RPO."""
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -61,7 +62,8 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if backed_up is True:
             definitely_backed_up.add(project)
 
-    covered: dict[str, set[str]] = defaultdict(set)  # events alerted on for sure, per project
+    # Per backed-up cluster (alert matchers select clusters within a project):
+    covered: dict[str, set[str]] = defaultdict(set)  # events alerted on for sure
     maybe: dict[str, set[str]] = defaultdict(set)  # events an alert with unknown values may cover
     anywhere: set[str] = set()  # events of alerts whose project is not known yet
     misfits: dict[str, dict[str, str]] = defaultdict(dict)  # why an alert of an event does not count
@@ -70,42 +72,113 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if state is False:
             continue
         event = get(alert.props, "eventType")
+        project = stack.atlas_project(alert)
         if isinstance(event, str) and event in tokens.ATLAS_THRESHOLD_UNITS:
             fits = _threshold_fits(alert, event, targets)
             if isinstance(fits, str):
-                project = stack.atlas_project(alert)
                 if isinstance(project, str):
                     misfits[project].setdefault(event, f"{event} alert {alert.name}: {fits}")
                 continue
             if fits is not True:
                 state = UNKNOWN
         events = {event} if isinstance(event, str) else {ANY_EVENT} if is_unknown(event) else set()
-        project = stack.atlas_project(alert)
         if not isinstance(project, str):
             anywhere |= events if is_unknown(project) else set()
-        elif state is True and isinstance(event, str):
-            covered[project].add(event)
-        else:
-            maybe[project] |= events
+            continue
+        for cluster in clusters_by_project.get(project, []):
+            matched, why = _matches(alert, stack.cluster_name(cluster))
+            if matched is False:
+                for name in events - {ANY_EVENT}:
+                    misfits[cluster.urn].setdefault(
+                        name, f"{name} alert {alert.name} never fires for {cluster.name}: {why}"
+                    )
+                continue
+            if state is True and matched is True and isinstance(event, str):
+                covered[cluster.urn].add(event)
+            else:
+                maybe[cluster.urn] |= events
 
     for project, clusters in clusters_by_project.items():
-        missing = [event for event in required if event not in covered[project]]
-        if not missing:
+        missing_by_cluster = {c.urn: [e for e in required if e not in covered[c.urn]] for c in clusters}
+        if not any(missing_by_cluster.values()):
             continue
-        possible = maybe[project] | anywhere
-        decided = [] if ANY_EVENT in possible else [event for event in missing if event not in possible]
+        decided_by_cluster: dict[str, list[str]] = {}
+        for cluster in clusters:
+            possible = maybe[cluster.urn] | anywhere
+            missing = missing_by_cluster[cluster.urn]
+            decided_by_cluster[cluster.urn] = (
+                [] if ANY_EVENT in possible else [event for event in missing if event not in possible]
+            )
         declared = stack.by_urn(project)
         at_fault = [declared] if declared is not None else clusters
+        decided_sets = {tuple(v) for v in decided_by_cluster.values()}
         for resource in at_fault:
-            if decided and project in definitely_backed_up:
-                reasons = [misfits[project][event] for event in decided if event in misfits[project]]
-                yield violation(
-                    resource,
-                    f"no enabled alert configuration with a notification for: {', '.join(decided)}"
-                    + "".join(f"; {reason}" for reason in reasons),
-                )
+            if any(decided_by_cluster.values()) and project in definitely_backed_up:
+                parts = []
+                for cluster in clusters:
+                    decided = decided_by_cluster[cluster.urn]
+                    if not decided:
+                        continue
+                    prefix = "" if len(decided_sets) == 1 and len(clusters) == 1 else f"for {cluster.name}: "
+                    reasons = [
+                        reasons_for[event]
+                        for reasons_for in (misfits[project], misfits[cluster.urn])
+                        for event in decided
+                        if event in reasons_for
+                    ]
+                    listed = ", ".join(decided)
+                    parts.append(
+                        f"{prefix}no enabled alert configuration with a notification for: {listed}"
+                        + "".join(f"; {reason}" for reason in reasons)
+                    )
+                yield violation(resource, " | ".join(parts))
             else:
+                missing = sorted({e for v in missing_by_cluster.values() for e in v}, key=required.index)
                 yield unknown(resource, f"whether enabled alerts cover {', '.join(missing)}")
+
+
+_STRING_OPERATORS = {
+    "EQUALS": lambda value, wanted: value == wanted,
+    "NOT_EQUALS": lambda value, wanted: value != wanted,
+    "CONTAINS": lambda value, wanted: wanted in value,
+    "NOT_CONTAINS": lambda value, wanted: wanted not in value,
+    "STARTS_WITH": lambda value, wanted: value.startswith(wanted),
+    "ENDS_WITH": lambda value, wanted: value.endswith(wanted),
+}
+
+
+def _matches(alert: Resource, cluster_name: Any) -> tuple[bool | Any, str]:
+    """Does the alert apply to the cluster? Atlas checks an alert only for targets that match every
+    matcher ("The parameter must match all rules"). `CLUSTER_NAME` is compared with the cluster's name;
+    any other field (host, replica set, shard names Atlas assigns) cannot be told from the program."""
+    matchers = items(get(alert.props, "matchers"))
+    if is_unknown(matchers):
+        return UNKNOWN, ""
+    verdict: bool | Any = True
+    for matcher in matchers:
+        field, operator, wanted = (get(matcher, key) for key in ("fieldName", "operator", "value"))
+        if any(is_unknown(v) for v in (field, operator, wanted)):
+            verdict = UNKNOWN
+            continue
+        if field != "CLUSTER_NAME":
+            verdict = UNKNOWN
+            continue
+        if not isinstance(cluster_name, str) or not isinstance(wanted, str):
+            verdict = UNKNOWN
+            continue
+        if operator == "REGEX":
+            try:
+                hit = re.fullmatch(wanted, cluster_name) is not None
+            except re.error:
+                return False, f"matcher CLUSTER_NAME REGEX {wanted!r} is not a valid pattern"
+        elif operator in _STRING_OPERATORS:
+            hit = _STRING_OPERATORS[operator](cluster_name, wanted)
+        else:
+            verdict = UNKNOWN
+            continue
+        if not hit:
+            return False, f"its matcher CLUSTER_NAME {operator} {wanted!r} excludes {cluster_name!r}"
+    return verdict, ""
 
 
 _HOURS_PER_UNIT = {
