@@ -267,3 +267,84 @@ def test_the_export_streamed_partially_as_events_is_refused(capsys, tmp_path) ->
     code, _, err = run(capsys, path)
     assert code == 2
     assert "incomplete preview: 2 unchanged resources counted in changeSummary.same are not in steps" in err
+
+
+# --- classic pulumi-azure exports recorded by the provider's own upgrade tests --------------------------
+
+AZ = "urn:pulumi:test::"
+NAMESPACE = AZ + "servicebus::azure:servicebus/namespace:Namespace::exampleNamespace"
+QUEUE = AZ + "servicebus::azure:servicebus/queue:Queue::exampleQueue"
+SUBSCRIPTION = AZ + "servicebus::azure:servicebus/subscription:Subscription::exampleSubsn"
+
+
+def test_the_classic_service_bus_export(capsys) -> None:
+    code, out, _ = run(capsys, PUBLISHED / "pulumi-azure-servicebus-stack.json")
+    assert code == 1
+    assert outcome(out) == (
+        8,
+        3,
+        {
+            ("servicebus-dead-letter-alert", NAMESPACE, "mandatory"),
+            ("servicebus-queue-dead-lettering", QUEUE, "mandatory"),
+            ("servicebus-subscription-dead-lettering", SUBSCRIPTION, "mandatory"),
+        },
+    )
+    messages = sorted(v["message"] for v in out["violations"] if v["urn"] == SUBSCRIPTION)
+    # The provider wrote its default `deadLetteringOnFilterEvaluationError: true`: not reported.
+    assert messages == [
+        "deadLetteringOnMessageExpiration is False: expired messages are dropped instead of dead-lettered",
+        "maxDeliveryCount is 1: a message is dead-lettered before 3 delivery attempts",
+    ]
+
+
+@pytest.mark.parametrize("name", ["pulumi-azure-storage-stack.json", "pulumi-azure-monitoring-stack.json"])
+def test_the_classic_storage_account_exports(capsys, name: str) -> None:
+    code, out, _ = run(capsys, PUBLISHED / name)
+    account = next(v["urn"] for v in out["violations"])
+    assert code == 1
+    assert account.split("::")[2] == "azure:storage/account:Account"
+    assert {v["policy"]: v["message"] for v in out["violations"]} == {
+        "azure-blob-soft-delete": "blobProperties.deleteRetentionPolicy is not set: blob soft delete is off",
+        "azure-storage-geo-redundant": (
+            "accountReplicationType is 'LRS', not geo-redundant (one of GRS, GZRS, RAGRS, RAGZRS)"
+        ),
+        "azure-storage-public-access-off": (
+            "allowNestedItemsToBePublic is True: anonymous blob access is allowed"
+        ),
+    }
+
+
+def test_a_dead_letter_alert_made_from_the_recorded_alert_covers_the_namespace(capsys, tmp_path) -> None:
+    bus = load("pulumi-azure-servicebus-stack.json")
+    monitoring = load("pulumi-azure-monitoring-stack.json")
+    alert = copy.deepcopy(
+        next(r for r in monitoring["deployment"]["resources"] if r["type"].endswith("MetricAlert"))
+    )
+    namespace = next(r for r in bus["deployment"]["resources"] if r["urn"] == NAMESPACE)
+    for state in (alert["inputs"], alert["outputs"]):
+        state["scopes"] = [namespace["id"]]
+        state["criterias"][0].update(
+            metricName="DeadletteredMessages", metricNamespace="Microsoft.ServiceBus/namespaces"
+        )
+    alert["urn"] = AZ + "servicebus::azure:monitoring/metricAlert:MetricAlert::dead-letters"
+    bus["deployment"]["resources"].append(alert)
+    _, out, _ = run(capsys, write(tmp_path, "export.json", bus))
+    assert ("servicebus-dead-letter-alert", NAMESPACE, "mandatory") not in outcome(out)[2]
+    # The same alert left on its storage metric does not count.
+    for state in (alert["inputs"], alert["outputs"]):
+        state["criterias"][0]["metricName"] = "Transactions"
+    _, out, _ = run(capsys, write(tmp_path, "export.json", bus))
+    assert ("servicebus-dead-letter-alert", NAMESPACE, "mandatory") in outcome(out)[2]
+
+
+def test_soft_delete_deployed_on_a_classic_account_is_not_reported_missing(capsys, tmp_path) -> None:
+    export = load("pulumi-azure-storage-stack.json")
+    account = next(
+        r for r in export["deployment"]["resources"] if r["type"] == "azure:storage/account:Account"
+    )
+    account["outputs"]["blobProperties"]["deleteRetentionPolicy"] = {
+        "days": 7,
+        "permanentDeleteEnabled": False,
+    }
+    _, out, _ = run(capsys, write(tmp_path, "export.json", export))
+    assert "azure-blob-soft-delete" not in {v["policy"] for v in out["violations"]}
