@@ -16,6 +16,7 @@ import fnmatch
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tomllib
@@ -905,15 +906,21 @@ def test_a_preview_that_stopped_early_still_leaves_a_comment_pointing_to_the_log
     assert f"[this run]({url})" in comment
 
 
-def test_the_offline_job_plans_prod_with_the_pack_s_config_file(tmp_path: Path) -> None:
-    """The offline job's exact command: the pack's `policies/prod.json` (with its `all` level) is read by
-    `backstop plan`, the compliant prod stack passes and the SARIF for code scanning has no result."""
+def test_the_offline_job_plans_prod_with_the_pack_s_config_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The offline job's command, in-process (a program run costs seconds): the pack's `policies/prod.json`
+    (with its `all` level) is read by `backstop plan`, prod passes and its SARIF has no result."""
+    from backstop.cli import main
+
     job = load("pull-request.yml")["jobs"]["offline"]
     (step,) = [s for s in job["steps"] if str(s.get("run", "")).endswith("--output backstop-prod.sarif")]
+    argv = shlex.split(step["run"])
+    assert argv[0] == ".venv/bin/backstop" and "--policy-config policies/prod.json" in step["run"]
     workspace = _workspace(tmp_path)
-    (workspace / "backstop").symlink_to(ROOT / "backstop")
-    (workspace / "infra").symlink_to(ROOT / "infra")
-    finished = _run_step(step, workspace)
-    assert finished.returncode == 0, finished.stderr
+    for name in ("backstop", "infra"):
+        (workspace / name).symlink_to(ROOT / name)
+    monkeypatch.chdir(workspace)
+    assert main(argv[1:]) == 0, capsys.readouterr().err
     sarif = json.loads((workspace / "backstop-prod.sarif").read_text(encoding="utf-8"))
     assert [run["results"] for run in sarif["runs"]] == [[]]
