@@ -11,6 +11,8 @@ Only operations and shapes the official OpenAPI specification documents (its bac
 | sharded snapshots | `GET .../clusters/{clusterName}/backup/snapshots/shardedClusters` | 2023-01-01 |
 | snapshot contents | `GET .../snapshots/{snapshotId}/databases[/{databaseName}/collections]` | 2025-03-12 |
 | restore jobs | `GET`, `POST .../backup/restoreJobs`; `GET`, `DELETE .../restoreJobs/{id}` | 2023-01-01 |
+| backup schedule | `GET .../clusters/{clusterName}/backup/schedule` (`restoreWindowDays`) | 2024-08-05 |
+| on-demand snapshot | `POST .../backup/snapshots`, `GET .../backup/snapshots/{snapshotId}` | 2023-01-01 |
 
 What the real API does and this client survives:
 - every HTTP call has a (connect, read) timeout;
@@ -53,6 +55,7 @@ VERSION_DEFAULT = "2023-01-01"
 VERSION_CLUSTERS = "2024-08-05"
 # The snapshot-contents operations exist in this one version only.
 VERSION_SNAPSHOT_CONTENTS = "2025-03-12"
+VERSION_SCHEDULE = "2024-08-05"
 PAGE_SIZE = 100
 MAX_PAGES = 10_000
 # (connect, read) seconds: a hung TCP handshake or a server that never answers cannot stall a drill.
@@ -653,6 +656,28 @@ class AtlasClient:
         never relies on this; it is here for `download` restores."""
         path = self._backup(group_id, cluster_name) + f"/restoreJobs/{_segment(job_id)}"
         self.request("DELETE", path)
+
+    # --- recovery: the backup schedule (point-in-time window) and on-demand snapshots -----------------
+
+    def backup_schedule(self, group_id: str, cluster_name: str) -> dict[str, Any]:
+        """`DiskBackupSnapshotSchedule20240805`: `restoreWindowDays` is the point-in-time window."""
+        path = self._backup(group_id, cluster_name) + "/schedule"
+        result: dict[str, Any] = self.request("GET", path, version=VERSION_SCHEDULE)
+        return result
+
+    def take_snapshot(
+        self, group_id: str, cluster_name: str, *, description: str, retention_days: int
+    ) -> dict[str, Any]:
+        """`POST .../backup/snapshots` (`DiskBackupOnDemandSnapshotRequest`): one on-demand snapshot."""
+        path = self._backup(group_id, cluster_name) + "/snapshots"
+        body = {"description": description, "retentionInDays": retention_days}
+        result: dict[str, Any] = self.request("POST", path, body=body)
+        return result
+
+    def snapshot(self, group_id: str, cluster_name: str, snapshot_id: str) -> dict[str, Any]:
+        path = self._backup(group_id, cluster_name) + f"/snapshots/{_segment(snapshot_id)}"
+        result: dict[str, Any] = self.request("GET", path)
+        return result
 
 
 def _seconds(value: float) -> str:

@@ -292,3 +292,34 @@ def test_the_holding_snapshot_is_the_newest_completed_unexpired_one_not_after_th
     ]
     assert newest_completed_snapshot(snapshots, NOW, now=NOW)["id"] == "holder"
     assert newest_completed_snapshot(snapshots, NOW - timedelta(hours=10), now=NOW) is None
+
+
+def test_schedule_and_on_demand_snapshot_use_their_documented_paths_and_versions(
+    atlas: FakeAtlas, clock: FakeClock
+) -> None:
+    # Spec: getGroupClusterBackupSchedule serves 2023-01-01 and 2024-08-05 (restoreWindowDays in both);
+    # takeGroupClusterBackupSnapshots takes a DiskBackupOnDemandSnapshotRequest and answers 200 with a
+    # DiskBackupSnapshot; getGroupClusterBackupSnapshot answers DiskBackupReplicaSet, both 2023-01-01.
+    client = client_for(atlas)
+    atlas.set_schedule(atlas.prod, "cartie-prod", restore_window_days=5)
+    assert client.backup_schedule(atlas.prod, "cartie-prod")["restoreWindowDays"] == 5
+    taken = client.take_snapshot(atlas.prod, "cartie-prod", description="before cutover", retention_days=7)
+    assert (taken["status"], taken["snapshotType"], taken["description"]) == (
+        "queued",
+        "onDemand",
+        "before cutover",
+    )
+    [post] = atlas.calls("POST", "/backup/snapshots")
+    assert post.path == f"/api/atlas/v2/groups/{atlas.prod}/clusters/cartie-prod/backup/snapshots"
+    assert post.body == {"description": "before cutover", "retentionInDays": 7}
+    assert post.headers["Content-Type"] == "application/vnd.atlas.2023-01-01+json"
+    assert client.snapshot(atlas.prod, "cartie-prod", taken["id"])["status"] == "inProgress"
+    clock.advance(minutes=10)
+    assert client.snapshot(atlas.prod, "cartie-prod", taken["id"])["status"] == "completed"
+    versions = {r.path.rsplit("/", 1)[-1]: r.headers["Accept"] for r in atlas.calls("GET", "/backup/")}
+    assert versions == {
+        "schedule": "application/vnd.atlas.2024-08-05+json",
+        taken["id"]: "application/vnd.atlas.2023-01-01+json",
+    }
+    with pytest.raises(AtlasApiError, match="HTTP 404: SNAPSHOT_NOT_FOUND"):
+        client.snapshot(atlas.prod, "cartie-prod", "0" * 24)

@@ -46,7 +46,8 @@ SPEC_SILENT: dict[str, str] = {
     "names none for this case)",
     "error-codes": "GROUP_NAME_NOT_FOUND, CLUSTER_NOT_FOUND, SNAPSHOT_NOT_FOUND, RESTORE_JOB_NOT_FOUND, "
     "INVALID_RESTORE_TARGET, PIT_NOT_ENABLED, MISSING_ATTRIBUTE, INVALID_ENUM_VALUE, INVALID_JSON and "
-    "CANNOT_CANCEL_RESTORE_JOB are the fake's own names; the spec documents the statuses, not these codes",
+    "CANNOT_CANCEL_RESTORE_JOB, SNAPSHOT_IN_PROGRESS and BACKUP_NOT_ENABLED are the fake's own names; "
+    "the spec documents the statuses, not these codes",
     "versions": "each route serves the one documented version whose shape it implements; any other Accept "
     "or Content-Type answers 406/415 (statuses the spec does not document)",
     "unknown-path": "a path the fake does not serve answers 404 RESOURCE_NOT_FOUND",
@@ -184,6 +185,10 @@ class FakeAtlas:
     on_restore: Callable[[dict[str, Any]], None] | None = None
     # Validate every exchange against the spec when the `with` block ends.
     check_contract: bool = True
+    # On-demand snapshots are `queued`, then `inProgress`, and `completed` at the first read at or after
+    # `createdAt + snapshot_duration`; `on_snapshot` sees each one complete.
+    snapshot_duration: timedelta = timedelta(minutes=10)
+    on_snapshot: Callable[[dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
         self.projects: dict[str, dict[str, Any]] = {}
@@ -191,6 +196,7 @@ class FakeAtlas:
         self.snapshots: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.contents: dict[str, dict[str, list[str]]] = {}
         self.jobs: dict[str, RestoreJobState] = {}
+        self.schedules: dict[tuple[str, str], dict[str, Any]] = {}
         self.requests: list[RecordedRequest] = []
         self.exchanges: list[tuple[Exchange, str | None]] = []
         self.faults: list[Fault] = []
@@ -412,6 +418,10 @@ class FakeAtlas:
             self.contents[snapshot_id] = {db: list(names) for db, names in (databases or {}).items()}
         return snapshot_id
 
+    def set_schedule(self, group_id: str, cluster_name: str, *, restore_window_days: int) -> None:
+        with self._lock:
+            self.schedules[(group_id, cluster_name)] = {"restoreWindowDays": restore_window_days}
+
     def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
         with self._lock:
             return [
@@ -600,6 +610,14 @@ class FakeAtlas:
             "snapshot_collections",
             V20250312,
         ),
+        ("POST", re.compile(_CLUSTER + "/backup/snapshots$"), "take_snapshot", V20230101),
+        (
+            "GET",
+            re.compile(_CLUSTER + "/backup/snapshots/(?P<snapshot>[0-9a-f]{24})$"),
+            "get_snapshot",
+            V20230101,
+        ),
+        ("GET", re.compile(_CLUSTER + "/backup/schedule$"), "schedule", V20240805),
         ("GET", re.compile(_CLUSTER + "/backup/restoreJobs$"), "list_jobs", V20230101),
         ("POST", re.compile(_CLUSTER + "/backup/restoreJobs$"), "create_job", V20230101),
         ("GET", re.compile(_CLUSTER + "/backup/restoreJobs/(?P<job>[0-9a-f]{24})$"), "get_job", V20230101),
@@ -718,6 +736,80 @@ class FakeAtlas:
         if db not in held:
             raise ApiFailure(404, "RESOURCE_NOT_FOUND", f"No database {db} in snapshot {snapshot}.")
         return 200, self._page([{"name": name} for name in sorted(held[db])], query, path)
+
+    # --- recovery: schedule (DiskBackupSnapshotSchedule20240805) and on-demand snapshots ------------------
+
+    def _r_schedule(self, group: str, cluster: str, **_: Any) -> tuple[int, Any]:
+        info = self._cluster(group, cluster)
+        if not info["backupEnabled"]:
+            raise ApiFailure(404, "BACKUP_NOT_ENABLED", f"Cloud Backup is off for cluster {cluster}.")
+        overrides = self.schedules.get((group, cluster), {})
+        policy_item = {
+            "id": object_id(),
+            "frequencyInterval": 6,
+            "frequencyType": "hourly",
+            "retentionUnit": "days",
+            "retentionValue": 7,
+        }
+        return 200, {
+            "clusterId": info["id"],
+            "clusterName": cluster,
+            "nextSnapshot": iso(self.clock() + timedelta(hours=1)),
+            "policies": [{"id": object_id(), "policyItems": [policy_item]}],
+            "referenceHourOfDay": 3,
+            "referenceMinuteOfHour": 0,
+            "restoreWindowDays": overrides.get("restoreWindowDays", 7),
+            "useOrgAndGroupNamesInExportPrefix": False,
+            "links": [],
+        }
+
+    def _r_take_snapshot(self, group: str, cluster: str, body: Any, **_: Any) -> tuple[int, Any]:
+        info = self._cluster(group, cluster)
+        if not isinstance(body, dict):
+            raise ApiFailure(400, "INVALID_JSON", "The request body must be a JSON object.")
+        if not info["backupEnabled"]:
+            raise ApiFailure(400, "BACKUP_NOT_ENABLED", f"Cloud Backup is off for cluster {cluster}.")
+        pending = [
+            s
+            for s in self.snapshots.get((group, cluster), [])
+            if s["snapshotType"] == "onDemand" and s["status"] in ("queued", "inProgress")
+        ]
+        if pending:
+            # The spec: "If an on-demand snapshot with a status of queued or inProgress exists, before
+            # taking another snapshot, wait until Atlas completes processing [it]".
+            raise ApiFailure(400, "SNAPSHOT_IN_PROGRESS", "An on-demand snapshot is still being taken.")
+        created = self.clock()
+        retention = int(body.get("retentionInDays", 1))
+        snapshot = {
+            "id": object_id(),
+            "cloudProvider": "AWS",
+            "copyRegions": [],
+            "createdAt": iso(created),
+            "description": str(body.get("description", "")),
+            "expiresAt": iso(created + timedelta(days=retention)),
+            "frequencyType": "hourly",
+            "mongodVersion": "8.0.4",
+            "replicaSetName": f"{cluster}-shard-0",
+            "snapshotType": "onDemand",
+            "status": "queued",
+            "type": "replicaSet",
+            "links": [],
+        }
+        self.snapshots.setdefault((group, cluster), []).append(snapshot)
+        self.contents[snapshot["id"]] = {}
+        return 200, dict(snapshot)
+
+    def _r_get_snapshot(self, group: str, cluster: str, snapshot: str, **_: Any) -> tuple[int, Any]:
+        found = self._replica_set_snapshot(group, cluster, snapshot)
+        if found["status"] in ("queued", "inProgress"):
+            created = datetime.fromisoformat(found["createdAt"].replace("Z", "+00:00"))
+            if self.clock() >= created + self.snapshot_duration:
+                found["status"] = "completed"
+                if self.on_snapshot is not None:
+                    self.on_snapshot(dict(found, groupId=group, clusterName=cluster))
+            else:
+                found["status"] = "inProgress"
+        return 200, dict(found)
 
     def _r_list_jobs(
         self, group: str, cluster: str, query: dict[str, list[str]], path: str, **_: Any
