@@ -1,4 +1,4 @@
-"""The `backstop` command: plan, check, report, drill, audit and dead-letter operations.
+"""The `backstop` command: plan, check, report, drill, audit, recover and dead-letter operations.
 
 Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target missed, 2 unusable input
 (one line on stderr naming the file and key, never a traceback).
@@ -20,6 +20,7 @@ from backstop.dlq import commands as dlq_commands
 from backstop.drill import commands as drill_commands
 from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
 from backstop.policy.targets import PolicyTargets
+from backstop.recover import commands as recover_commands
 
 if TYPE_CHECKING:
     from backstop.policy.core import Report
@@ -261,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(handler=_cmd_report)
     dlq_commands.register(sub)
     drill_commands.register(sub)
+    recover_commands.register(sub)
     return parser
 
 

@@ -40,6 +40,7 @@ SECTIONS = (
     "app",
     "cloudflare",
     "access",
+    "recover",
 )
 # Secret-only keys and what their value must look like: the Slack incoming webhook (Azure Monitor alerts,
 # through the Logic App relay, and `backstop alerts test`) and the Slack bot token Atlas posts with.
@@ -497,6 +498,31 @@ class DrillConfig(_Model):
         return value
 
 
+class ConnectionTargetConfig(_Model):
+    """The cluster the application connects to, set by `backstop recover cutover` after a cluster or
+    region loss (the seed's "cluster swap")."""
+
+    project_id: str = Field(pattern=r"^[0-9a-f]{24}$")
+    cluster_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    incident_id: str | None = None
+
+
+class RecoverConfig(_Model):
+    """`backstop recover`: where recovery clusters go (never prod) and how long they are kept."""
+
+    # Default: backstop:drill.stagingProjectId.
+    project_id: Annotated[str, Field(pattern=r"^[0-9a-f]{24}$")] | None = None
+    # Default: the source cluster's instance size, so the restored data fits and can carry production.
+    instance_size: str | None = None
+    ttl_hours: int = Field(default=72, gt=0, le=720)
+    restore_timeout: Duration = timedelta(hours=6)
+    poll_interval: Duration = timedelta(seconds=30)
+    # The on-demand snapshot of production taken before a cutover writes anything.
+    snapshot_retention_days: int = Field(default=7, ge=1)
+    snapshot_timeout: Duration = timedelta(hours=2)
+    connection_target: ConnectionTargetConfig | None = None
+
+
 # --- the whole stack ------------------------------------------------------------------------------------
 
 
@@ -514,6 +540,7 @@ class StackConfig(_Model):
     app: AppConfig | None = None
     cloudflare: CloudflareConfig | None = None
     access: AccessConfig | None = None
+    recover: RecoverConfig = RecoverConfig()
 
     @property
     def is_prod(self) -> bool:

@@ -88,10 +88,11 @@ class ChainBreak:
     sequence: int
     tenant: str | None
     problem: str
+    collection: str = AUDIT_COLLECTION
 
     def line(self) -> str:
         who = f" ({self.tenant})" if self.tenant else ""
-        return f"{AUDIT_COLLECTION} record #{self.sequence}{who}: {self.problem}"
+        return f"{self.collection} record #{self.sequence}{who}: {self.problem}"
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,21 @@ class ChainStatus:
         return self.broken is None
 
 
-def verify_chain(collection: Any, *, expected_head: str | None = None) -> ChainStatus:
-    """Recompute every link in sequence order and report the first broken one."""
+def verify_chain(
+    collection: Any,
+    *,
+    expected_head: str | None = None,
+    name: str = AUDIT_COLLECTION,
+    label: str = "tenantDatabase",
+) -> ChainStatus:
+    """Recompute every link in sequence order and report the first broken one (of the chain `name`, whose
+    records are named by their `label` field)."""
     previous = GENESIS_HASH
     count = 0
     seen_hashes: set[str] = set()
     for expected, record in enumerate(collection.find({}).sort("sequence", 1), start=1):
         count += 1
-        tenant = record.get("tenantDatabase") if isinstance(record.get("tenantDatabase"), str) else None
+        tenant = record.get(label) if isinstance(record.get(label), str) else None
         sequence = record.get("sequence")
         if sequence != expected:
             problem = (
@@ -121,7 +129,7 @@ def verify_chain(collection: Any, *, expected_head: str | None = None) -> ChainS
                 if isinstance(sequence, int) and sequence > expected
                 else f"sequence {sequence!r} is out of place (expected #{expected})"
             )
-            return ChainStatus(count - 1, expected - 1, previous, ChainBreak(expected, None, problem))
+            return ChainStatus(count - 1, expected - 1, previous, ChainBreak(expected, None, problem, name))
         stored = record.get("recordHash")
         if record_hash(record) != stored:
             return ChainStatus(
@@ -129,7 +137,10 @@ def verify_chain(collection: Any, *, expected_head: str | None = None) -> ChainS
                 expected,
                 previous,
                 ChainBreak(
-                    expected, tenant, "its content does not match its recordHash (changed after writing)"
+                    expected,
+                    tenant,
+                    "its content does not match its recordHash (changed after writing)",
+                    name,
                 ),
             )
         if record.get("previousHash") != previous:
@@ -142,6 +153,7 @@ def verify_chain(collection: Any, *, expected_head: str | None = None) -> ChainS
                     tenant,
                     f"previousHash {str(record.get('previousHash'))[:12]}… does not match record "
                     f"#{expected - 1} ({previous[:12]}…): a record before it was removed, replaced or moved",
+                    name,
                 ),
             )
         seen_hashes.add(str(stored))
@@ -156,6 +168,7 @@ def verify_chain(collection: Any, *, expected_head: str | None = None) -> ChainS
                 None,
                 f"the published head {expected_head[:12]}… is not in the chain: records were removed "
                 "from its end or the chain was rewritten",
+                name,
             ),
         )
     return ChainStatus(count, count, previous, None)

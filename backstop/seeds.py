@@ -69,3 +69,7 @@ RPO_TOTAL_LOSS = timedelta(days=7)
 RTO_TOTAL_LOSS = timedelta(days=1)
 RPO_OTHER_SYSTEMS = timedelta(hours=1)
 RTO_PLATFORM = timedelta(hours=4)
+# Operator emergency runbook: "Notify affected tenants within 1 hour of any data loss event" and
+# "Document the loss + recovery in Incident Response registry within 24 hours".
+TENANT_NOTICE_DEADLINE = timedelta(hours=1)
+INCIDENT_RECORD_DEADLINE = timedelta(hours=24)

@@ -14,7 +14,7 @@ from backstop import tokens
 from backstop.atlas_api import AtlasClient
 from backstop.cli import main
 from backstop.drill import commands
-from backstop.drill.run import DrillOptions, RefusedTarget, _refuse_prod_targets, plan_drill
+from backstop.drill.run import DrillOptions, RefusedTarget, plan_drill, refuse_prod_targets
 from backstop.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
 from backstop.objectives import measured_restore_times
 from backstop.stackfile import read_stack_file
@@ -491,7 +491,7 @@ def test_a_prod_cluster_name_is_never_a_drill_target() -> None:
     with pytest.raises(
         RefusedTarget, match=r"refusing to restore into cluster cartie-prod: Pulumi\.prod\.yaml declares it"
     ):
-        _refuse_prod_targets(
+        refuse_prod_targets(
             STAGING_PROJECT_ID, {"name": "cartie-staging"}, "cartie-prod", cfg, PROD_PROJECT_ID
         )
 

@@ -33,6 +33,13 @@ def _automation_stacks() -> Any:
     return AutomationDrillStacks()
 
 
+def _recovery_stacks() -> Any:
+    from backstop.drill.stacks import AutomationDrillStacks
+    from backstop.recover.stacks import RECOVER_PROJECT, RECOVER_STACK_PREFIX
+
+    return AutomationDrillStacks(RECOVER_PROJECT, RECOVER_STACK_PREFIX)
+
+
 def _connect(uri: str, **kwargs: Any) -> Any:
     from backstop.evidence import connect
 
@@ -44,6 +51,7 @@ class Runtime:
     """The edges the commands reach: tests swap these for the fake Atlas, mongomock and Pulumi mocks."""
 
     stacks: Callable[[], Any] = _automation_stacks
+    recovery_stacks: Callable[[], Any] = _recovery_stacks
     connect: Callable[..., Any] = _connect
     clock: Callable[[], datetime] = _utc_now
     sleep: Callable[[float], None] = time.sleep

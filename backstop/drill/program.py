@@ -39,11 +39,16 @@ class DrillClusterSpec:
     # The source's topology: Atlas restores a sharded snapshot only into as many shards.
     cluster_type: str = "REPLICASET"
     shards: int = 1
+    # A recovery cluster (`backstop recover`) reuses this program: tagged as such, and with Cloud Backup
+    # on when it is to carry production after a cluster swap.
+    purpose: str = "restore-drill"
+    id_tag: str = "drill-id"
+    backup_enabled: bool = False
 
     def tags(self) -> dict[str, str]:
         return {
-            "purpose": "restore-drill",
-            "drill-id": self.drill_id,
+            "purpose": self.purpose,
+            self.id_tag: self.drill_id,
             "source-cluster": self.source_cluster,
             EXPIRY_TAG: self.expires_at.isoformat(),
         }
@@ -58,8 +63,8 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
             project_id=spec.project_id,
             name=spec.cluster_name,
             cluster_type=spec.cluster_type,
-            backup_enabled=False,
-            pit_enabled=False,
+            backup_enabled=spec.backup_enabled,
+            pit_enabled=spec.backup_enabled,
             termination_protection_enabled=False,
             delete_on_create_timeout=True,
             mongo_db_major_version=spec.mongo_db_major_version,
@@ -89,7 +94,7 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
                 password=pulumi.Output.secret(spec.database_password),
                 roles=[mongodbatlas.DatabaseUserRoleArgs(role_name="readAnyDatabase", database_name="admin")],
                 scopes=[mongodbatlas.DatabaseUserScopeArgs(name=spec.cluster_name, type="CLUSTER")],
-                description=f"backstop restore drill {spec.drill_id}, expires {spec.expires_at.isoformat()}",
+                description=f"backstop {spec.purpose} {spec.drill_id}, expires {spec.expires_at.isoformat()}",
                 opts=pulumi.ResourceOptions(depends_on=[cluster]),
             )
             pulumi.export("databaseUsername", spec.database_username)

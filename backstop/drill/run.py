@@ -137,18 +137,20 @@ class DrillPlan:
         )
 
 
-def _refuse_prod_targets(
+def refuse_prod_targets(
     target_project_id: str,
     target_project: dict[str, Any],
     cluster_name: str,
     prod_cfg: StackConfig,
     prod_project_id: str,
+    setting: str = "backstop:drill.stagingProjectId",
 ) -> None:
+    """Before anything is created: the target project is not prod's (by id or name), nor the cluster."""
     prod_name = prod_cfg.atlas.project_name
     if target_project_id == prod_project_id:
         raise RefusedTarget(
             f"refusing to restore into project {target_project_id}: it is the prod project {prod_name} "
-            "declared in Pulumi.prod.yaml (backstop:drill.stagingProjectId must name a staging project)"
+            f"declared in Pulumi.prod.yaml ({setting} must name a staging project)"
         )
     if target_project.get("name") == prod_name:
         raise RefusedTarget(
@@ -191,7 +193,7 @@ def plan_drill(
     target_project = (
         prod_project if target_project_id == prod_project_id else atlas.project(target_project_id)
     )
-    _refuse_prod_targets(target_project_id, target_project, stack_name, prod_cfg, prod_project_id)
+    refuse_prod_targets(target_project_id, target_project, stack_name, prod_cfg, prod_project_id)
 
     source_project = prod_project if stack == "prod" else atlas.project_by_name(cfg.atlas.project_name)
     source_project_id = str(source_project["id"])
@@ -377,7 +379,7 @@ class DrillIO:
     progress: Callable[[str], None]
 
 
-def _duration(value: timedelta | None) -> str:
+def duration_text(value: timedelta | None) -> str:
     if value is None:
         return "n/a"
     seconds = round(value.total_seconds())
@@ -389,18 +391,37 @@ def _duration(value: timedelta | None) -> str:
     return " ".join(parts)
 
 
-def _guard_target(plan: DrillPlan, cluster: dict[str, Any]) -> None:
-    """Right before the POST: the cluster Atlas reports is the drill's, in the drill's project, not prod."""
-    group = str(cluster.get("groupId", plan.target_project_id))
-    if group in plan.prod_project_ids or cluster.get("name") in plan.prod_cluster_names:
+def guard_restore_target(
+    cluster: dict[str, Any],
+    *,
+    project_id: str,
+    cluster_name: str,
+    prod_project_ids: frozenset[str],
+    prod_cluster_names: frozenset[str],
+    role: str = "drill",
+) -> None:
+    """Right before the POST: the cluster Atlas reports is the one created for this restore, in its
+    project, and not prod's."""
+    group = str(cluster.get("groupId", project_id))
+    if group in prod_project_ids or cluster.get("name") in prod_cluster_names:
         raise RefusedTarget(
             f"refusing to restore into {cluster.get('name')} in project {group}: prod declares it"
         )
-    if group != plan.target_project_id or cluster.get("name") != plan.cluster_name:
+    if group != project_id or cluster.get("name") != cluster_name:
         raise RefusedTarget(
             f"refusing to restore: Atlas reports cluster {cluster.get('name')} in project {group}, "
-            f"not the drill cluster {plan.cluster_name} in {plan.target_project_id}"
+            f"not the {role} cluster {cluster_name} in {project_id}"
         )
+
+
+def _guard_target(plan: DrillPlan, cluster: dict[str, Any]) -> None:
+    guard_restore_target(
+        cluster,
+        project_id=plan.target_project_id,
+        cluster_name=plan.cluster_name,
+        prod_project_ids=plan.prod_project_ids,
+        prod_cluster_names=plan.prod_cluster_names,
+    )
     topology = cluster_topology(cluster)
     if (topology.cluster_type, topology.shards) != (plan.cluster_type, plan.shards):
         raise RefusedTarget(
@@ -409,7 +430,7 @@ def _guard_target(plan: DrillPlan, cluster: dict[str, Any]) -> None:
         )
 
 
-def _connection_string(cluster: dict[str, Any]) -> str:
+def connection_string(cluster: dict[str, Any]) -> str:
     strings = cluster.get("connectionStrings") or {}
     uri = strings.get("standardSrv") or strings.get("standard")
     if not isinstance(uri, str) or not uri:
@@ -425,11 +446,13 @@ def _wait_for_restore(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome, job_i
         outcome.restore_job = job
         state = restore_job_state(job)
         outcome.restore_state = state
-        io.progress(f"restore job {job_id}: {state}, {_duration(io.clock() - outcome.requested_at)} elapsed")
+        io.progress(
+            f"restore job {job_id}: {state}, {duration_text(io.clock() - outcome.requested_at)} elapsed"
+        )
         if state != "running":
             return job
         if io.clock() >= deadline:
-            raise RestoreTimeout(f"restore job {job_id} did not finish within {_duration(plan.timeout)}")
+            raise RestoreTimeout(f"restore job {job_id} did not finish within {duration_text(plan.timeout)}")
         io.sleep(plan.poll_interval.total_seconds())
 
 
@@ -447,7 +470,7 @@ def _restore_still_running(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) 
     deadline = io.clock() + plan.settle_wait
     io.progress(
         f"restore job {job_id} ({kind}) is still running and Atlas cannot cancel it: waiting up to "
-        f"{_duration(plan.settle_wait)} for it to end before destroying {plan.cluster_name}"
+        f"{duration_text(plan.settle_wait)} for it to end before destroying {plan.cluster_name}"
     )
     last_error = ""
     try:
@@ -462,7 +485,7 @@ def _restore_still_running(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) 
             except Exception as exc:
                 last_error = f" (last poll: {one_line(exc)})"
             if io.clock() >= deadline:
-                waited = _duration(plan.settle_wait)
+                waited = duration_text(plan.settle_wait)
                 return f"restore job {job_id} ({kind}) still running after {waited}{last_error}"
             io.sleep(plan.poll_interval.total_seconds())
     except KeyboardInterrupt:
@@ -480,7 +503,7 @@ def _restore_and_verify(plan: DrillPlan, io: DrillIO, outcome: DrillOutcome) -> 
     )
     target = io.atlas.cluster(plan.target_project_id, plan.cluster_name)
     _guard_target(plan, target)
-    uri = _connection_string(target)
+    uri = connection_string(target)
     outcome.requested_at = io.clock()
     submission = io.atlas.submit_restore_job(
         plan.source_project_id, plan.source_cluster, plan.restore_request
@@ -641,11 +664,11 @@ def summary_markdown(plan: DrillPlan, outcome: DrillOutcome) -> str:
         snap = plan.snapshot or {}
         restore = f"snapshot `{snap.get('id')}` taken {snap.get('createdAt')}"
     met = rto_met(plan, outcome)
-    measured = f"{_duration(outcome.time_to_restore)} ({outcome.time_basis})"
+    measured = f"{duration_text(outcome.time_to_restore)} ({outcome.time_basis})"
     rto_text = (
-        f"{measured} against the RTO of {_duration(plan.rto)}: " + ("met" if met else "**missed**")
+        f"{measured} against the RTO of {duration_text(plan.rto)}: " + ("met" if met else "**missed**")
         if met is not None
-        else f"not measured (RTO {_duration(plan.rto)})"
+        else f"not measured (RTO {duration_text(plan.rto)})"
     )
     job = outcome.restore_job or {}
     rows = [
@@ -691,7 +714,8 @@ def summary_markdown(plan: DrillPlan, outcome: DrillOutcome) -> str:
         findings.append(outcome.error)
     if met is False:
         findings.append(
-            f"time to restore {_duration(outcome.time_to_restore)} exceeds the RTO of {_duration(plan.rto)}"
+            f"time to restore {duration_text(outcome.time_to_restore)} exceeds the RTO of "
+            f"{duration_text(plan.rto)}"
         )
     if verification is not None:
         findings += verification.failures()

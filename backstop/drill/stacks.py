@@ -74,8 +74,9 @@ class AutomationDrillStacks:
     environment and, for a DIY backend, `PULUMI_CONFIG_PASSPHRASE`.
     """
 
-    def __init__(self, project_name: str = DRILL_PROJECT) -> None:
+    def __init__(self, project_name: str = DRILL_PROJECT, prefix: str = DRILL_STACK_PREFIX) -> None:
         self.project_name = project_name
+        self.prefix = prefix
 
     def _workspace_opts(self) -> Any:
         from pulumi import automation as auto
@@ -122,6 +123,18 @@ class AutomationDrillStacks:
         )
         stack.destroy(on_output=on_output, remove=True)
 
+    def outputs(self, stack_name: str) -> dict[str, Any]:
+        """The stack's outputs, secrets decrypted (`pulumi stack output --show-secrets`)."""
+        from pulumi import automation as auto
+
+        stack = auto.select_stack(
+            stack_name=stack_name,
+            project_name=self.project_name,
+            program=lambda: None,
+            opts=self._workspace_opts(),
+        )
+        return {key: output.value for key, output in stack.outputs().items()}
+
     def list(self) -> list[DrillStackInfo]:
         from pulumi import automation as auto
 
@@ -130,7 +143,7 @@ class AutomationDrillStacks:
         )
         infos = []
         for summary in workspace.list_stacks():
-            if not summary.name.split("/")[-1].startswith(DRILL_STACK_PREFIX):
+            if not summary.name.split("/")[-1].startswith(self.prefix):
                 continue
             outputs = workspace.stack_outputs(summary.name)
             expiry = outputs.get("expiresAt")

@@ -1,0 +1,1 @@
+"""`backstop recover`: the CARTIE operator emergency runbook as a guided, guarded command."""
