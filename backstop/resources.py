@@ -52,8 +52,26 @@ def is_unknown(value: Any) -> bool:
     return value is UNKNOWN
 
 
+_UNKNOWN_STRINGS = UNKNOWN_SENTINELS | {PREVIEW_SECRET}
+
+
 def normalize(value: Any) -> Any:
     """Plain JSON values with every unknown or unreadable secret replaced by `UNKNOWN`."""
+    # Exact JSON types first, without ABC checks: a whole estate's document goes through here.
+    kind = type(value)
+    if kind is str:
+        return UNKNOWN if value in _UNKNOWN_STRINGS else value
+    if kind is dict:
+        if SECRET_SIG_KEY not in value:
+            return {k if type(k) is str else str(k): normalize(v) for k, v in value.items()}
+    elif kind is list:
+        return [normalize(v) for v in value]
+    elif value is None or kind is bool or kind is int or kind is float:
+        return value
+    return _normalize_other(value)
+
+
+def _normalize_other(value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN
     if isinstance(value, str):
@@ -138,7 +156,7 @@ class Resource:
         return cls(
             urn=urn,
             type=type,
-            props=normalize(dict(props or {})),
+            props=normalize(props if isinstance(props, dict) else dict(props or {})),
             name=name or name_of(urn),
             id=normalize(id) if id not in (None, "") else None,
             protect=bool(protect),

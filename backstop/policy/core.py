@@ -239,12 +239,14 @@ def level_of(finding: Finding, rule_level: LevelName, targets: PolicyTargets) ->
 def findings_for(
     rule: Rule, resources: Sequence[Resource], targets: PolicyTargets, view: StackView | None = None
 ) -> list[Finding]:
-    """The findings of one rule; stack rules run over `view` when given (one view per evaluation)."""
+    """The findings of one rule; rules run over `view` when given (one view per evaluation), so a resource
+    rule visits only the resources of its types instead of the whole estate."""
     from backstop.policy.stackview import StackView
 
     if rule.scope == "resource":
         found: list[Finding] = []
-        for resource in resources:
+        subjects = resources if view is None else view.in_order(rule.resource_types)
+        for resource in subjects:
             if resource.type in rule.resource_types:
                 found.extend(rule.run(resource, targets))
         return found

@@ -46,6 +46,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
@@ -64,7 +65,7 @@ from pulumi_policy import (
 )
 from pulumi_policy import Severity as PolicySeverity
 from pulumi_policy.deserialize import serialize_properties
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, _DictProxy, _ListProxy
 
 from backstop import tokens
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
@@ -222,7 +223,26 @@ def targets_for(
 
 def _plain_props(props: Mapping[str, Any]) -> dict[str, Any]:
     """The properties out of pulumi_policy's unknown-checking proxy, sentinels left in for `normalize`."""
-    return dict(serialize_properties(props))
+    plain = _unwrap(props)
+    return plain if isinstance(plain, dict) else dict(serialize_properties(props))
+
+
+def _unwrap(value: Any) -> Any:
+    """`serialize_properties` for what the engine sends (JSON values in the SDK's list and dict proxies),
+    without its chain of asset and archive checks on every value: `AnalyzeStack` converts every resource
+    once per stack policy. Anything else (assets, archives) goes through the SDK's own function."""
+    kind = type(value)
+    if kind is _DictProxy:
+        return {k: _unwrap(v) for k, v in value["__target"].items()}
+    if kind is _ListProxy:
+        return [_unwrap(v) for v in value["__target"]]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k: _unwrap(v) for k, v in value.items()}
+    if kind is list:
+        return [_unwrap(v) for v in value]
+    return serialize_properties(value)
 
 
 def _is_custom(type_: str) -> bool:
@@ -285,22 +305,66 @@ def report(
         raise error
 
 
+_views = threading.local()
+
+
+def _shared_view(resources: list[Resource]) -> StackView:
+    """One `StackView` (and its indexes) for every stack policy of one `AnalyzeStack`: the SDK hands each
+    policy its own copy of the same resources, so the last view is reused while the resources are equal
+    (compared in full, so a later call with any other resource or value gets a new view). Per thread, as
+    the pack's gRPC server may run calls on several."""
+    last: tuple[list[Resource], StackView] | None = getattr(_views, "last", None)
+    if last is not None and last[0] == resources:
+        return last[1]
+    view = StackView(resources)
+    _views.last = (resources, view)
+    return view
+
+
+class _TargetsCache:
+    """`targets_for` of one policy, kept per (config, stack): the engine sends `Analyze` once per resource
+    with the same config, and validating it with `PolicyTargets` every time cost more than the rules.
+    `PolicyTargets` is frozen, so sharing one is safe; a config that fails validation is not kept and
+    fails again on the next call."""
+
+    LIMIT = 64
+
+    def __init__(self, rule: Rule, inventory: Mapping[str, Any]) -> None:
+        self.rule = rule
+        self.inventory = inventory
+        self.kept: dict[tuple[str, str], PolicyTargets] = {}
+
+    def __call__(self, config: Mapping[str, Any], stack: str) -> PolicyTargets:
+        key = (json.dumps(config, sort_keys=True, default=repr), stack)
+        targets = self.kept.get(key)
+        if targets is None:
+            targets = targets_for(self.rule, config, stack, self.inventory)
+            if len(self.kept) >= self.LIMIT:
+                self.kept.clear()
+            self.kept[key] = targets
+        return targets
+
+
 def _resource_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+    targets_of = _TargetsCache(rule, inventory)
+
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in rule.resource_types:
             return
-        targets = targets_for(rule, args.get_config(), stack_of(args.urn), inventory)
+        targets = targets_of(args.get_config(), stack_of(args.urn))
         report(rule, rule.run(resource_from_args(args), targets), targets, report_violation)
 
     return validate
 
 
 def _stack_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+    targets_of = _TargetsCache(rule, inventory)
+
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [resource_from_policy_resource(r) for r in args.resources]
         stack = next((r.stack for r in resources if r.stack), "")
-        targets = targets_for(rule, args.get_config(), stack, inventory)
-        report(rule, rule.run(StackView(resources), targets), targets, report_violation)
+        targets = targets_of(args.get_config(), stack)
+        report(rule, rule.run(_shared_view(resources), targets), targets, report_violation)
 
     return validate
 

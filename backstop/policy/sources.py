@@ -246,6 +246,8 @@ def events_to_digest(text: str, source: str) -> dict[str, Any]:
 def _check_values(document: Any, source: str) -> None:
     """Refuse nesting deeper than `MAX_DEPTH`, integers no float can hold and unpaired surrogates, naming
     the key path, before any recursive code (normalisation, rules, output) meets them."""
+    if _clean(document):
+        return
     stack: list[tuple[Any, str, int]] = [(document, "", 0)]
     while stack:
         value, path, depth = stack.pop()
@@ -266,6 +268,47 @@ def _check_values(document: Any, source: str) -> None:
                 _check_text(value, path, source)
         elif isinstance(value, int) and not -MAX_INT < value < MAX_INT:
             raise SourceError(f"{source}: {path or '(top)'}: integer too large ({value.bit_length()} bits)")
+
+
+def _clean(document: Any) -> bool:
+    """The checks of `_check_values` without building a key path for every value: True when the document
+    passes them all. Only a document that fails (or is not a JSON object or array) is walked again, with
+    paths, to name the key, so a whole estate is read in one cheap pass."""
+    if type(document) is not dict and type(document) is not list:
+        return False
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            return False  # its items are deeper than allowed (if it has any): let the slow walk tell
+        if type(value) is dict:
+            for key in value:
+                if not key.isascii() and not _encodable(key):
+                    return False
+            values = value.values()
+        else:
+            values = value
+        for item in values:
+            kind = type(item)
+            if kind is str:
+                if not item.isascii() and not _encodable(item):
+                    return False
+            elif kind is dict or kind is list:
+                stack.append((item, depth + 1))
+            elif kind is int:
+                if not -MAX_INT < item < MAX_INT:
+                    return False
+            elif kind is not float and kind is not bool and item is not None:
+                return False
+    return True
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_text(text: str, path: str, source: str) -> None:

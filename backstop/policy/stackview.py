@@ -224,6 +224,7 @@ class StackView:
         self._alerts: dict[frozenset[str], _AlertIndex] = {}
         self._export_buckets: list[Resource] | None = None
         self._schedules: _References | None = None
+        self._positions: dict[int, int] | None = None
         # Every type a rule asked for: the report's "N of M resources are of a type backstop checks".
         self.types_read: set[str] = set()
         for resource in self.resources:
@@ -237,6 +238,13 @@ class StackView:
         wanted = [types] if isinstance(types, str) else list(types)
         self.types_read.update(wanted)
         return [r for t in wanted for r in self._by_type.get(t, [])]
+
+    def in_order(self, types: Iterable[str]) -> list[Resource]:
+        """The resources of `types` in stack order (not type by type, as `of` lists them)."""
+        if self._positions is None:
+            self._positions = {id(r): i for i, r in enumerate(self.resources)}
+        positions = self._positions
+        return sorted(self.of(types), key=lambda r: positions[id(r)])
 
     def by_urn(self, urn: str) -> Resource | None:
         """The resource with this URN (the last one, should a document repeat a URN)."""
