@@ -162,6 +162,11 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     project = _project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
+    audit_results = None
+    if args.audit_results:
+        from backstop.audit import read_audit_results
+
+        audit_results = read_audit_results(Path(args.audit_results))
     if args.source:
         _kind, resources = load_document(Path(args.source))
     else:
@@ -177,10 +182,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         results.extend(loaded if isinstance(loaded, list) else [loaded])
     report = derive(resources, cfg.objectives, stack=args.stack, measured=measured_restore_times(results))
     text = report.as_json() if args.format == "json" else report.as_markdown()
-    if args.audit_results:
-        from backstop.audit import read_audit_results
-
-        text = read_audit_results(Path(args.audit_results)).add_to(text, args.format)
+    if audit_results is not None:
+        text = audit_results.add_to(text, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(text.rstrip().splitlines()[-1] if args.format == "markdown" else f"written to {args.output}")

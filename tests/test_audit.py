@@ -400,8 +400,16 @@ def test_a_sharded_cluster_is_attested_from_its_sharded_snapshots_by_inference(
 
 
 def test_the_report_shows_attested_and_inferred_counts(
-    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    world: DrillWorld,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    prod_run,
 ) -> None:
+    import backstop.mocks
+
+    # The program's mock run is the session's; the report itself runs as the CLI runs it.
+    monkeypatch.setattr(backstop.mocks, "run_stack", lambda project, stack: prod_run)
     result = tmp_path / "audit.json"
     world.atlas.snapshot_contents = True
     assert run(capsys, *world.args("audit", "--stack", "prod", "--result-json", str(result)))[0] == 0
@@ -465,3 +473,17 @@ def test_an_unusable_audit_results_file_is_one_line(
         .splitlines()[-1]
         .endswith(f"{bad}: attestation: needs integer attested, inferred, noSnapshot, missingFromSnapshot")
     )
+
+
+def test_an_audit_through_a_burst_of_429s_keeps_going_and_says_so(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.atlas.inject(
+        "429", on_call=1, times=4, method="GET", path_contains="/collections", retry_after="20"
+    )
+    code, out, err = run(capsys, *world.args("audit", "--stack", "prod"))
+    assert code == 0, out + err
+    assert {r["attestation"]["method"] for r in records(world)} == {"snapshot-contents"}
+    waits = [line for line in err.splitlines() if "HTTP 429: RATE_LIMITED" in line]
+    assert len(waits) == 4 and all("waiting 20 s (Retry-After)" in line for line in waits)
+    assert world.clock.sleeps == [20.0] * 4

@@ -1,10 +1,11 @@
 """`backstop audit`, `backstop audit verify`, `backstop drill` and `backstop drill sweep`.
 
-Credentials come from the environment: the Atlas Administration API key (`MONGODB_ATLAS_PUBLIC_KEY` /
-`MONGODB_ATLAS_PRIVATE_KEY`, or a service account's `MONGODB_ATLAS_CLIENT_ID` / `MONGODB_ATLAS_CLIENT_SECRET`;
-`MONGODB_ATLAS_BASE_URL` overrides the endpoint), the source cluster (`BACKSTOP_SOURCE_MONGODB_URI`, read
-only, for the audit) and the evidence store (`BACKSTOP_EVIDENCE_MONGODB_URI`). Anything missing is one line
-and exit 2, before anything is created.
+Credentials come from the environment: a service account's `MONGODB_ATLAS_CLIENT_ID` /
+`MONGODB_ATLAS_CLIENT_SECRET` (preferred whenever both are set), else the Atlas Administration API key
+(`MONGODB_ATLAS_PUBLIC_KEY` / `MONGODB_ATLAS_PRIVATE_KEY`); `MONGODB_ATLAS_BASE_URL` overrides the
+endpoint. The source cluster (`BACKSTOP_SOURCE_MONGODB_URI`, read only, for the audit) and the evidence
+store (`BACKSTOP_EVIDENCE_MONGODB_URI`) too. Anything missing is one line and exit 2, before anything is
+created.
 """
 
 from __future__ import annotations
