@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -152,6 +153,7 @@ def declare(
         "storageAccount": blobs.account.name,
         "serviceBusNamespace": bus.namespace.name,
     }
+    outputs["applicationDatabase"] = pulumi.Output.all(**application_database(cfg, atlas.project.id))
     if slack is not None:
         outputs["slackActionGroupId"] = slack.action_group.id
     if app.app_service is not None and app.registry is not None:
@@ -171,6 +173,18 @@ def declare(
         app=app,
         outputs=outputs,
     )
+
+
+def application_database(cfg: StackConfig, project_id: pulumi.Input[str]) -> dict[str, Any]:
+    """The cluster the application connects to: the stack's own, until `backstop recover cutover` swaps it
+    for a recovered cluster after a cluster or region loss (`backstop:recover.connectionTarget`)."""
+    swap = cfg.recover.connection_target
+    if swap is None:
+        return {
+            "projectId": project_id,
+            "clusterName": cfg.drill.source_cluster or cfg.atlas.clusters[0].name,
+        }
+    return {"projectId": swap.project_id, "clusterName": swap.cluster_name, "incidentId": swap.incident_id}
 
 
 def main() -> None:

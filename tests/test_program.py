@@ -894,7 +894,10 @@ def test_stack_outputs_name_what_was_declared(stack: str) -> None:
     run, _monitor = run_program(stack)
     expected = EXPECTED[stack]
     outputs = dict(run.outputs)
-    assert outputs.pop("atlasProjectId")
+    project_id = outputs.pop("atlasProjectId")
+    assert project_id
+    # The application's database until `backstop recover cutover` swaps it: the stack's own cluster.
+    assert outputs.pop("applicationDatabase") == {"projectId": project_id, "clusterName": expected["cluster"]}
     assert outputs.pop("kmsKeyArn").startswith(f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/mrk-")
     assert outputs == {
         "environment": stack,

@@ -9,9 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from backstop import tokens
 from backstop.cli import main
 from backstop.drill import commands
-from backstop.evidence import DRILL_RESULTS_COLLECTION, utc_iso
+from backstop.evidence import DRILL_RESULTS_COLLECTION, document_hash, utc_iso, verify_chain
+from backstop.program import application_database
+from backstop.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
+from backstop.stackfile import read_stack_file
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
 from tests.fakes.recover_world import RecoverWorld
 
@@ -298,3 +302,482 @@ def test_a_prod_recovery_project_is_refused_at_plan_time(
         "declared in Pulumi.prod.yaml (backstop:recover.projectId must name a staging project)\n"
     )
     assert_nothing_created(audited)
+
+
+# --- the whole runbook, loss by loss ---------------------------------------------------------------------
+
+
+def _delete_one_order(client) -> None:
+    client["tenant_acme"]["orders"].delete_one({"n": 5})
+
+
+def _empty_orders(client) -> None:
+    client["tenant_acme"]["orders"].delete_many({})
+
+
+def _drop_tenant(client) -> None:
+    client.drop_database("tenant_acme")
+
+
+DAMAGE = {
+    "record": (_delete_one_order, "orders", {"orders": 1}),
+    "collection": (_empty_orders, "orders", {"orders": 40}),
+    "tenant": (_drop_tenant, None, {"customers": 15, "orders": 40, "reviews": 25}),
+    "cluster": (_drop_tenant, None, {"customers": 15, "orders": 40, "reviews": 25}),
+    "region": (_drop_tenant, None, {"customers": 15, "orders": 40, "reviews": 25}),
+}
+
+
+def restore(world: RecoverWorld, capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    code, out, err = run(capsys, *world.args("recover", "restore", *args))
+    assert code == 0, out + err
+    [incident] = [line.split()[1] for line in out.splitlines() if line.startswith("incident ")]
+    return incident
+
+
+def steps(world: RecoverWorld, incident: str) -> list[str]:
+    return [
+        e["step"] for e in world.evidence[RECOVERY_LOG].find({"incidentId": incident}).sort("sequence", 1)
+    ]
+
+
+def incident_args(incident: str) -> list[str]:
+    return ["--stack", "prod", "--incident", incident]
+
+
+@pytest.mark.parametrize("loss", ["record", "collection", "tenant", "cluster", "region"])
+def test_every_loss_goes_through_plan_restore_verify_cutover_and_record(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str], loss: str, tmp_path: Path
+) -> None:
+    damage, collection, missing = DAMAGE[loss]
+    audited.lose(damage)
+    before = {c: audited.backup["tenant_acme"][c].count_documents({}) for c in ("orders", "customers")}
+    args = loss_args(loss, collection=collection)
+    assert run(capsys, *audited.args("recover", "plan", *args))[0] == 0
+
+    # Restore: a recovery cluster in staging, kept, restored to the planned point.
+    incident = restore(audited, capsys, *args, "--quiet")
+    name = f"recover-{incident}"
+    assert audited.recovery_stacks.calls == [("up", name)]
+    [cluster] = [
+        r for r in audited.recovery_stacks.runs[name].resources if r.type == tokens.ATLAS_ADVANCED_CLUSTER
+    ]
+    props = cluster.props
+    assert (props["projectId"], props["name"]) == (STAGING_PROJECT_ID, name)
+    assert props["tags"]["purpose"] == "recovery" and props["tags"]["incident-id"] == incident
+    assert props["tags"]["expires-at"] == (PLANNED + timedelta(hours=72)).isoformat()
+    assert audited.recovery_stacks.tags[name] == {
+        "backstop:expiresAt": utc_iso(PLANNED + timedelta(hours=72))
+    }
+    # A cluster that takes over production is backed up from the start; a scratch copy is not.
+    assert props["backupEnabled"] is (loss in ("cluster", "region"))
+    region = props["replicationSpecs"][0]["regionConfigs"][0]["regionName"]
+    assert region == ("US_EAST_1" if loss in ("record", "collection") else "US_WEST_2")
+    [post] = audited.atlas.calls("POST", "/restoreJobs")
+    assert post.path == f"/api/atlas/v2/groups/{PROD_PROJECT_ID}/clusters/cartie-prod/backup/restoreJobs"
+    target = {"targetClusterName": name, "targetGroupId": STAGING_PROJECT_ID}
+    if loss in ("record", "collection"):
+        assert post.body == {
+            "deliveryType": "pointInTime",
+            "pointInTimeUTCSeconds": int(LOSS.timestamp()) - 1,
+            **target,
+        }
+    else:
+        assert post.body["deliveryType"] == "automated" and post.body.items() >= target.items()
+    assert steps(audited, incident) == [
+        "opened",
+        "cluster-requested",
+        "cluster-created",
+        "restore-requested",
+        "restore-finished",
+    ]
+
+    # Verify: what production lacks, by _id and hash, written to the incident record.
+    code, out, err = run(capsys, *audited.args("recover", "verify", *incident_args(incident)))
+    assert code == 0, err
+    verified = audited.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "verified"})
+    found = {c["collection"]: len(c["missingInProduction"]) for c in verified["collections"]}
+    assert {k: v for k, v in found.items() if v} == missing
+    assert all(not c["changedInProduction"] for c in verified["collections"])
+    orders = next(c for c in verified["collections"] if c["collection"] == "orders")
+    assert orders["counts"] == {"recovery": 40, "production": 40 - missing["orders"], "manifest": 40}
+
+    # Cutover: a dry run first, then for real.
+    code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident)))
+    assert code == 0 and "DRY RUN (nothing written)" in out
+    assert audited.atlas.calls("POST", "/backup/snapshots") == []
+    code, out, err = run(
+        capsys,
+        *audited.args(
+            "recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme"
+        ),
+    )
+    assert code == 0, out + err
+    if loss in ("cluster", "region"):
+        assert out.rstrip().splitlines()[-1] == (
+            "pulumi up -s prod --policy-pack policies --policy-pack-config policies/prod.json"
+        )
+        cfg = read_stack_file(audited.project_dir, "prod").stack_config()
+        assert cfg.recover.connection_target is not None
+        assert (cfg.recover.connection_target.project_id, cfg.recover.connection_target.cluster_name) == (
+            STAGING_PROJECT_ID,
+            name,
+        )
+        assert audited.atlas.calls("POST", "/backup/snapshots") == []  # production is not written to
+    else:
+        after = {c: audited.source["tenant_acme"][c].count_documents({}) for c in ("orders", "customers")}
+        assert after == before
+        assert len(audited.atlas.calls("POST", "/backup/snapshots")) == 1
+
+    # Record: in time, with the notice inside the hour.
+    postmortem = tmp_path / "incident.md"
+    audited.clock.advance(hours=1)
+    code, out, err = run(
+        capsys,
+        *audited.args(
+            "recover",
+            "record",
+            *incident_args(incident),
+            "--tenants-notified-at",
+            utc_iso(LOSS + timedelta(minutes=45)),
+            "--postmortem",
+            str(postmortem),
+        ),
+    )
+    [record] = list(audited.evidence[INCIDENT_REGISTRY].find({}, {"_id": 0}))
+    assert (record["lost"], record["sequence"]) == (
+        {"type": loss, "database": "tenant_acme", "collection": collection, "at": utc_iso(LOSS)},
+        1,
+    )
+    assert record["deadlines"]["tenantNotice"]["status"] == "met"
+    assert record["deadlines"]["incidentRecord"]["status"] == "met"
+    assert record["restore"]["timeToRestoreSeconds"] == 2700.0  # the fake's 45-minute restore
+    assert code == (0 if not record["missed"] else 1), out + err
+    assert postmortem.read_text() == out.split(f"\n\n{INCIDENT_REGISTRY} head:")[0].rstrip() + "\n"
+    assert verify_chain(audited.evidence[INCIDENT_REGISTRY], name=INCIDENT_REGISTRY).intact
+
+
+def test_the_record_marks_late_notice_and_late_record_as_missed(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    incident = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    audited.clock.advance(hours=24)  # recorded 24.5 h after the loss
+    code, out, _ = run(
+        capsys,
+        *audited.args(
+            "recover",
+            "record",
+            *incident_args(incident),
+            "--tenants-notified-at",
+            utc_iso(LOSS + timedelta(hours=2)),
+        ),
+    )
+    assert code == 1
+    [record] = list(audited.evidence[INCIDENT_REGISTRY].find({}, {"_id": 0}))
+    assert record["missed"][:2] == [
+        f"tenant notice due {utc_iso(LOSS + timedelta(hours=1))} (loss + 1 h): notified "
+        f"{utc_iso(LOSS + timedelta(hours=2))}",
+        f"incident record due {utc_iso(LOSS + timedelta(hours=24))} (loss + 24 h): recorded "
+        f"{utc_iso(audited.clock.now())}",
+    ]
+    assert "## Missed" in out and "- [ ] Update the Risk Assessment if this is a new failure mode" in out
+    # Recording again appends a record that supersedes the first; the chain stays intact.
+    run(capsys, *audited.args("recover", "record", *incident_args(incident)))
+    second = audited.evidence[INCIDENT_REGISTRY].find_one({"sequence": 2})
+    assert (second["supersedes"], second["tenantsNotifiedAt"]) == (1, utc_iso(LOSS + timedelta(hours=2)))
+    assert verify_chain(audited.evidence[INCIDENT_REGISTRY], name=INCIDENT_REGISTRY).intact
+    audited.evidence[INCIDENT_REGISTRY].update_one({"sequence": 1}, {"$set": {"missed": []}})
+    code, _, err = run(capsys, *audited.args("recover", "record", *incident_args(incident)))
+    assert code == 2
+    assert err.startswith(f"backstop: {INCIDENT_REGISTRY} record #1 ({incident}): its content does not match")
+
+
+def test_no_notice_at_all_is_missed_once_the_hour_has_passed(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_delete_one_order)
+    incident = restore(audited, capsys, *loss_args("record", collection="orders"), "--quiet")
+    run(capsys, *audited.args("recover", "record", *incident_args(incident)))
+    [record] = list(audited.evidence[INCIDENT_REGISTRY].find({}, {"_id": 0}))
+    assert record["deadlines"]["tenantNotice"]["status"] == "missed"
+    assert record["missed"][0].endswith("(loss + 1 h): no notice recorded")
+
+
+# --- guards ----------------------------------------------------------------------------------------------
+
+
+def test_a_prod_recovery_project_is_refused_before_anything_is_created(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_project(audited.project_dir, default_drill(stagingProjectId=PROD_PROJECT_ID))
+    code, out, err = run(capsys, *audited.args("recover", "restore", *loss_args("tenant")))
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"backstop: refusing to restore into project {PROD_PROJECT_ID}: it is the prod project"
+    )
+    assert_nothing_created(audited)
+    assert audited.evidence[RECOVERY_LOG].count_documents({}) == 0
+
+
+def test_the_cluster_atlas_reports_is_checked_again_right_before_the_restore_request(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def moved_into_prod(stack_name: str) -> None:
+        cluster = audited.atlas.clusters.pop((STAGING_PROJECT_ID, stack_name))
+        cluster["groupId"] = PROD_PROJECT_ID
+        audited.atlas.clusters[(STAGING_PROJECT_ID, stack_name)] = cluster
+
+    audited.recovery_stacks.after_up = moved_into_prod
+    code, _, err = run(capsys, *audited.args("recover", "restore", *loss_args("tenant"), "--quiet"))
+    assert code == 2
+    assert (
+        "refusing to restore into recover-" in err
+        and f"in project {PROD_PROJECT_ID}: prod declares it" in err
+    )
+    assert audited.atlas.calls("POST", "/restoreJobs") == []
+    [incident] = audited.evidence[RECOVERY_LOG].distinct("incidentId")
+    assert steps(audited, incident) == ["opened", "cluster-requested", "cluster-created", "refused"]
+    assert err.rstrip().endswith(
+        f"no restore was requested (remove what was created: backstop recover cleanup --stack prod "
+        f"--incident {incident})"
+    )
+
+
+# --- cutover safety --------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def verified(audited: RecoverWorld, capsys: pytest.CaptureFixture[str]) -> tuple[RecoverWorld, str]:
+    audited.lose(_drop_tenant)
+    production = audited.source["tenant_acme"]
+    production["reviews"].insert_one({"_id": "written-after-the-loss", "n": -1})
+    kept = audited.backup["tenant_acme"]["customers"].find_one({"n": 4})
+    production["customers"].insert_one(dict(kept, n=999))  # changed since the restore point
+    incident = restore(audited, capsys, *loss_args("tenant"), "--quiet")
+    assert run(capsys, *audited.args("recover", "verify", *incident_args(incident)))[0] == 0
+    return audited, incident
+
+
+def test_a_dry_run_writes_nothing_anywhere(verified, capsys: pytest.CaptureFixture[str]) -> None:
+    world, incident = verified
+    production = world.source["tenant_acme"]
+    before = {c: list(production[c].find()) for c in ("orders", "customers", "reviews")}
+    trail = steps(world, incident)
+    code, out, _ = run(
+        capsys, *world.args("recover", "cutover", *incident_args(incident), "--replace-changed")
+    )
+    assert code == 0
+    assert "| `orders` | 40 | 0 | 0 | 0 | 0 |" in out  # would be inserted
+    assert "| `customers` | 14 | 1 | 0 | 0 | 0 |" in out  # 14 missing, 1 changed: would be replaced
+    assert {c: list(production[c].find()) for c in before} == before
+    assert world.atlas.calls("POST", "/backup/snapshots") == []
+    assert steps(world, incident) == trail
+    assert out.rstrip().endswith(
+        f"backstop recover cutover --stack prod --incident {incident} --replace-changed --execute "
+        "--confirm tenant_acme"
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--execute"], "backstop: --execute needs --confirm tenant_acme (the incident's database)\n"),
+        (
+            ["--execute", "--confirm", "tenant_globex"],
+            "backstop: --confirm tenant_globex: the incident's database is tenant_acme; "
+            "nothing was written\n",
+        ),
+    ],
+    ids=["no-confirm", "wrong-confirm"],
+)
+def test_execute_without_the_right_confirm_is_refused(
+    verified, capsys: pytest.CaptureFixture[str], extra: list[str], message: str
+) -> None:
+    world, incident = verified
+    trail = steps(world, incident)
+    assert run(capsys, *world.args("recover", "cutover", *incident_args(incident), *extra)) == (
+        2,
+        "",
+        message,
+    )
+    assert world.source["tenant_acme"]["orders"].count_documents({}) == 0
+    assert world.atlas.calls("POST", "/backup/snapshots") == []
+    assert steps(world, incident) == trail
+
+
+def test_the_on_demand_snapshot_completes_before_any_write_and_only_listed_documents_are_written(
+    verified, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, incident = verified
+    production = world.source["tenant_acme"]
+    seen_at_snapshot: list[int] = []
+    world.atlas.on_snapshot = lambda snapshot: seen_at_snapshot.append(
+        production["orders"].count_documents({})
+    )
+    code, out, err = run(
+        capsys,
+        *world.args("recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme"),
+    )
+    assert code == 0, out + err
+    assert seen_at_snapshot == [0]  # the snapshot completed while production still lacked every order
+    [post] = world.atlas.calls("POST", "/backup/snapshots")
+    assert post.path == f"/api/atlas/v2/groups/{PROD_PROJECT_ID}/clusters/cartie-prod/backup/snapshots"
+    assert post.body == {
+        "description": f"backstop recover {incident}: before the cutover writes anything",
+        "retentionInDays": 7,
+    }
+    trail = steps(world, incident)
+    first_write = trail.index("cutover-write")
+    assert trail.index("cutover-snapshot-completed") < trail.index("cutover-started") < first_write
+    # Missing documents are back, equal to the recovery cluster's; the changed one and the one written after
+    # the loss are untouched without --replace-changed.
+    recovery = world.recovery_client(f"recover-{incident}")["tenant_acme"]
+    for name in ("orders", "customers", "reviews"):
+        for document in recovery[name].find():
+            there = production[name].find_one({"_id": document["_id"]})
+            assert there is not None
+            if name == "customers" and document["n"] == 4:
+                assert there["n"] == 999
+            else:
+                assert document_hash(there) == document_hash(document)
+    assert production["reviews"].find_one({"_id": "written-after-the-loss"}) == {
+        "_id": "written-after-the-loss",
+        "n": -1,
+    }
+    writes = list(world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"}))
+    assert sorted((w["collection"], w["action"], w["count"]) for w in writes) == [
+        ("customers", "insert", 14),
+        ("orders", "insert", 40),
+        ("reviews", "insert", 25),
+    ]
+    assert "| `customers` | 14 | 0 | 0 | 1 | 0 |" in out
+    # With --replace-changed, the changed document is replaced, and nothing is inserted twice.
+    code, out, _ = run(
+        capsys,
+        *world.args(
+            "recover",
+            "cutover",
+            *incident_args(incident),
+            "--replace-changed",
+            "--execute",
+            "--confirm",
+            "tenant_acme",
+        ),
+    )
+    assert code == 0
+    assert "| `customers` | 0 | 1 | 14 | 0 | 0 |" in out
+    assert production["customers"].find_one({"n": 4}) is not None
+    assert production["customers"].count_documents({}) == 15
+    assert len(world.atlas.calls("POST", "/backup/snapshots")) == 1  # the first snapshot is the undo point
+
+
+class _InterruptAfter:
+    """A production client whose N+1-th insert is interrupted (Ctrl-C)."""
+
+    def __init__(self, inner, inserts: int) -> None:
+        self.inner, self.left = inner, inserts
+
+    def __getitem__(self, name: str):
+        outer = self
+
+        class Database:
+            def __getitem__(self, collection: str):
+                real = outer.inner[name][collection]
+
+                class Collection:
+                    def __getattr__(self, attr: str):
+                        return getattr(real, attr)
+
+                    def insert_one(self, document):
+                        if outer.left == 0:
+                            raise KeyboardInterrupt
+                        outer.left -= 1
+                        return real.insert_one(document)
+
+                return Collection()
+
+        return Database()
+
+
+def test_an_interrupted_cutover_resumes_without_duplicates(
+    verified, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, incident = verified
+    world.production_wrapper = lambda client: _InterruptAfter(client, 50)
+    args = world.args("recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme")
+    code, _, err = run(capsys, *args)
+    assert code == 130
+    assert "run the same command again to resume" in err
+    logged = list(world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"}))
+    assert sum(w["count"] for w in logged) == 50  # every write made before the interruption is logged
+    world.production_wrapper = None
+    code, out, err = run(capsys, *args)
+    assert code == 0, out + err
+    assert len(world.atlas.calls("POST", "/backup/snapshots")) == 1
+    production = world.source["tenant_acme"]
+    assert {c: production[c].count_documents({}) for c in ("orders", "customers", "reviews")} == {
+        "orders": 40,
+        "customers": 15,
+        "reviews": 26,
+    }
+    ids = [
+        (w["collection"], repr(i))
+        for w in world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"})
+        for i in w["ids"]
+    ]
+    assert len(ids) == len(set(ids)) == 79  # 40 + 14 + 25, each written once
+    completed = world.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "cutover-completed"})
+    assert sum(c["alreadyInPlace"] for c in completed["collections"]) == 50
+    assert all(c["conflicts"] == [] for c in completed["collections"])
+
+
+# --- cluster swap and cleanup ------------------------------------------------------------------------------
+
+
+def test_the_swapped_connection_target_is_what_the_program_exports_and_cleanup_keeps_it(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_drop_tenant)
+    incident = restore(audited, capsys, *loss_args("region"), "--quiet")
+    original = (audited.project_dir / "Pulumi.prod.yaml").read_text()
+    code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident)))
+    assert code == 0 and (audited.project_dir / "Pulumi.prod.yaml").read_text() == original
+    assert (
+        f"pulumi config set --path -s prod 'backstop:recover.connectionTarget.clusterName' recover-{incident}"
+        in out
+    )
+    run(
+        capsys,
+        *audited.args(
+            "recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme"
+        ),
+    )
+    text = (audited.project_dir / "Pulumi.prod.yaml").read_text()
+    assert text.startswith(original.rstrip("\n"))  # every line and comment kept, the section appended
+    cfg = read_stack_file(audited.project_dir, "prod").stack_config()
+    assert application_database(cfg, PROD_PROJECT_ID) == {
+        "projectId": STAGING_PROJECT_ID,
+        "clusterName": f"recover-{incident}",
+        "incidentId": incident,
+    }
+    code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--incident", incident))
+    assert code == 1 and "it is the application's connection target" in out
+    assert audited.recovery_stacks.destroyed() == []
+
+
+def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    first = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    audited.clock.advance(hours=1)
+    second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--dry-run"))
+    assert code == 0 and "would destroy 0 recovery stack(s)" in out
+    audited.clock.advance(hours=71)  # the first expired 30 min ago, the second expires in 15 min
+    code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--quiet"))
+    assert (code, audited.recovery_stacks.destroyed()) == (0, [f"recover-{first}"])
+    assert (STAGING_PROJECT_ID, f"recover-{first}") not in audited.atlas.clusters
+    code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--incident", second, "--quiet"))
+    assert code == 0 and audited.recovery_stacks.destroyed() == [f"recover-{first}", f"recover-{second}"]

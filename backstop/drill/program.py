@@ -44,6 +44,8 @@ class DrillClusterSpec:
     purpose: str = "restore-drill"
     id_tag: str = "drill-id"
     backup_enabled: bool = False
+    # A recovery cluster is read again by later commands: its reader's password is a secret stack output.
+    export_password: bool = False
 
     def tags(self) -> dict[str, str]:
         return {
@@ -98,6 +100,8 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
                 opts=pulumi.ResourceOptions(depends_on=[cluster]),
             )
             pulumi.export("databaseUsername", spec.database_username)
+            if spec.export_password:
+                pulumi.export("databasePassword", pulumi.Output.secret(spec.database_password))
         pulumi.export("clusterName", cluster.name)
         pulumi.export("projectId", cluster.project_id)
         pulumi.export("expiresAt", spec.expires_at.isoformat())

@@ -13,7 +13,11 @@ from backstop.drill.stacks import STACK_EXPIRY_TAG, DrillStackInfo, parse_expiry
 from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
 from backstop.recover.commands import ENV_CUTOVER_URI
 from tests.fakes.atlas_server import FakeAtlas
-from tests.fakes.drill_world import SOURCE_URI, DrillWorld
+from tests.fakes.drill_world import DrillWorld
+from tests.fakes.mongo import copy_databases
+
+# The cutover's writer: another user on the same production cluster.
+CUTOVER_URI = "mongodb+srv://writer@cartie-prod.fake.mongodb.net"
 
 
 class FakeRecoveryStacks:
@@ -22,6 +26,8 @@ class FakeRecoveryStacks:
     def __init__(self, atlas: FakeAtlas, *, fail_destroy: BaseException | None = None) -> None:
         self.atlas = atlas
         self.fail_destroy = fail_destroy
+        # Runs after the cluster exists, before `up` returns (a test can make Atlas report something else).
+        self.after_up: Callable[[str], None] | None = None
         self.calls: list[tuple[str, str]] = []
         self.runs: dict[str, ProgramRun] = {}
         self.tags: dict[str, dict[str, str]] = {}
@@ -59,6 +65,8 @@ class FakeRecoveryStacks:
                     tags=dict(props.get("tags") or {}),
                     termination_protection=bool(props.get("terminationProtectionEnabled")),
                 )
+        if self.after_up is not None:
+            self.after_up(stack_name)
         return self.outputs(stack_name)
 
     def outputs(self, stack_name: str) -> dict[str, Any]:
@@ -85,9 +93,33 @@ class RecoverWorld(DrillWorld):
     def __init__(self, tmp_path: Path, drill: dict[str, Any] | None = None) -> None:
         super().__init__(tmp_path, drill)
         self.recovery_stacks = FakeRecoveryStacks(self.atlas)
+        # What the cluster held just before the loss: what Atlas restores from.
+        self.backup: Any = None
+        self.production_wrapper: Callable[[Any], Any] | None = None
 
     def env(self) -> dict[str, str]:
-        return dict(super().env(), **{ENV_CUTOVER_URI: SOURCE_URI})
+        return dict(super().env(), **{ENV_CUTOVER_URI: CUTOVER_URI})
+
+    def connect(self, uri: str, **kwargs: Any) -> Any:
+        if uri == CUTOVER_URI:
+            self.mongo.connections.append((uri, kwargs))
+            client = self.source
+            return self.production_wrapper(client) if self.production_wrapper is not None else client
+        return super().connect(uri, **kwargs)
+
+    def lose(self, damage: Callable[[Any], None]) -> None:
+        """Keep what production holds as the backup, then damage production."""
+        import mongomock
+
+        self.backup = mongomock.MongoClient()
+        copy_databases(self.source, self.backup)
+        damage(self.source)
+
+    def _restore(self, job: dict[str, Any]) -> None:
+        if self.backup is None:
+            super()._restore(job)
+            return
+        copy_databases(self.backup, self.target_client(job))
 
     def runtime(self, **overrides: Any) -> Any:
         values: dict[str, Any] = {"recovery_stacks": lambda: self.recovery_stacks}
