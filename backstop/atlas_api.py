@@ -93,6 +93,19 @@ OPERATIONS_BY_COMMAND: dict[str, tuple[str, ...]] = {
         "createGroupClusterBackupRestoreJob",
         "getGroupClusterBackupRestoreJob",
     ),
+    "recover": (
+        "getGroupByName",
+        "getGroup",
+        "getGroupCluster",
+        "listGroupClusterBackupSnapshots",
+        "listGroupClusterBackupSnapshotShardedClusters",
+        "getGroupClusterBackupSchedule",
+        "listGroupClusterBackupRestoreJobs",
+        "createGroupClusterBackupRestoreJob",
+        "getGroupClusterBackupRestoreJob",
+        "takeGroupClusterBackupSnapshots",
+        "getGroupClusterBackupSnapshot",
+    ),
 }
 
 # Which delivery types Atlas never cancels (MongoDB's Terraform provider: "Automated restore cannot be

@@ -4,6 +4,7 @@ Pulumi SDK's mocks, one fake clock."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from backstop.evidence import DRILL_RESULTS_COLLECTION, document_hash, utc_iso, 
 from backstop.program import application_database
 from backstop.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
 from backstop.stackfile import read_stack_file
+from tests.conftest import ROOT
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
 from tests.fakes.recover_world import RecoverWorld
 
@@ -781,3 +783,50 @@ def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
     assert (STAGING_PROJECT_ID, f"recover-{first}") not in audited.atlas.clusters
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--incident", second, "--quiet"))
     assert code == 0 and audited.recovery_stacks.destroyed() == [f"recover-{first}", f"recover-{second}"]
+
+
+def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -> None:
+    import shlex
+
+    from backstop.cli import build_parser
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Operator emergency runbook: `backstop recover`\n", 1)[1].split("\n## ", 1)[0]
+    assert [m for m in re.findall(r"\*\*(Step \d) — ", section)] == ["Step 1", "Step 2", "Step 3"]
+    commands = re.findall(r"^\.venv/bin/backstop (recover .+)$", section, re.M)
+    assert {shlex.split(c)[1] for c in commands} == {
+        "plan",
+        "restore",
+        "verify",
+        "cutover",
+        "record",
+        "cleanup",
+    }
+    parser = build_parser()
+    for command in commands:
+        parser.parse_args(shlex.split(command))  # exits (SystemExit) on anything argparse refuses
+
+
+def test_the_runbook_calls_only_the_atlas_operations_listed_for_recover(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from tests.contract.spec import find_operation
+
+    audited.atlas.requests.clear()
+    audited.lose(_drop_tenant)
+    incident = restore(audited, capsys, *loss_args("tenant"), "--quiet")
+    run(capsys, *audited.args("recover", "verify", *incident_args(incident)))
+    run(
+        capsys,
+        *audited.args(
+            "recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme"
+        ),
+    )
+    called = {find_operation(r.method, r.path)[1]["operationId"] for r in audited.atlas.requests}
+    assert called <= set(OPERATIONS_BY_COMMAND["recover"])
+    assert {
+        "getGroupClusterBackupSchedule",
+        "takeGroupClusterBackupSnapshots",
+        "getGroupClusterBackupSnapshot",
+    } <= called
