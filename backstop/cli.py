@@ -1,4 +1,4 @@
-"""The `backstop` command: plan, check, report, drill, audit, recover and dead-letter operations.
+"""The `backstop` command: plan, check, report, drill, audit, recover, dead-letter operations and alert tests.
 
 Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target missed, 2 unusable input
 (one line on stderr naming the file and key, never a traceback).
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from backstop import tokens
+from backstop.alerts import commands as alerts_commands
 from backstop.config import Environment
 from backstop.dlq import commands as dlq_commands
 from backstop.drill import commands as drill_commands
@@ -266,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_commands.register(sub)
     drill_commands.register(sub)
     recover_commands.register(sub)
+    alerts_commands.register(sub)
     return parser
 
 

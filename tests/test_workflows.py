@@ -427,6 +427,7 @@ def test_permissions_are_least_privilege() -> None:
                 ("pull-request.yml", "preview"): {"id-token", "pull-requests", "security-events"},
                 ("main.yml", "staging"): {"id-token"},
                 ("main.yml", "prod"): {"id-token"},
+                ("weekly-audit.yml", "alerts"): {"id-token"},  # Azure only: action group test notifications
             }
             assert writes == allowed.get((workflow.name, job_id), set()), f"{workflow.name}: {job_id}"
 
@@ -746,10 +747,13 @@ def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
             if not sign_ins:
                 continue
             signed_in.add((workflow.name, job_id))
-            aws = next(s for s in sign_ins if s["uses"].startswith(SIGN_IN[0]))
+            aws = next((s for s in sign_ins if s["uses"].startswith(SIGN_IN[0])), None)
             azure = next(s for s in sign_ins if s["uses"].startswith(SIGN_IN[1]))
-            assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
-            assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
+            if aws is None:  # the weekly alert test needs Azure's test-notifications API, not AWS
+                assert (workflow.name, job_id) == ("weekly-audit.yml", "alerts")
+            else:
+                assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+                assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
             assert set(azure["with"]) == {"client-id", "tenant-id", "subscription-id"}  # federated, no creds
             pulumi = [s for s in job["steps"] if "pulumi" in str(s.get("uses", "")) + str(s.get("run", ""))]
             for step in (s for s in pulumi if "ARM_CLIENT_ID" in s.get("env", {})):
@@ -758,7 +762,12 @@ def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
                 assert env["ARM_CLIENT_ID"] == azure["with"]["client-id"]
                 assert env["ARM_TENANT_ID"] == azure["with"]["tenant-id"]
                 assert env["ARM_SUBSCRIPTION_ID"] == azure["with"]["subscription-id"]
-    assert signed_in == {("pull-request.yml", "preview"), ("main.yml", "staging"), ("main.yml", "prod")}
+    assert signed_in == {
+        ("pull-request.yml", "preview"),
+        ("main.yml", "staging"),
+        ("main.yml", "prod"),
+        ("weekly-audit.yml", "alerts"),
+    }
     for workflow in WORKFLOWS:
         text = (WORKFLOW_DIR / workflow.name).read_text(encoding="utf-8")
         for long_lived in (
@@ -801,6 +810,7 @@ def test_each_job_with_cloud_credentials_has_an_environment_of_its_own() -> None
         ("main.yml", "staging"): "staging",
         ("main.yml", "prod"): "production",
         ("weekly-audit.yml", "audit"): "audit",
+        ("weekly-audit.yml", "alerts"): "audit",
         ("restore-drill.yml", "drill"): "restore-drill",
         ("drill-sweep.yml", "sweep"): "restore-drill",
     }
