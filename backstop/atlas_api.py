@@ -207,7 +207,10 @@ class RetryPolicy:
 
 
 class ServiceAccountAuth(AuthBase):
-    """Bearer tokens from a service account's client credentials, renewed a minute before they expire."""
+    """Bearer tokens from a service account's client credentials, renewed a minute before they expire.
+
+    Asking for a token twice is harmless, so a 429/503 (after `Retry-After`), a 5xx or a dropped connection
+    is retried like a read; `AtlasClient` hands it its retry policy, sleep, jitter and progress."""
 
     def __init__(
         self,
@@ -220,21 +223,53 @@ class ServiceAccountAuth(AuthBase):
         self.client_id = client_id
         self.client_secret = client_secret
         self.timeout = timeout
+        self.retry = RetryPolicy()
+        self.sleep: Callable[[float], None] = time.sleep
+        self.jitter: Callable[[], float] = random.random
+        self.progress: Callable[[str], None] | None = None
         self._token: str | None = None
         self._expires = 0.0
         self._lock = threading.Lock()
 
-    def _fetch(self) -> str:
-        try:
-            response = requests.post(
-                self.token_url,
-                auth=HTTPBasicAuth(self.client_id, self.client_secret),
-                data={"grant_type": "client_credentials"},
-                headers={"Accept": "application/json"},
-                timeout=self.timeout,
+    def _post(self) -> requests.Response:
+        attempts, waited = 0, 0.0
+        while True:
+            attempts += 1
+            retry_after: float | None = None
+            try:
+                response = requests.post(
+                    self.token_url,
+                    auth=HTTPBasicAuth(self.client_id, self.client_secret),
+                    data={"grant_type": "client_credentials"},
+                    headers={"Accept": "application/json"},
+                    timeout=self.timeout,
+                )
+            except requests.RequestException as exc:
+                last = f"cannot connect: {one_line(exc)}"
+            else:
+                status = response.status_code
+                if status not in RATE_LIMIT_STATUSES | RETRIED_READ_STATUSES:
+                    return response
+                retry_after = retry_after_seconds(response) if status in RATE_LIMIT_STATUSES else None
+                last = f"HTTP {status}"
+            delay = (
+                retry_after if retry_after is not None else self.retry.backoff(attempts - 1, self.jitter())
             )
-        except requests.RequestException as exc:
-            raise AtlasApiError(f"Atlas service account token: cannot connect: {one_line(exc)}") from None
+            if attempts >= self.retry.max_attempts or waited + delay > self.retry.max_wait:
+                raise AtlasApiError(
+                    f"Atlas service account token: gave up after {attempts} attempt(s) and "
+                    f"{_seconds(waited)} of waiting: last answer: {last}"
+                )
+            if self.progress is not None:
+                self.progress(
+                    f"Atlas service account token: {last}; waiting {_seconds(delay)} before attempt "
+                    f"{attempts + 1} of {self.retry.max_attempts}"
+                )
+            self.sleep(delay)
+            waited += delay
+
+    def _fetch(self) -> str:
+        response = self._post()
         if response.status_code != 200:
             raise AtlasApiError(
                 f"Atlas service account token: HTTP {response.status_code} "
@@ -366,6 +401,9 @@ class AtlasClient:
         self.jitter = jitter
         self.progress = progress
         self.clock = clock
+        if isinstance(auth, ServiceAccountAuth):
+            auth.retry, auth.sleep, auth.jitter = self.retry, sleep, jitter
+            auth.progress = self._say
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **options: Any) -> AtlasClient:

@@ -325,3 +325,24 @@ def test_a_service_account_is_preferred_over_an_api_key_when_both_are_set(clock:
         client.project_by_name("cartie-prod")
         api = [r for r in fake.requests if r.path.startswith("/api/atlas/v2")]
         assert [r.headers["Authorization"].split()[0] for r in api] == ["Bearer"]
+
+
+def test_a_service_account_token_request_rate_limited_is_retried_after_retry_after(clock: FakeClock) -> None:
+    recorder = Recorder(clock)
+    with FakeAtlas(clock=clock.now, client_id="mdb_sa_id_1", client_secret="mdb_sa_sk_1") as fake:
+        group = fake.add_project("cartie-prod")
+        fake.inject("429", on_call=1, method="POST", path_contains="/api/oauth/token", retry_after="9")
+        fake.inject("drop", on_call=2, method="POST", path_contains="/api/oauth/token")
+        env = {
+            "MONGODB_ATLAS_BASE_URL": fake.base_url,
+            "MONGODB_ATLAS_CLIENT_ID": "mdb_sa_id_1",
+            "MONGODB_ATLAS_CLIENT_SECRET": "mdb_sa_sk_1",
+        }
+        client = AtlasClient.from_env(
+            env, sleep=recorder.sleep, jitter=lambda: 0.0, progress=recorder.lines.append
+        )
+        assert client.project(group)["id"] == group
+        assert len([r for r in fake.requests if r.path == "/api/oauth/token"]) == 1  # the third, answered
+    assert recorder.waits == [9.0, 1.0]  # Retry-After, then backoff (second retry: 2 s ceiling, no jitter)
+    assert recorder.lines[0] == "Atlas service account token: HTTP 429; waiting 9 s before attempt 2 of 8"
+    assert recorder.lines[1].startswith("Atlas service account token: cannot connect: ")

@@ -550,6 +550,20 @@ class FakeAtlas:
         return headers
 
     def _token(self, handler: BaseHTTPRequestHandler, headers: dict[str, str], body: Any) -> None:
+        fault = self._fault("POST", "/api/oauth/token")
+        if fault is not None and fault.kind == "drop":
+            self._drop(handler)
+            return
+        if fault is not None and fault.kind != "drop-after":
+            status, payload, extra, _ = self._fault_answer(fault)
+            self._send(
+                handler,
+                status,
+                payload,
+                extra,
+                "text/plain" if isinstance(payload, bytes) else "application/json",
+            )
+            return
         expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
         ok = self.client_id is not None and headers.get("Authorization") == f"Basic {expected}"
         with self._lock:
