@@ -69,6 +69,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, _DictPr
 
 from backstop import tokens
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
+from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import (
     Environment,
@@ -85,8 +86,6 @@ PACK_DESCRIPTION = (
     "Backup and disaster-recovery posture for MongoDB Atlas, AWS and Azure, held to the CARTIE backup "
     "strategy and the WiserReview Backup and Recovery policy."
 )
-# Settings every policy takes, whatever its rule reads.
-SHARED_SETTINGS = ("environment", "unknown_is_violation")
 _LEVELS: dict[LevelName, EnforcementLevel] = {
     "mandatory": EnforcementLevel.MANDATORY,
     "advisory": EnforcementLevel.ADVISORY,
@@ -104,13 +103,13 @@ def _alias(field_name: str) -> str:
 
 
 def _setting_fields(rule: Rule) -> list[str]:
-    """The `PolicyTargets` fields a rule's policy takes: the shared settings, then the rule's tunables."""
-    return [*SHARED_SETTINGS, *(t for t in rule.tunables if t not in SHARED_SETTINGS)]
+    """The `PolicyTargets` fields a rule's policy takes (shared with the offline checker's reading)."""
+    return setting_fields(rule)
 
 
 def setting_names(rule: Rule) -> list[str]:
     """The camelCase config keys a rule's policy accepts."""
-    return [_alias(name) for name in _setting_fields(rule)]
+    return policy_settings(rule)
 
 
 def _inline_refs(schema: Any, definitions: Mapping[str, Any]) -> Any:

@@ -26,6 +26,7 @@ PACK_LEVELS: dict[str, LevelName] = {
     "disabled": "disabled",
     "remediate": "mandatory",
 }
+# Settings every policy takes, whatever its rule reads.
 SHARED_SETTINGS = ("environment", "unknown_is_violation")
 
 
@@ -33,9 +34,14 @@ def _alias(field_name: str) -> str:
     return PolicyTargets.model_fields[field_name].alias or field_name
 
 
+def setting_fields(rule: Rule) -> list[str]:
+    """The `PolicyTargets` fields a rule's policy takes: the shared settings, then the rule's tunables."""
+    return list(dict.fromkeys([*SHARED_SETTINGS, *rule.tunables]))
+
+
 def policy_settings(rule: Rule) -> list[str]:
     """The camelCase settings a rule's policy takes (as its pack config schema lists them)."""
-    return [_alias(name) for name in dict.fromkeys([*SHARED_SETTINGS, *rule.tunables])]
+    return [_alias(name) for name in setting_fields(rule)]
 
 
 def is_pack_config(config: Mapping[str, Any]) -> bool:
