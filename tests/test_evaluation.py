@@ -118,8 +118,13 @@ def test_a_document_backstop_cannot_see_into_says_so(tmp_path: Path, capsys: pyt
     )
 
 
-def test_the_prod_plan_reports_its_scope(capsys: pytest.CaptureFixture[str], project_dir: Path) -> None:
-    code = main(["plan", "--stack", "prod", "--project-dir", str(project_dir), "--format", "json"])
-    summary = json.loads(capsys.readouterr().out)["summary"]
-    assert code == 0
-    assert 0 < summary["resourcesChecked"] < summary["resources"]
+def test_the_prod_program_reports_its_scope(prod_run) -> None:
+    report = evaluate(prod_run.resources, PolicyTargets.for_environment("prod"))
+    assert report.exit_code == 0
+    assert 0 < report.checked_count < report.resource_count == len(prod_run.resources)
+    assert report.summary()["resourcesChecked"] == report.checked_count
+    # Component resources are never of a type a rule reads; Atlas clusters always are.
+    components = [r for r in prod_run.resources if r.type in tokens.COMPONENTS]
+    clusters = [r for r in prod_run.resources if r.type == tokens.ATLAS_ADVANCED_CLUSTER]
+    assert evaluate(components, PolicyTargets()).checked_count == 0 < len(components)
+    assert evaluate(clusters, PolicyTargets()).checked_count == len(clusters) > 0

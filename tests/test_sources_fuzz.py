@@ -20,7 +20,7 @@ from backstop import tokens
 from backstop.cli import main
 from backstop.policy.sources import GONE_OPS, KNOWN_OPS
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(),

@@ -118,20 +118,33 @@ def test_infer_stack_reads_the_stack_file_of_the_urns(capsys, project, broken_ex
     assert _levels(out) == {QUEUE_URN: "mandatory"}
 
 
-@pytest.mark.parametrize("stack", ["prod", "staging"])
-def test_the_packs_own_config_files_configure_the_plan(capsys, stack) -> None:
+def test_the_packs_own_config_file_configures_the_plan(capsys) -> None:
     code, out, err = _run(
         capsys,
         "plan",
         "--stack",
-        stack,
+        "prod",
         "--policy-config",
-        str(ROOT / "policies" / f"{stack}.json"),
+        str(ROOT / "policies" / "prod.json"),
         "--format",
         "json",
     )
     assert (code, err) == (0, "")
     assert json.loads(out)["summary"]["mandatory"] == 0
+
+
+def test_the_staging_pack_config_makes_violations_advisory(capsys, tmp_path, staging_run) -> None:
+    broken = mutate(
+        staging_run.resources, "messaging-email-campaigns", {"deadLetteringOnMessageExpiration": False}
+    )
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(to_export(broken)))
+    config = str(ROOT / "policies" / "staging.json")
+    code, out, err = _run(
+        capsys, "check", str(export), "--stack", "staging", "--policy-config", config, "--format", "json"
+    )
+    assert (code, err) == (0, "")
+    assert _levels(out) == {QUEUE_URN.replace("prod", "staging", 1): "advisory"}
 
 
 def test_all_mandatory_makes_staging_violations_mandatory(capsys, tmp_path, broken_export) -> None:
