@@ -9,29 +9,18 @@ output and a cluster tag; `backstop recover cleanup` removes it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from backstop.drill.stacks import DrillStackInfo
+from backstop.drill.stacks import DrillStacks
 
 RECOVER_PROJECT = "backstop-recover"
 RECOVER_STACK_PREFIX = "recover-"
 _STACK_NAME = re.compile(r"^recover-(\d{8})-(\d{6})-([0-9a-f]+)$")
 
 
-class RecoveryStacks(Protocol):
-    def up(
-        self,
-        stack_name: str,
-        program: Callable[[], None],
-        on_output: Callable[[str], Any],
-        tags: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]: ...
-
-    def destroy(self, stack_name: str, on_output: Callable[[str], Any]) -> None: ...
-
-    def list(self) -> list[DrillStackInfo]: ...
+class RecoveryStacks(DrillStacks, Protocol):
+    """The drill's stacks, plus reading a stack's outputs back (secrets decrypted) in a later command."""
 
     def outputs(self, stack_name: str) -> dict[str, Any]: ...
 

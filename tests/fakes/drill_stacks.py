@@ -2,6 +2,8 @@
 
 What a real `pulumi up` would make in Atlas (the cluster, with its tags and connection strings) is added
 to the fake Atlas, and `destroy` removes it again, so the drill sees the same world it would in Atlas.
+`outputs` answers as `pulumi stack output --show-secrets` would (a recovery cluster's reader password is a
+secret output), and `after_up` lets a test change what Atlas reports once the cluster exists.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 
 from backstop import tokens
 from backstop.drill.stacks import STACK_EXPIRY_TAG, DrillStackInfo, parse_expiry
-from backstop.mocks import ProgramRun, run_with_mocks
+from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
 from tests.fakes.atlas_server import FakeAtlas
 
 
@@ -31,6 +33,8 @@ class FakeDrillStacks:
         self.runs: dict[str, ProgramRun] = {}
         self.tags: dict[str, dict[str, str]] = {}
         self.stacks: dict[str, DrillStackInfo] = {info.name: info for info in existing or []}
+        self.secrets: dict[str, dict[str, Any]] = {}
+        self.after_up: Callable[[str], None] | None = None
 
     def up(
         self,
@@ -42,8 +46,11 @@ class FakeDrillStacks:
         self.calls.append(("up", stack_name))
         self.tags[stack_name] = dict(tags or {})
         self.stacks[stack_name] = DrillStackInfo(stack_name, parse_expiry((tags or {}).get(STACK_EXPIRY_TAG)))
-        run = run_with_mocks(program, stack=stack_name)
+        monitor = use_mocks(stack=stack_name)
+        run = run_with_mocks(program, stack=stack_name, monitor=monitor)
         self.runs[stack_name] = run
+        users = [r for r in monitor.registrations if r.type == tokens.ATLAS_DATABASE_USER]
+        self.secrets[stack_name] = {"databasePassword": users[0].inputs["password"]["value"]} if users else {}
         on_output(f"+ {len(run.resources)} resources created")
         if self.fail_up is not None:
             raise self.fail_up
@@ -65,7 +72,12 @@ class FakeDrillStacks:
                     shards=len(props.get("replicationSpecs") or [None]),
                 )
             outputs.update(clusterName=props["name"], projectId=props["projectId"])
+        if self.after_up is not None:
+            self.after_up(stack_name)
         return outputs
+
+    def outputs(self, stack_name: str) -> dict[str, Any]:
+        return {**self.runs[stack_name].outputs, **self.secrets[stack_name]}
 
     def destroy(self, stack_name: str, on_output: Callable[[str], Any]) -> None:
         self.calls.append(("destroy", stack_name))
