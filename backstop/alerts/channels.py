@@ -24,8 +24,9 @@ import requests
 
 Status = Literal["delivered", "failed", "skipped", "not-supported"]
 TEST_MARK = "[backstop test]"
-# Azure Monitor's action group API version with the test-notifications operations.
-ACTION_GROUPS_API_VERSION = "2023-01-01"
+# Azure Monitor's action group API version with the test-notifications operations: GA, and one the installed
+# pulumi-azure-native lists for monitor.ActionGroup.
+ACTION_GROUPS_API_VERSION = "2022-06-01"
 # The alert type Azure Monitor renders the test as: the metric alert schema of the Service Bus DLQ alert.
 TEST_ALERT_TYPE = "metricstaticthreshold"
 MANAGED_TAG = ("managed-by", "backstop")

@@ -115,7 +115,7 @@ def _handler(state: AlertEndpoints) -> type[BaseHTTPRequestHandler]:
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 self._send(401, {"error": {"code": "InvalidAuthenticationToken", "message": "bad token"}})
                 return
-            if query.get("api-version") != ["2023-01-01"]:
+            if query.get("api-version") != ["2022-06-01"]:
                 self._send(400, {"error": {"code": "InvalidApiVersionParameter", "message": "api-version"}})
                 return
             parts = path.strip("/").split("/")
@@ -170,7 +170,7 @@ def _handler(state: AlertEndpoints) -> type[BaseHTTPRequestHandler]:
             state.notifications[notification_id] = {"group": name, "actionDetails": details}
             location = (
                 f"{state.base_url}/subscriptions/{SUBSCRIPTION}/resourceGroups/x/providers/Microsoft.Insights/"
-                f"actionGroups/{name}/notificationStatus/{notification_id}?api-version=2023-01-01"
+                f"actionGroups/{name}/notificationStatus/{notification_id}?api-version=2022-06-01"
             )
             self._send(202, {}, {"Location": location, "Retry-After": state.retry_after})
 
