@@ -11,14 +11,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_mongodbatlas as mongodbatlas
 
 from backstop import tokens
 from backstop.config import AlertsConfig, AtlasConfig, BackupScheduleConfig, ClusterConfig
+from backstop.providers import provider
+
+if TYPE_CHECKING:
+    import pulumi_mongodbatlas as mongodbatlas
+else:  # only the modules of the classes used, not the provider's root
+    mongodbatlas = provider("pulumi_mongodbatlas")
 
 
 def atlas_region_to_aws(region: str) -> str:

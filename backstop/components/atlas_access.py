@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_mongodbatlas as mongodbatlas
 
 from backstop import tokens
 from backstop.app.config import AccessConfig
+from backstop.providers import provider
+
+if TYPE_CHECKING:
+    import pulumi_mongodbatlas as mongodbatlas
+else:  # only the modules of the classes used, not the provider's root
+    mongodbatlas = provider("pulumi_mongodbatlas")
 
 
 def _slug(username: str) -> str:

@@ -9,12 +9,18 @@ dashboard remain accessible through direct DNS fallback".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
-import pulumi_cloudflare as cloudflare
 
 from backstop import tokens
 from backstop.app.config import CloudflareConfig
+from backstop.providers import provider
+
+if TYPE_CHECKING:
+    import pulumi_cloudflare as cloudflare
+else:  # only the modules of the classes used, not the provider's root
+    cloudflare = provider("pulumi_cloudflare")
 
 
 def widget_expression(cfg: CloudflareConfig) -> str:
