@@ -69,21 +69,33 @@ class Timing:
         return max(r.rss_mib for r in self.runs)
 
 
+# Runs one command from a small fresh interpreter and reports the command's own wall time, CPU time and
+# peak RSS: a child forked straight from this (large) process would report this process's RSS as its peak.
+_LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+cpu = usage.ru_utime + usage.ru_stime
+print(json.dumps([wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)]))
+"""
+
+
 def measure(command: Sequence[str], repeat: int, *, cwd: Path = ROOT) -> Timing:
-    """Whole-process wall time, CPU time and peak RSS of `command` (`os.wait4` gives the child's own)."""
+    """Whole-process wall time, CPU time and peak RSS of `command`, `repeat` times."""
     runs: list[Run] = []
     for _ in range(repeat):
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        assert process.stderr is not None
-        stderr = process.stderr.read()
-        _pid, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        process.stderr.close()
-        if process.returncode not in (0, 1):
-            sys.exit(f"{' '.join(command)} failed ({process.returncode}): {stderr.decode()[-2000:]}")
-        runs.append(Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, process.returncode))
+        done = subprocess.run([PYTHON, "-c", _LAUNCHER, *command], cwd=cwd, capture_output=True, text=True)
+        if done.returncode != 0 or not done.stdout.strip():
+            sys.exit(f"{' '.join(command)}: launcher failed: {done.stderr[-2000:]}")
+        wall, cpu, rss, code = json.loads(done.stdout.strip().splitlines()[-1])
+        if code not in (0, 1):
+            sys.exit(f"{' '.join(command)} failed ({code}): {done.stderr[-2000:]}")
+        runs.append(Run(wall, cpu, rss, code))
     return Timing(runs)
 
 

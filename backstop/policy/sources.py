@@ -188,7 +188,8 @@ def parse_json(text: str, source: str) -> Any:
         raise SourceError(f"{source}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     except ValueError as exc:  # integers longer than Python's digit limit
         raise SourceError(f"{source}: unusable JSON number: {str(exc).split(';')[0]}") from None
-    _check_values(document, source)
+    # ASCII text without a \u escape can hold no unpaired surrogate: skip that check per string.
+    _check_values(document, source, text_checked=text.isascii() and "\\u" not in text)
     return document
 
 
@@ -243,10 +244,11 @@ def events_to_digest(text: str, source: str) -> dict[str, Any]:
     return digest
 
 
-def _check_values(document: Any, source: str) -> None:
+def _check_values(document: Any, source: str, *, text_checked: bool = False) -> None:
     """Refuse nesting deeper than `MAX_DEPTH`, integers no float can hold and unpaired surrogates, naming
-    the key path, before any recursive code (normalisation, rules, output) meets them."""
-    if _clean(document):
+    the key path, before any recursive code (normalisation, rules, output) meets them. `text_checked`:
+    the document's text was ASCII without escapes, so no string can hold a surrogate."""
+    if _clean(document, text_checked):
         return
     stack: list[tuple[Any, str, int]] = [(document, "", 0)]
     while stack:
@@ -270,7 +272,7 @@ def _check_values(document: Any, source: str) -> None:
             raise SourceError(f"{source}: {path or '(top)'}: integer too large ({value.bit_length()} bits)")
 
 
-def _clean(document: Any) -> bool:
+def _clean(document: Any, text_checked: bool = False) -> bool:
     """The checks of `_check_values` without building a key path for every value: True when the document
     passes them all. Only a document that fails (or is not a JSON object or array) is walked again, with
     paths, to name the key, so a whole estate is read in one cheap pass."""
@@ -282,16 +284,17 @@ def _clean(document: Any) -> bool:
         if depth >= MAX_DEPTH:
             return False  # its items are deeper than allowed (if it has any): let the slow walk tell
         if type(value) is dict:
-            for key in value:
-                if not key.isascii() and not _encodable(key):
-                    return False
+            if not text_checked:
+                for key in value:
+                    if not key.isascii() and not _encodable(key):
+                        return False
             values = value.values()
         else:
             values = value
         for item in values:
             kind = type(item)
             if kind is str:
-                if not item.isascii() and not _encodable(item):
+                if not text_checked and not item.isascii() and not _encodable(item):
                     return False
             elif kind is dict or kind is list:
                 stack.append((item, depth + 1))

@@ -215,7 +215,7 @@ class StackView:
         self._by_type: dict[str, list[Resource]] = defaultdict(list)
         self._by_urn: dict[str, Resource] = {}
         self._project_ids: dict[str, str] | None = None
-        self._projects: dict[tuple[int, str], Any] = {}
+        self._projects: dict[tuple[int, str], tuple[Resource, Any]] = {}
         self._members: dict[frozenset[str], tuple[dict[str, list[Resource]], list[Resource]]] = {}
         self._references: dict[tuple[frozenset[str], str], _References] = {}
         self._targets: dict[str, _Targets] = {}
@@ -225,6 +225,8 @@ class StackView:
         self._export_buckets: list[Resource] | None = None
         self._schedules: _References | None = None
         self._positions: dict[int, int] | None = None
+        self._attached: dict[tuple[Any, ...], list[Resource]] = {}
+        self._replication_rules: dict[int, tuple[Resource, list[ReplicationRule], bool]] = {}
         # Every type a rule asked for: the report's "N of M resources are of a type backstop checks".
         self.types_read: set[str] = set()
         for resource in self.resources:
@@ -325,8 +327,13 @@ class StackView:
         refs = self._references.get(key)
         if refs is None:
             refs = self._references[key] = _References(self.of(key[0]), prop)
-        names = {v for v in (target.id, *identities) if _scalar(v)}
-        return refs.find(target.urn, names), refs.undecided
+        names = frozenset(v for v in (target.id, *identities) if _scalar(v))
+        # Several rules join the same bucket or account: answer each question once.
+        asked = (key, target.urn, names)  # all `find` depends on
+        found = self._attached.get(asked)
+        if found is None:
+            found = self._attached[asked] = refs.find(target.urn, names)
+        return list(found), refs.undecided
 
     def referenced(self, source: Resource, prop: str, kind: str) -> tuple[list[Resource], bool]:
         """The resources of index `kind` ("clusters", "buckets", "storage accounts", "namespaces") that
@@ -367,6 +374,9 @@ class StackView:
         deprecated inline block (`replicationConfiguration.rules[]` on Bucket,
         `replicationConfigurations[].rules[].destinations[]` on BucketV2), and whether some could not be
         read or joined yet."""
+        kept = self._replication_rules.get(id(bucket))
+        if kept is not None and kept[0] is bucket:  # the bucket is kept alive, so its id is not reused
+            return list(kept[1]), kept[2]
         configs, undecided = self.bucket_settings(bucket, [tokens.S3_REPLICATION])
         found: list[ReplicationRule] = []
         blocks: list[tuple[Resource, str, Any]] = [(c, "rules", get(c.props, "rules")) for c in configs]
@@ -397,7 +407,8 @@ class StackView:
                             owner, prop, status, get(rule, "destination.bucket"), rule, destination, index
                         )
                     )
-        return found, undecided
+        self._replication_rules[id(bucket)] = (bucket, found, undecided)
+        return list(found), undecided
 
     def replication_targets(self, rule: ReplicationRule, source: Resource) -> list[Resource]:
         """The declared buckets `rule` copies to: the one its destination names, else (the ARN is unknown
@@ -539,9 +550,10 @@ class StackView:
         dependencies are followed through resources that carry a `projectId` of their own.
         """
         key = (id(resource), prop)
-        if key not in self._projects:
-            self._projects[key] = self._atlas_project(resource, prop, set())
-        return self._projects[key]
+        kept = self._projects.get(key)
+        if kept is None or kept[0] is not resource:  # kept alive with its answer, so its id is not reused
+            kept = self._projects[key] = (resource, self._atlas_project(resource, prop, set()))
+        return kept[1]
 
     def _atlas_project(self, resource: Resource, prop: str, seen: set[str]) -> Any:
         seen.add(resource.urn)
