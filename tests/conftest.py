@@ -1,12 +1,23 @@
-"""Shared fixtures: one mock run per stack per session, because a run takes a couple of seconds."""
+"""Shared fixtures: one mock run per stack per session, because a run takes a couple of seconds.
+
+Whole-program runs are also shared with the code under test: `backstop.mocks.run_stack` (what `backstop
+plan`, `report` and the other commands call) answers a repeated run of the same stack file from the first
+one. A run is a pure function of the stack's name, its engine config, its secret keys and the preview
+flag (the program reads nothing else), so that is the key; every caller gets its own copy of the lists.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from backstop import mocks
 from backstop.mocks import ProgramRun, run_stack
+from backstop.stackfile import read_stack_file
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,15 +29,39 @@ def project_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def prod_run() -> ProgramRun:
-    return run_stack(ROOT, "prod")
+    return _shared_run_stack(ROOT, "prod")
 
 
 @pytest.fixture(scope="session")
 def staging_run() -> ProgramRun:
-    return run_stack(ROOT, "staging")
+    return _shared_run_stack(ROOT, "staging")
 
 
 @pytest.fixture(scope="session")
 def prod_preview_run() -> ProgramRun:
     """The prod program as a first `pulumi preview` sees it: ids and computed outputs unknown."""
-    return run_stack(ROOT, "prod", preview=True)
+    return _shared_run_stack(ROOT, "prod", preview=True)
+
+
+_RUNS: dict[tuple[str, str, tuple[str, ...], bool], ProgramRun] = {}
+
+
+def _shared_run_stack(project_dir: Path, stack: str, *, preview: bool = False) -> ProgramRun:
+    stack_file = read_stack_file(project_dir, stack)
+    key = (
+        stack,
+        json.dumps(stack_file.engine_config(), sort_keys=True),
+        tuple(stack_file.secret_keys),
+        preview,
+    )
+    run = _RUNS.get(key)
+    if run is None:
+        run = _RUNS[key] = run_stack(project_dir, stack, preview=preview)
+    return ProgramRun(run.stack, list(run.resources), copy.deepcopy(run.outputs))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def shared_program_runs() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(mocks, "run_stack", _shared_run_stack)
+        yield
