@@ -19,8 +19,10 @@ from typing import Any
 from backstop import seeds, tokens
 from backstop.config import ObjectivesConfig
 from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
+from backstop.policy.rules.azure_storage_geo_redundant import KIND_REDUNDANCY
 from backstop.policy.rules.s3_common import replica_urns
 from backstop.policy.rules.s3_replication_scope import coverage
+from backstop.policy.rules.servicebus_common import NEVER_SECONDS, duration_seconds
 from backstop.policy.stackview import StackView
 from backstop.policy.values import MISSING, get, is_true, items, number
 from backstop.resources import Resource, is_unknown
@@ -424,7 +426,16 @@ def _object_storage_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
     for account in view.of(tokens.AZ_STORAGE_ACCOUNT):
         evidence.append(account.name)
         sku = get(account.props, "sku.name")
-        rpos.append(AZURE_GEO_RPO if isinstance(sku, str) and sku in seeds.GEO_REDUNDANT_SKUS else None)
+        kind = get(account.props, "kind")
+        # A geo SKU counts only on an account kind that offers it (`azure-storage-geo-redundant`).
+        offered = not (
+            isinstance(kind, str)
+            and isinstance(sku, str)
+            and kind in KIND_REDUNDANCY
+            and sku.split("_", 1)[-1] not in KIND_REDUNDANCY[kind]
+        )
+        geo = isinstance(sku, str) and sku in seeds.GEO_REDUNDANT_SKUS and offered
+        rpos.append(AZURE_GEO_RPO if geo else None)
     return (_worst(rpos) if rpos else None), evidence
 
 
@@ -435,6 +446,11 @@ def _queue_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
     if not entities:
         return None, []
     evidence = [e.name for e in entities]
+    # An entity deleted when idle takes its dead letters with it (`servicebus-auto-delete-on-idle`).
+    for entity in view.of([tokens.AZ_SB_QUEUE, tokens.AZ_SB_TOPIC, tokens.AZ_SB_SUBSCRIPTION]):
+        idle = duration_seconds(get(entity.props, "autoDeleteOnIdle"))
+        if isinstance(idle, float) and idle < NEVER_SECONDS:
+            return None, evidence
     for entity in entities:
         if not is_true(get(entity.props, "deadLetteringOnMessageExpiration")):
             return None, evidence

@@ -55,6 +55,8 @@ DRILL_SPOT_CHECK_DOCUMENTS = 10
 KMS_DELETION_WINDOW_DAYS = 30
 # Service Bus: "Automatic retry with configurable intervals before dead-lettering".
 MIN_MAX_DELIVERY_COUNT = 3
+# ... each lasting at least the service's default 1-minute lock: a 3-minute window before dead-lettering.
+MIN_DELIVERY_WINDOW_MINUTES = MIN_MAX_DELIVERY_COUNT * 1
 # Blob soft delete covers at least the database PITR window.
 MIN_BLOB_SOFT_DELETE_DAYS = 7
 

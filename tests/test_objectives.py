@@ -131,6 +131,18 @@ def _flipped(before: dict, after: dict) -> dict[str, tuple[str, str, bool]]:
             {"versioningConfiguration.status": "Suspended"},
             {"object_storage": ("unbounded", "unbounded", False)},
         ),
+        # A queue that deletes itself when idle takes its dead letters with it.
+        (
+            "messaging-email-campaigns",
+            {"autoDeleteOnIdle": "PT1H"},
+            {"queue_messages": ("unbounded", "unbounded", False)},
+        ),
+        # A geo SKU on a premium block blob account is not available: no geo copy.
+        (
+            "media-blobs",
+            {"sku.name": "Standard_GRS", "kind": "BlockBlobStorage"},
+            {"object_storage": ("unbounded", "unbounded", False)},
+        ),
         # A queue that drops expired messages loses them silently.
         (
             "messaging-email-campaigns",

@@ -90,6 +90,8 @@ class PolicyTargets(BaseModel):
     )
     min_blob_soft_delete_days: float = Field(default=seeds.MIN_BLOB_SOFT_DELETE_DAYS, ge=1)
     min_max_delivery_count: int = Field(default=seeds.MIN_MAX_DELIVERY_COUNT, ge=1)
+    # maxDeliveryCount x lockDuration before a message is dead-lettered: the retry floor x the default lock.
+    min_delivery_window_minutes: float = Field(default=seeds.MIN_DELIVERY_WINDOW_MINUTES, ge=0)
 
     require_protect: bool = True
     prod_cluster_names: list[NonEmptyName] = Field(default_factory=list)

@@ -6,11 +6,12 @@ from typing import Any
 
 import pytest
 
+from backstop import tokens
 from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, levels, mutate, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
 
 RULE = "azure-storage-geo-redundant"
 PROD = PolicyTargets.for_environment("prod")
@@ -76,3 +77,59 @@ def test_staging_targets_make_violations_advisory(staging_run: ProgramRun) -> No
     required = PolicyTargets.for_environment("staging", require_geo_redundant_storage=True)
     assert levels(RULE, staging_run.resources, required) == {(ACCOUNT, "advisory")}
     assert levels(RULE, staging_run.resources, PROD) == {(ACCOUNT, "mandatory")}
+
+
+@pytest.mark.parametrize(
+    ("token", "props", "words"),
+    [
+        pytest.param(
+            tokens.AZ_STORAGE_ACCOUNT,
+            {"sku": {"name": "Standard_GRS"}, "kind": "BlockBlobStorage"},
+            "kind BlockBlobStorage offers only LRS, ZRS: sku.name Standard_GRS is not available for it",
+            id="premium-block-blobs",
+        ),
+        pytest.param(
+            tokens.AZ_STORAGE_ACCOUNT,
+            {"sku": {"name": "Standard_RAGZRS"}, "kind": "Storage"},
+            "kind Storage offers only GRS, LRS, RAGRS",
+            id="general-purpose-v1-no-gzrs",
+        ),
+        pytest.param(
+            tokens.AZ_STORAGE_ACCOUNT, {"sku": {"name": "Standard_GRS"}, "kind": "Storage"}, "", id="v1-grs"
+        ),
+        pytest.param(
+            tokens.AZ_STORAGE_ACCOUNT, {"sku": {"name": "Standard_RAGZRS"}, "kind": "StorageV2"}, "", id="v2"
+        ),
+        pytest.param(
+            tokens.AZC_STORAGE_ACCOUNT,
+            {"accountReplicationType": "GRS", "accountTier": "Premium", "accountKind": "BlockBlobStorage"},
+            "accountTier Premium offers only LRS and ZRS",
+            id="classic-premium",
+        ),
+        pytest.param(
+            tokens.AZC_STORAGE_ACCOUNT,
+            {"accountReplicationType": "GZRS", "accountTier": "Standard", "accountKind": "BlobStorage"},
+            "accountKind BlobStorage offers only GRS, LRS, RAGRS: accountReplicationType GZRS",
+            id="classic-blob-storage-no-gzrs",
+        ),
+        pytest.param(
+            tokens.AZC_STORAGE_ACCOUNT,
+            {"accountReplicationType": "RAGZRS", "accountTier": "Standard"},
+            "",
+            id="classic-v2",
+        ),
+    ],
+)
+def test_the_account_kind_must_offer_the_geo_sku(token: str, props: dict[str, Any], words: str) -> None:
+    account = res(token, "media", props)
+    found = findings(RULE, [account])
+    if not words:
+        assert found == []
+    else:
+        (finding,) = found
+        assert words in finding.message and not finding.unknown
+
+
+def test_unknown_kind_is_undecided() -> None:
+    account = res(tokens.AZ_STORAGE_ACCOUNT, "media", {"sku": {"name": "Standard_GRS"}, "kind": UNKNOWN})
+    assert undecided(RULE, [account]) == {"media"}

@@ -2,7 +2,9 @@
 
 azure-native spells the redundancy in `sku.name` (`Standard_RAGZRS`); classic pulumi-azure in
 `accountReplicationType` (`RAGZRS`, with the tier apart in `accountTier`), so a classic account passes when
-its replication type is the redundancy part of one of the accepted SKUs.
+its replication type is the redundancy part of one of the accepted SKUs. The SKU must also be one the
+account's kind offers (`kind` / classic `accountKind`, and classic `accountTier`): premium block blob and
+file share accounts are LRS/ZRS only.
 """
 
 from __future__ import annotations
@@ -44,3 +46,49 @@ def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
         yield unknown(resource, key)
     elif not (isinstance(sku, str) and sku in accepted):
         yield violation(resource, f"{key} is {fmt(sku)}, not geo-redundant (one of {', '.join(accepted)})")
+    else:
+        yield from _kind_allows(resource, sku)
+
+
+# Redundancy each account kind offers (Azure "Storage account overview", types of storage accounts):
+# premium block blobs and file shares are LRS/ZRS only; general-purpose v1 and legacy Blob storage have no
+# zone-redundant geo options. General-purpose v2 (the default kind of both SDKs) offers them all.
+KIND_REDUNDANCY = {
+    "BlockBlobStorage": frozenset({"LRS", "ZRS"}),
+    "FileStorage": frozenset({"LRS", "ZRS"}),
+    "Storage": frozenset({"LRS", "GRS", "RAGRS"}),
+    "BlobStorage": frozenset({"LRS", "GRS", "RAGRS"}),
+}
+
+
+def _kind_allows(resource: Resource, sku: str) -> Iterator[Finding]:
+    """A geo-redundant SKU only protects on an account kind that offers it; Azure refuses the others."""
+    classic = resource.type == tokens.AZC_STORAGE_ACCOUNT
+    kind_key = "accountKind" if classic else "kind"
+    kind = get(resource.props, kind_key)
+    redundancy = sku.split("_", 1)[-1]
+    if classic:
+        tier = get(resource.props, "accountTier")
+        if is_unknown(tier):
+            yield unknown(resource, "accountTier")
+            return
+        if tier == "Premium":
+            yield violation(
+                resource,
+                f"accountTier Premium offers only LRS and ZRS: accountReplicationType {sku} cannot make it "
+                "geo-redundant",
+            )
+            return
+    if is_unknown(kind):
+        yield unknown(resource, kind_key)
+    elif isinstance(kind, str) and kind in KIND_REDUNDANCY and redundancy not in KIND_REDUNDANCY[kind]:
+        offered = ", ".join(sorted(KIND_REDUNDANCY[kind]))
+        yield violation(
+            resource,
+            f"{kind_key} {kind} offers only {offered}: {key_of(classic)} {sku} is not available for it, "
+            "so the account cannot be geo-redundant as declared",
+        )
+
+
+def key_of(classic: bool) -> str:
+    return "accountReplicationType" if classic else "sku.name"

@@ -13,6 +13,12 @@ from collections.abc import Iterator
 
 from backstop import seeds, tokens
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
+from backstop.policy.rules.servicebus_common import (
+    NEVER_SECONDS,
+    duration_seconds,
+    human_duration,
+    message_ttl,
+)
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, number
 from backstop.resources import Resource, is_unknown
@@ -36,7 +42,21 @@ def dead_letter_flag(
         return
     elif not is_true(value):
         state = unset if value is MISSING else fmt(value)
-        yield violation(resource, f"{key} is {state}: {what} are dropped instead of dead-lettered")
+        yield violation(
+            resource,
+            f"{key} is {state}: {what} are dropped instead of dead-lettered{_ttl_note(resource, key)}",
+        )
+
+
+def _ttl_note(resource: Resource, key: str) -> str:
+    """With expiry dead-lettering off, the entity's own time-to-live says how soon messages are dropped."""
+    if key != "deadLetteringOnMessageExpiration":
+        return ""
+    ttl = message_ttl(resource)
+    seconds = duration_seconds(ttl)
+    if not isinstance(seconds, float) or seconds >= NEVER_SECONDS:
+        return ""
+    return f" (time-to-live {ttl}: every message not consumed within {human_duration(seconds)} is lost)"
 
 
 def delivery_count(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
