@@ -145,11 +145,6 @@ CLASSIC = {
 }
 
 
-def _account_name(account: Resource) -> Any:
-    name = get(account.props, "accountName")
-    return account.name if name is MISSING else name
-
-
 @stack_rule(
     id="azure-blob-recovery-scope",
     description=(
@@ -174,9 +169,7 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         elif pending:
             yield unknown(account, "the account's container soft delete, versioning and restore settings")
     for account in stack.of(tokens.AZ_STORAGE_ACCOUNT):
-        services, undecided = stack.attached(
-            [tokens.AZ_BLOB_SERVICE], account, "accountName", _account_name(account)
-        )
+        services, undecided = stack.storage_account_settings(account, [tokens.AZ_BLOB_SERVICE])
         if not services:
             if undecided:
                 yield unknown(account, "the account's BlobServiceProperties")
