@@ -282,17 +282,21 @@ def test_the_classic_service_bus_export(capsys) -> None:
     assert code == 1
     assert outcome(out) == (
         8,
-        3,
+        4,  # namespace, queue, subscription, and the topic (servicebus-auto-delete-on-idle reads topics)
         {
             ("servicebus-dead-letter-alert", NAMESPACE, "mandatory"),
             ("servicebus-queue-dead-lettering", QUEUE, "mandatory"),
             ("servicebus-subscription-dead-lettering", SUBSCRIPTION, "mandatory"),
+            # maxDeliveryCount 1 with the default 1-minute lock: dead-lettered on the first slow consumer.
+            ("servicebus-delivery-window", SUBSCRIPTION, "mandatory"),
         },
     )
     messages = sorted(v["message"] for v in out["violations"] if v["urn"] == SUBSCRIPTION)
     # The provider wrote its default `deadLetteringOnFilterEvaluationError: true`: not reported.
     assert messages == [
         "deadLetteringOnMessageExpiration is False: expired messages are dropped instead of dead-lettered",
+        "maxDeliveryCount 1 x lockDuration PT1M: a consumer slower than 1 min dead-letters a message after "
+        "1 min, under the 3-minute retry window",
         "maxDeliveryCount is 1: a message is dead-lettered before 3 delivery attempts",
     ]
 
@@ -310,6 +314,12 @@ def test_the_classic_storage_account_exports(capsys, name: str) -> None:
         ),
         "azure-storage-public-access-off": (
             "allowNestedItemsToBePublic is True: anonymous blob access is allowed"
+        ),
+        "azure-blob-recovery-scope": (
+            "container soft delete (blobProperties.containerDeleteRetentionPolicy) is off: deleting a "
+            "container deletes its blobs for good, which blob soft delete does not cover (at least 7 days "
+            "needed); blob versioning (blobProperties.versioningEnabled) is off: an overwritten blob keeps "
+            "no earlier version"
         ),
     }
 

@@ -264,3 +264,28 @@ def test_expiry_without_dead_lettering_names_the_time_to_live(prod_run: ProgramR
         if "time-to-live" in f.message
     ]
     assert "time-to-live P1D: every message not consumed within 1 d is lost" in finding.message
+
+
+def test_a_published_classic_export_with_provider_defaults() -> None:
+    """A real `pulumi stack export` of classic pulumi-azure Service Bus entities (tests/data/published):
+    the provider writes `autoDeleteOnIdle` and `defaultMessageTtl` as TimeSpan.MaxValue and `forwardTo`
+    as "" when unset; none of that is a self-deleting entity, an expiry or a forward."""
+    import json
+    from pathlib import Path
+
+    from backstop.policy.sources import resources_from_export
+
+    path = Path(__file__).resolve().parents[1] / "data" / "published" / "pulumi-azure-servicebus-stack.json"
+    resources = resources_from_export(json.loads(path.read_text(encoding="utf-8")), str(path))
+    assert {r.type for r in resources} >= {
+        tokens.AZC_SB_QUEUE,
+        tokens.AZC_SB_TOPIC,
+        tokens.AZC_SB_SUBSCRIPTION,
+    }
+    for rule in ("servicebus-auto-delete-on-idle", "servicebus-forwarding"):
+        assert findings(rule, resources) == [], rule
+    # Its subscription delivers once with the default 1-minute lock.
+    (finding,) = findings("servicebus-delivery-window", resources)
+    assert finding.urn.endswith("::exampleSubsn")
+    idle = {r.name: r.props.get("autoDeleteOnIdle") for r in resources if r.type in tokens.AZ_SB_QUEUES}
+    assert set(idle.values()) == {"P10675199DT2H48M5.4775807S"}
