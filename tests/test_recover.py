@@ -830,3 +830,41 @@ def test_the_runbook_calls_only_the_atlas_operations_listed_for_recover(
         "takeGroupClusterBackupSnapshots",
         "getGroupClusterBackupSnapshot",
     } <= called
+
+
+def test_a_restore_still_running_at_the_timeout_is_left_running_and_verify_picks_it_up(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    audited.atlas.restore_duration = timedelta(hours=8)  # backstop:recover.restoreTimeout is 6 h
+    code, out, err = run(
+        capsys, *audited.args("recover", "restore", *loss_args("collection", collection="orders"), "--quiet")
+    )
+    assert code == 1
+    [incident] = [line.split()[1] for line in out.splitlines() if line.startswith("incident ")]
+    assert "still running after 6 h; Atlas cannot cancel it" in err
+    assert audited.atlas.calls("DELETE") == []
+    assert steps(audited, incident)[-1] == "restore-ended"
+    assert run(capsys, *audited.args("recover", "verify", *incident_args(incident)))[0] == 1  # not yet
+    audited.clock.advance(hours=3)
+    code, out, _ = run(capsys, *audited.args("recover", "verify", *incident_args(incident)))
+    assert code == 0 and "| `orders` | 40 | 0 | 40 | 40 | 0 | 0 |" in out
+    finished = audited.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "restore-finished"})
+    assert finished["timeToRestoreSeconds"] == 8 * 3600.0
+
+
+def test_a_pre_cutover_snapshot_that_is_not_done_stops_the_cutover_before_any_write(
+    verified, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world, incident = verified
+    world.atlas.snapshot_duration = timedelta(hours=3)  # backstop:recover.snapshotTimeout is 2 h
+    args = world.args("recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme")
+    code, _, err = run(capsys, *args, "--quiet")
+    assert code == 2
+    assert "is not complete after 2 h: nothing was written" in err
+    assert world.source["tenant_acme"]["orders"].count_documents({}) == 0
+    assert "cutover-write" not in steps(world, incident)
+    code, out, _ = run(capsys, *args, "--quiet")  # waits on the same snapshot, then writes
+    assert code == 0, out
+    assert len(world.atlas.calls("POST", "/backup/snapshots")) == 1
+    assert world.source["tenant_acme"]["orders"].count_documents({}) == 40
