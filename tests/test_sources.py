@@ -494,3 +494,11 @@ def test_a_state_file_that_is_a_preview_is_refused(capsys, tmp_path) -> None:
     code, _, err = check(capsys, path, "--state", str(path))
     assert code == 2
     assert "a preview, not a stack's state" in err
+
+
+def test_a_stream_of_one_event_is_read_as_a_stream(capsys, tmp_path) -> None:
+    path = tmp_path / "events.json"
+    path.write_text('{"sequence": 0, "timestamp": 1, "preludeEvent": {"config": {}}}\n', encoding="utf-8")
+    code, out, err = check(capsys, path)
+    assert (code, err) == (0, "")
+    assert out["summary"]["resources"] == 0

@@ -162,3 +162,40 @@ def test_truncated_documents_are_exit_2(document: Any, cut: int) -> None:
 
 def test_every_gone_op_is_a_known_op() -> None:
     assert GONE_OPS <= KNOWN_OPS
+
+
+@st.composite
+def event_streams(draw: st.DrawFn) -> str:
+    """Lines of engine events as the streaming `--json` form writes them, some of them broken."""
+    lines = [json.dumps({"sequence": 0, "timestamp": 1, "preludeEvent": {"config": {}}})]
+    for number in range(draw(st.integers(0, 4))):
+        kind = draw(
+            st.sampled_from(["resourcePreEvent", "diagnosticEvent", "summaryEvent", "resOpFailedEvent"])
+        )
+        payload: Any = {
+            "metadata": {
+                "op": draw(st.sampled_from(sorted(KNOWN_OPS | {"bogus"}))),
+                "urn": draw(st.text(max_size=5)),
+                "new": draw(st.one_of(st.none(), states())),
+            }
+        }
+        if kind == "summaryEvent":
+            payload = {"resourceChanges": {"same": draw(st.integers(0, 3))}}
+        elif kind == "diagnosticEvent":
+            payload = {
+                "message": draw(st.text(max_size=10)),
+                "severity": draw(st.sampled_from(["error", "info"])),
+            }
+        if draw(st.integers(0, 5)) == 0:
+            payload = draw(json_values)
+        lines.append(json.dumps({"sequence": number + 1, "timestamp": 1, kind: payload}))
+    if draw(st.integers(0, 5)) == 0:
+        lines.append(draw(st.text(max_size=10)))
+    return "\n".join(lines) + "\n"
+
+
+@FUZZ
+@given(event_streams())
+def test_event_streams(stream: str) -> None:
+    code, err = _check(stream.encode("utf-8", "surrogatepass"))
+    _assert_clean(code, err)

@@ -190,6 +190,8 @@ def parse_json(text: str, source: str) -> Any:
         raise SourceError(f"{source}: unusable JSON number: {str(exc).split(';')[0]}") from None
     # ASCII text without a \u escape can hold no unpaired surrogate: skip that check per string.
     _check_values(document, source, text_checked=text.isascii() and "\\u" not in text)
+    if isinstance(document, dict) and "sequence" in document and set(document) & _EVENT_KEYS - {"sequence"}:
+        return events_to_digest(text, source)  # a stream of a single event
     return document
 
 
