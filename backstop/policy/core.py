@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
+from backstop.memory import gc_paused
 from backstop.policy.targets import LevelName, PolicyTargets
 from backstop.resources import Resource
 
@@ -300,6 +301,7 @@ def _violations(
     return violations
 
 
+@gc_paused()
 def evaluate(
     resources: Sequence[Resource],
     targets: PolicyTargets,

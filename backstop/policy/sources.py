@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 from backstop import tokens
 from backstop.errors import BackstopError
+from backstop.memory import gc_paused
 from backstop.resources import Resource, stack_of
 
 DocumentKind = Literal["preview", "export", "checkpoint"]
@@ -611,6 +612,7 @@ def read_state(path: Path) -> list[Resource]:
     return loaded.resources
 
 
+@gc_paused()
 def read_document(path: Path, state: Path | None = None) -> Document:
     """Read a preview, export or checkpoint file; `state` is the export a partial preview applies to."""
     source = str(path)
