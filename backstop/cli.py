@@ -20,6 +20,7 @@ from backstop.config import Environment
 from backstop.dlq import commands as dlq_commands
 from backstop.drill import commands as drill_commands
 from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
+from backstop.memory import gc_paused
 from backstop.policy.targets import PolicyTargets
 from backstop.recover import commands as recover_commands
 
@@ -109,6 +110,7 @@ def _resource_tree(resources: Sequence[Resource]) -> list[str]:
     return lines
 
 
+@gc_paused()  # one short run that builds a lot and frees little: no collections
 def _cmd_plan(args: argparse.Namespace) -> int:
     from backstop.mocks import run_stack
     from backstop.policy.core import evaluate
@@ -128,6 +130,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return _emit(report, args, stack_file.path.name)
 
 
+@gc_paused()
 def _cmd_check(args: argparse.Namespace) -> int:
     from backstop.config import stack_file_name
     from backstop.policy.core import evaluate
