@@ -112,7 +112,7 @@ def _resource_tree(resources: Sequence[Resource]) -> list[str]:
 
 @gc_paused()  # one short run that builds a lot and frees little: no collections
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from backstop.mocks import run_stack
+    from backstop.mocks import deploy_time_secrets, run_stack
     from backstop.policy.core import evaluate
     from backstop.stackfile import read_stack_file
 
@@ -125,6 +125,9 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.format == "text" and not args.output:
         mode = "first-deploy preview, computed values unknown" if args.preview else "mocked deployment"
         print(f"backstop plan: stack {args.stack} ({mode}), {len(run.resources)} resources declared")
+        assumed = deploy_time_secrets(stack_file)
+        if assumed:
+            print(f"  secrets set at deploy time, read as [secret]: {', '.join(assumed)}")
         print("\n".join(_resource_tree(run.resources)))
         print()
     return _emit(report, args, stack_file.path.name)

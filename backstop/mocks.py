@@ -388,18 +388,35 @@ def run_with_mocks(
     )
 
 
-def run_stack(project_dir: Path, stack: str, *, preview: bool = False) -> ProgramRun:
-    """Run backstop's own program for `stack` with the values of `Pulumi.<stack>.yaml`."""
+def deploy_time_secrets(stack_file: StackFile) -> list[str]:
+    """The secret-only keys (`backstop:slackWebhookUrl`…) a stack file leaves to `pulumi config set
+    --secret` on the deploying machine: offline they read as `[secret]`, like an encrypted value."""
+    from backstop.config import NAMESPACE, SECRET_KEYS
+
+    return [f"{NAMESPACE}:{key}" for key in SECRET_KEYS if f"{NAMESPACE}:{key}" not in stack_file.values]
+
+
+def run_stack(
+    project_dir: Path, stack: str, *, preview: bool = False, assume_deploy_secrets: bool = True
+) -> ProgramRun:
+    """Run backstop's own program for `stack` with the values of `Pulumi.<stack>.yaml`.
+
+    A committed stack file holds no secret in plain text, and encrypted ones cannot be read offline; with
+    `assume_deploy_secrets`, the secret-only keys it leaves out are taken as set at deploy time (`[secret]`),
+    so the plan declares what `pulumi up` on the deploying machine declares. The real preview, checked by
+    the policy pack, is where a missing one shows.
+    """
     from backstop.program import main
+    from backstop.stackfile import OFFLINE_SECRET
 
     stack_file: StackFile = read_stack_file(project_dir, stack)
-    return run_with_mocks(
-        main,
-        stack=stack,
-        config=stack_file.engine_config(),
-        secret_keys=stack_file.secret_keys,
-        preview=preview,
-    )
+    config = stack_file.engine_config()
+    secret_keys = list(stack_file.secret_keys)
+    if assume_deploy_secrets:
+        for key in deploy_time_secrets(stack_file):
+            config[key] = OFFLINE_SECRET
+            secret_keys.append(key)
+    return run_with_mocks(main, stack=stack, config=config, secret_keys=secret_keys, preview=preview)
 
 
 def config_json(values: Mapping[str, Any]) -> dict[str, str]:

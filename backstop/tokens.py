@@ -34,6 +34,7 @@ ATLAS_DATABASE_USER = "mongodbatlas:index/databaseUser:DatabaseUser"
 ATLAS_USER_PROJECT_ASSIGNMENT = "mongodbatlas:index/cloudUserProjectAssignment:CloudUserProjectAssignment"
 ATLAS_TEAM_PROJECT_ASSIGNMENT = "mongodbatlas:index/teamProjectAssignment:TeamProjectAssignment"
 ATLAS_PROJECT_INVITATION = "mongodbatlas:index/projectInvitation:ProjectInvitation"
+ATLAS_API_KEY_PROJECT_ASSIGNMENT = "mongodbatlas:index/apiKeyProjectAssignment:ApiKeyProjectAssignment"
 
 ATLAS_CLUSTERS = frozenset({ATLAS_ADVANCED_CLUSTER, ATLAS_LEGACY_CLUSTER})
 ATLAS_RESTORE_JOBS = frozenset({ATLAS_RESTORE_JOB, ATLAS_COLLECTION_RESTORE_JOB})
@@ -117,6 +118,24 @@ AZ_REGISTRY_TASK = "azure-native:containerregistry:Task"
 AZ_REDIS = "azure-native:redis:Redis"
 AZ_MANAGED_REDIS = "azure-native:redisenterprise:RedisEnterprise"
 AZ_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+
+# Classic pulumi-azure (v6) spellings of the application layer, as the installed `pulumi_azure` SDK has them.
+AZC_SERVICE_PLAN = "azure:appservice/servicePlan:ServicePlan"
+AZC_LINUX_WEB_APP = "azure:appservice/linuxWebApp:LinuxWebApp"
+AZC_WINDOWS_WEB_APP = "azure:appservice/windowsWebApp:WindowsWebApp"
+AZC_LINUX_WEB_APP_SLOT = "azure:appservice/linuxWebAppSlot:LinuxWebAppSlot"
+AZC_WINDOWS_WEB_APP_SLOT = "azure:appservice/windowsWebAppSlot:WindowsWebAppSlot"
+AZC_REGISTRY = "azure:containerservice/registry:Registry"
+AZC_REGISTRY_TASK = "azure:containerservice/registryTask:RegistryTask"
+AZC_REDIS = "azure:redis/cache:Cache"
+AZC_MANAGED_REDIS = "azure:managedredis/managedRedis:ManagedRedis"
+
+AZ_APP_SERVICE_PLANS = frozenset({AZ_APP_SERVICE_PLAN, AZC_SERVICE_PLAN})
+AZ_WEB_APPS = frozenset({AZ_WEB_APP, AZC_LINUX_WEB_APP, AZC_WINDOWS_WEB_APP})
+AZ_WEB_APP_SLOTS = frozenset({AZ_WEB_APP_SLOT, AZC_LINUX_WEB_APP_SLOT, AZC_WINDOWS_WEB_APP_SLOT})
+AZ_REGISTRIES = frozenset({AZ_REGISTRY, AZC_REGISTRY})
+AZ_REGISTRY_TASKS = frozenset({AZ_REGISTRY_TASK, AZC_REGISTRY_TASK})
+AZ_REDIS_CACHES = frozenset({AZ_REDIS, AZ_MANAGED_REDIS, AZC_REDIS, AZC_MANAGED_REDIS})
 
 # --- Cloudflare (pulumi-cloudflare v6) ------------------------------------------------------------------
 CF_RULESET = "cloudflare:index/ruleset:Ruleset"

@@ -35,7 +35,8 @@ def test_prod_plan_is_linux_and_zone_redundant_with_three_instances(prod_run: Pr
     assert primary["sku"] == {"name": "P1v3", "capacity": 3.0}
     assert primary["location"] == "eastus"
     standby = plans["asp-wiser-prod-centralus"].props
-    assert standby["location"] == "centralus" and standby["sku"] == {"name": "P1v3", "capacity": 1.0}
+    assert standby["location"] == "centralus" and standby["sku"] == {"name": "P1v3", "capacity": 2.0}
+    assert standby["zoneRedundant"] is True
 
 
 @pytest.mark.parametrize("site", ["wiser-prod-app", "wiser-prod-app-secondary"])
@@ -56,7 +57,7 @@ def test_prod_apps_run_the_registry_image_with_health_check_and_always_on(
 
 def test_prod_app_has_a_staging_slot_on_the_same_plan(prod_run: ProgramRun) -> None:
     slots = of_type(prod_run, tokens.AZ_WEB_APP_SLOT)
-    assert set(slots) == {"wiser-prod-app-staging"}
+    assert set(slots) == {"wiser-prod-app-staging", "wiser-prod-app-secondary-staging"}
     slot = slots["wiser-prod-app-staging"]
     assert slot.props["name"] == "wiser-prod-app" and slot.props["slot"] == "staging"
     assert slot.props["serverFarmId"].endswith("/Microsoft.Web/serverfarms/asp-wiser-prod")
@@ -71,6 +72,7 @@ def test_every_site_pulls_images_with_its_own_identity(prod_run: ProgramRun) -> 
         "wiser-prod-app-acr-pull",
         "wiser-prod-app-staging-acr-pull",
         "wiser-prod-app-secondary-acr-pull",
+        "wiser-prod-app-secondary-staging-acr-pull",
     }
     for assignment in pulls.values():
         assert assignment.props["roleDefinitionId"].endswith(f"/roleDefinitions/{tokens.ACR_PULL_ROLE_ID}")
@@ -149,6 +151,7 @@ def test_availability_alerts_watch_every_app_the_cache_and_storage(prod_run: Pro
     }
     assert set(alerts) == set(EXPECTED_ALERTS)
     engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    slack = named(prod_run.resources, "slack-alerts-action-group").id
     for name, (scope, metric, operator, threshold) in EXPECTED_ALERTS.items():
         props: Any = alerts[name].props
         assert props["scopes"] == [f"{SUBSCRIPTION}/resourceGroups/rg-wiser-{_rg(scope)}/providers/{scope}"]
@@ -160,8 +163,9 @@ def test_availability_alerts_watch_every_app_the_cache_and_storage(prod_run: Pro
         )
         assert criterion["metricNamespace"] == scope.rsplit("/", 1)[0]
         assert props["enabled"] is True and props["severity"] == 1.0
-        # Until a Slack-reaching action group is declared, they notify the engineering group.
-        assert props["actions"] == [{"actionGroupId": engineering}]
+        # The engineering e-mail group and the Slack relay group (the offline plan takes the secret
+        # `slackWebhookUrl` as set at deploy time).
+        assert props["actions"] == [{"actionGroupId": engineering}, {"actionGroupId": slack}]
 
 
 def _rg(scope: str) -> str:

@@ -95,8 +95,11 @@ def test_staging_targets_turn_the_same_violation_advisory(
     }
     assert code == 1
     # Held to prod, staging's cheaper choices are violations too: no compliance floor, LRS, nothing protected,
-    # exports kept a month (30-day noncurrent expiry, 7-day lock) instead of the 13-month window.
+    # exports kept a month (30-day noncurrent expiry, 7-day lock) instead of the 13-month window, one App
+    # Service instance without zones, a registry without a replica.
     assert held_to_prod == {
+        ("app-service-plan-zone-redundant", "mandatory", "asp-wiser-staging"),
+        ("acr-geo-replicated", "mandatory", "images"),
         ("s3-versioning-enabled", "mandatory", "media"),
         ("s3-lifecycle-retention", "mandatory", "atlas-exports"),
         ("s3-lifecycle-retention", "mandatory", "atlas-exports-replica"),

@@ -861,8 +861,8 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
     prod_types = Counter(r.type for r in prod_run.resources)
     staging_types = Counter(r.type for r in staging_run.resources)
     # The same resources, minus the prod-only compliance floor, one of prod's two blob containers, one of
-    # prod's two Atlas users, and prod's secondary region (standby plan and app with its image pull role
-    # and its two availability alerts, the registry replica feeding it).
+    # prod's two Atlas users, and prod's secondary region (standby plan, app and slot with their image
+    # pull roles, the app's two availability alerts, the registry replica feeding it).
     assert prod_types - staging_types == Counter(
         {
             tokens.ATLAS_COMPLIANCE_POLICY: 1,
@@ -870,7 +870,8 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
             tokens.ATLAS_USER_PROJECT_ASSIGNMENT: 1,
             tokens.AZ_APP_SERVICE_PLAN: 1,
             tokens.AZ_WEB_APP: 1,
-            tokens.AZ_ROLE_ASSIGNMENT: 1,
+            tokens.AZ_WEB_APP_SLOT: 1,
+            tokens.AZ_ROLE_ASSIGNMENT: 2,
             tokens.AZ_METRIC_ALERT: 2,
             tokens.AZ_REGISTRY_REPLICATION: 1,
         }

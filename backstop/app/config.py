@@ -43,16 +43,20 @@ class AppServicePlanConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _zone_redundancy_needs_tier_and_instances(self) -> AppServicePlanConfig:
-        if self.zone_redundant and not ZONE_REDUNDANT_SKU.match(self.sku):
-            raise ValueError(
-                f"zoneRedundant needs a Premium v2/v3/v4 or Isolated v2 SKU such as P1v3 (got {self.sku})"
-            )
-        if self.zone_redundant and self.instance_count < MIN_ZONE_REDUNDANT_INSTANCES:
-            raise ValueError(
-                f"zoneRedundant needs at least {MIN_ZONE_REDUNDANT_INSTANCES} instances "
-                f"(got instanceCount {self.instance_count})"
-            )
+        _check_zone_redundancy(self.zone_redundant, self.sku, self.instance_count)
         return self
+
+
+def _check_zone_redundancy(zone_redundant: bool, sku: str, instance_count: int) -> None:
+    if zone_redundant and not ZONE_REDUNDANT_SKU.match(sku):
+        raise ValueError(
+            f"zoneRedundant needs a Premium v2/v3/v4 or Isolated v2 SKU such as P1v3 (got {sku})"
+        )
+    if zone_redundant and instance_count < MIN_ZONE_REDUNDANT_INSTANCES:
+        raise ValueError(
+            f"zoneRedundant needs at least {MIN_ZONE_REDUNDANT_INSTANCES} instances "
+            f"(got instanceCount {instance_count})"
+        )
 
 
 class WebAppConfig(ConfigModel):
@@ -72,8 +76,14 @@ class SecondaryRegionConfig(ConfigModel):
     location: str = Field(pattern=_AZURE_LOCATION)
     plan_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,60}$")
     sku: str = Field(default="P1v3", pattern=r"^[A-Z]\d+[a-z0-9]*$")
-    instance_count: int = Field(default=1, ge=1, le=30)
+    instance_count: int = Field(default=2, ge=1, le=30)
+    zone_redundant: bool = True
     app_suffix: str = Field(default="secondary", pattern=r"^[a-z0-9-]{1,20}$")
+
+    @model_validator(mode="after")
+    def _zone_redundancy_needs_tier_and_instances(self) -> SecondaryRegionConfig:
+        _check_zone_redundancy(self.zone_redundant, self.sku, self.instance_count)
+        return self
 
 
 class RegistryConfig(ConfigModel):

@@ -119,19 +119,26 @@ class AppService(pulumi.ComponentResource):
             site = self._app(app, app.name, cfg.location, self.plan)
             self.apps[app.name] = site
             if app.staging_slot:
-                self.slots[app.name] = self._slot(app, site, cfg.location)
+                self.slots[app.name] = self._slot(app, site, app.name, cfg.location, self.plan)
         self.secondary_plan: web.AppServicePlan | None = None
         self.secondary_apps: dict[str, web.WebApp] = {}
         if cfg.secondary is not None:
             standby = cfg.secondary
             self.secondary_plan = self._plan(
-                standby.plan_name, standby.location, standby.sku, standby.instance_count, False
+                standby.plan_name,
+                standby.location,
+                standby.sku,
+                standby.instance_count,
+                standby.zone_redundant,
             )
             for app in cfg.apps:
                 site_name = f"{app.name}-{standby.app_suffix}"
-                self.secondary_apps[site_name] = self._app(
-                    app, site_name, standby.location, self.secondary_plan
-                )
+                site = self._app(app, site_name, standby.location, self.secondary_plan)
+                self.secondary_apps[site_name] = site
+                if app.staging_slot:  # the standby rolls back the same way once it takes traffic
+                    self.slots[site_name] = self._slot(
+                        app, site, site_name, standby.location, self.secondary_plan
+                    )
         self.register_outputs(
             {
                 "planId": self.plan.id,
@@ -191,22 +198,25 @@ class AppService(pulumi.ComponentResource):
         self._acr_pull(site_name, site.identity)
         return site
 
-    def _slot(self, app: WebAppConfig, site: web.WebApp, location: str) -> web.WebAppSlot:
+    def _slot(
+        self, app: WebAppConfig, site: web.WebApp, site_name: str, location: str, plan: web.AppServicePlan
+    ) -> web.WebAppSlot:
+        slot_name = f"{site_name}-{STAGING_SLOT}"
         slot = web.WebAppSlot(
-            f"{app.name}-{STAGING_SLOT}",
+            slot_name,
             resource_group_name=self._args.resource_group_name,
             name=site.name,
             slot=STAGING_SLOT,
             location=location,
             kind=LINUX_CONTAINER_KIND,
-            server_farm_id=self.plan.id,
+            server_farm_id=plan.id,
             https_only=True,
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=self._site_config(app),
             tags=self._args.tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._acr_pull(f"{app.name}-{STAGING_SLOT}", slot.identity)
+        self._acr_pull(slot_name, slot.identity)
         return slot
 
     def _acr_pull(self, name: str, identity: pulumi.Output) -> authorization.RoleAssignment:

@@ -15,6 +15,8 @@ stays linear in its size: no rule scans pairs of resources. The indexes, and the
 - by S3 bucket name/ARN: `buckets_named`, `bucket_settings`, `replication_rules`, `replication_targets`;
 - by Azure storage account: `storage_accounts_named`, `storage_account_settings`;
 - by Service Bus namespace id or name: `namespaces_named`, `metric_alerts_scoped_to`;
+- by any resource an alert's scopes name, and by action group id: `metric_alerts_on`,
+  `action_groups_notified`;
 - by Atlas project: `atlas_project` (memoised), `in_project`, `clusters_named`, `schedules_for`,
   `cluster_for`, `same_project`.
 
@@ -193,9 +195,10 @@ class _AlertIndex:
                     start = scope.find(_SB_NAMESPACE_MARKER, start + 1)
         self.floating = [alerts[i] for i in floating]
 
-    def covering(self, namespace: Resource, name: str) -> list[Resource]:
+    def covering(self, namespace: Resource, name: str | None) -> list[Resource]:
         positions = set(self.by_dependency.get(namespace.urn, ()))
-        positions |= self.by_namespace_name.get(name.lower(), set())
+        if name is not None:
+            positions |= self.by_namespace_name.get(name.lower(), set())
         if isinstance(namespace.id, str) and namespace.id:
             namespace_id = namespace.id.lower()
             positions |= self.by_id.get(namespace_id, set())
@@ -505,6 +508,44 @@ class StackView:
             index = self._alerts[key] = _AlertIndex(self.of(key))
         return AlertScopes(index.covering(namespace, _namespace_name(namespace)), index.floating)
 
+    def metric_alerts_on(
+        self, resource: Resource, types: Iterable[str] = tokens.AZ_METRIC_ALERTS
+    ) -> AlertScopes:
+        """The metric alerts (of `types`) whose `scopes` name `resource` itself, any kind of resource (a web
+        app, a cache, a storage account): by the engine's dependency or by its ARM id (case and a trailing
+        "/" ignored). Same index as `metric_alerts_scoped_to`."""
+        key = frozenset(types)
+        index = self._alerts.get(key)
+        if index is None:
+            index = self._alerts[key] = _AlertIndex(self.of(key))
+        return AlertScopes(index.covering(resource, None), index.floating)
+
+    def action_groups_notified(self, alert: Resource) -> tuple[list[Resource], bool]:
+        """The declared action groups an alert's `actions[].actionGroupId` name, in stack order, and
+        whether some action could name any of them. Known ids are matched as ARM compares them (case and a
+        trailing "/" ignored); unknown ones (before the first deploy) by the engine's dependencies of
+        `actions`, and are undecided without any."""
+        index = self._index("action groups")
+        deps = alert.property_dependencies.get("actions") or ()
+        actions = items(get(alert.props, "actions"))
+        if is_unknown(actions):
+            return index.find(deps), not deps and bool(index.targets)
+        positions: dict[int, Resource] = {}
+        unresolved = False
+        for action in actions:
+            group_id = get(action, "actionGroupId")
+            if isinstance(group_id, str):
+                for group in index.find((), group_id.lower().rstrip("/")):
+                    positions.setdefault(id(group), group)
+            elif is_unknown(group_id):
+                unresolved = True
+        if unresolved:
+            for group in index.find(deps):
+                positions.setdefault(id(group), group)
+        order = {id(g): i for i, g in enumerate(index.targets)}
+        found = sorted(positions.values(), key=lambda g: order[id(g)])
+        return found, unresolved and not deps and bool(index.targets)
+
     # --- Atlas: projects and clusters -------------------------------------------------------------------
 
     def cluster_name(self, cluster: Resource) -> Any:
@@ -638,7 +679,13 @@ _KINDS: dict[str, tuple[frozenset[str], Callable[[Resource], Iterable[Any]], boo
     "buckets": (tokens.S3_BUCKETS, _bucket_identities, True),
     "storage accounts": (frozenset({tokens.AZ_STORAGE_ACCOUNT}), lambda a: (_account_name(a),), True),
     "namespaces": (tokens.AZ_SB_NAMESPACES, lambda n: (_namespace_name(n),), True),
+    "action groups": (tokens.AZ_ACTION_GROUPS, lambda g: (_arm_id(g),), False),
 }
+
+
+def _arm_id(resource: Resource) -> Any:
+    """An ARM id as ARM compares them: lower case, no trailing "/"."""
+    return resource.id.lower().rstrip("/") if isinstance(resource.id, str) else None
 
 
 __all__ = ["UNKNOWN", "AlertScopes", "ReplicationRule", "StackView"]

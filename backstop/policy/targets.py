@@ -98,6 +98,45 @@ class PolicyTargets(BaseModel):
     prod_project_names: list[NonEmptyName] = Field(default_factory=list)
     prod_project_ids: list[AtlasObjectId] = Field(default_factory=list)
 
+    # Application layer (WiserReview "Application Layer", "Recovery Capabilities", "Monitoring").
+    require_zone_redundant_plans: bool = Field(
+        default=True,
+        description="App Service plans must be zone redundant (zoneRedundant / zoneBalancingEnabled)",
+    )
+    require_deployment_slots: bool = Field(
+        default=True, description="Every web app must have a deployment slot to swap back to"
+    )
+    require_registry_geo_replication: bool = Field(
+        default=True, description="Every container registry must be replicated to another region"
+    )
+    min_untagged_retention_days: int = Field(
+        default=7,
+        ge=0,
+        description="Days an untagged manifest is kept before a retention policy may purge it",
+    )
+    critical_alert_severity: int = Field(
+        default=1,
+        ge=0,
+        le=4,
+        description="Alerts of this Azure Monitor severity or more severe (0) are critical",
+    )
+    min_edge_ttl_seconds: int = Field(
+        default=86400, ge=0, description="Shortest edge TTL of the cache rule for widget assets, in seconds"
+    )
+    widget_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names that serve widget assets; empty: every proxied Cloudflare DNS record",
+    )
+    backup_principals: list[str] = Field(
+        default_factory=list,
+        description="The only Atlas principals (usernames, team or API key ids) with a backup-capable role",
+    )
+    backup_capable_roles: list[str] = Field(
+        default_factory=lambda: ["GROUP_OWNER", "GROUP_BACKUP_MANAGER", "GROUP_CLUSTER_MANAGER"],
+        min_length=1,
+        description="Atlas project roles that can restore or delete backups",
+    )
+
     @classmethod
     def for_environment(cls, environment: Environment, **overrides: Any) -> PolicyTargets:
         """Prod: every rule mandatory. Staging: advisory, LRS storage and unprotected resources allowed,
@@ -111,6 +150,9 @@ class PolicyTargets(BaseModel):
                 require_protect=False,
                 compliance_policy="forbidden",
                 min_export_retention_days=seeds.STAGING_EXPORT_RETENTION_DAYS,
+                require_zone_redundant_plans=False,
+                require_deployment_slots=False,
+                require_registry_geo_replication=False,
                 levels={"atlas-restore-target-not-prod": "mandatory"},
             )
         base.update(overrides)
@@ -150,6 +192,7 @@ class PolicyTargets(BaseModel):
                 "prod_project_names": self.prod_project_names,
                 "prod_project_ids": self.prod_project_ids,
                 "default_aws_region": self.default_aws_region,
+                "backup_principals": self.backup_principals,
             }
             base = (
                 type(self)
@@ -181,7 +224,12 @@ def prod_inventory(project_dir: Path) -> dict[str, list[str]]:
         cfg = read_stack_file(project_dir, "prod").stack_config()
     except ConfigError:
         return {}
-    return {
+    inventory = {
         "prodClusterNames": [cluster.name for cluster in cfg.atlas.clusters],
         "prodProjectNames": [cfg.atlas.project_name],
     }
+    if cfg.access is not None:
+        # "Backup access restricted to Security Officer and Engineering Lead only", as prod lists them.
+        inventory["backupPrincipals"] = list(cfg.access.backup_principals)
+        inventory["backupCapableRoles"] = list(cfg.access.backup_capable_roles)
+    return inventory

@@ -1,0 +1,148 @@
+"""Widget assets are served from the Cloudflare edge through an origin outage.
+
+Each proxied DNS record that serves widget assets (`widgetHosts`, or every proxied record when that is
+empty) needs, in its zone, an enabled Cache Rule (`http_request_cache_settings`, `set_cache_settings`) whose
+expression names the host, with `cache` on, an `override_origin` edge TTL of at least `minEdgeTtlSeconds`
+and serve-stale not disabled, and an enabled Cache Response Rule (`http_response_cache_settings`,
+`set_cache_control`) for the host that sets `stale-if-error`, so cached assets are served while the origin
+errs or is down.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from backstop import seeds, tokens
+from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
+from backstop.policy.stackview import StackView
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING, get, is_true, items, number
+from backstop.resources import UNKNOWN, Resource, is_unknown
+
+
+def _zone_key(resource: Resource) -> Any:
+    """A zone by its id, or by the resource that computed it."""
+    deps = resource.property_dependencies.get("zoneId") or ()
+    if deps:
+        return deps[0]
+    return get(resource.props, "zoneId")
+
+
+def _rules(ruleset: Resource, phase: str, action: str) -> list[Any] | Any:
+    listed = items(get(ruleset.props, "rules"))
+    if is_unknown(listed):
+        return UNKNOWN
+    if get(ruleset.props, "phase") != phase:
+        return []
+    return [r for r in listed if get(r, "action") == action and get(r, "enabled") is not False]
+
+
+def _cache_rule_ok(rule: Any, targets: PolicyTargets) -> bool | str | None:
+    params = get(rule, "actionParameters")
+    if is_unknown(params):
+        return None
+    if not is_true(get(params, "cache")):
+        return "its cache rule does not set cache"
+    mode, ttl = get(params, "edgeTtl.mode"), get(params, "edgeTtl.default")
+    if is_unknown(mode) or is_unknown(ttl):
+        return None
+    if mode != "override_origin" or (number(ttl) or 0) < targets.min_edge_ttl_seconds:
+        return f"its cache rule keeps assets at the edge for less than {targets.min_edge_ttl_seconds} s"
+    stale = get(params, "serveStale.disableStaleWhileUpdating")
+    if is_unknown(stale):
+        return None
+    if stale is True:
+        return "its cache rule disables serving stale content"
+    return True
+
+
+def _stale_if_error_ok(rule: Any) -> bool | str | None:
+    directive = get(rule, "actionParameters.staleIfError")
+    if is_unknown(directive):
+        return None
+    if (
+        directive is MISSING
+        or get(directive, "operation") != "set"
+        or not (number(get(directive, "value")) or 0) > 0
+    ):
+        return "no stale-if-error directive for its assets"
+    return True
+
+
+@stack_rule(
+    id="cloudflare-widget-edge-cache",
+    description=(
+        f"{seeds.SEED_WISER}, Recovery Objectives: 'Widget delivery RTO — Near-zero — Cloudflare CDN "
+        "continues serving cached widget assets from 300+ edge locations even during origin outages'."
+    ),
+    severity=Severity.HIGH,
+    remediation=(
+        "Declare cloudflare.Ruleset(kind='zone', phase='http_request_cache_settings', rules=[{'action': "
+        "'set_cache_settings', 'expression': '(http.host eq \"<widget host>\" ...)', 'action_parameters': "
+        "{'cache': True, 'edge_ttl': {'mode': 'override_origin', 'default': 2592000}, 'serve_stale': "
+        "{'disable_stale_while_updating': False}}}]) and a 'http_response_cache_settings' ruleset with "
+        "'set_cache_control' and stale_if_error={'operation': 'set', 'value': 604800}."
+    ),
+    tunables=("min_edge_ttl_seconds", "widget_hosts"),
+)
+def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
+    cache_rules: dict[Any, list[Any]] = defaultdict(list)
+    response_rules: dict[Any, list[Any]] = defaultdict(list)
+    undecided_zones: set[Any] = set()
+    floating = False
+    for ruleset in stack.of(tokens.CF_RULESET):
+        zone = _zone_key(ruleset)
+        cache = _rules(ruleset, tokens.CF_CACHE_PHASE, tokens.CF_CACHE_ACTION)
+        response = _rules(ruleset, tokens.CF_CACHE_RESPONSE_PHASE, tokens.CF_CACHE_CONTROL_ACTION)
+        if is_unknown(zone):
+            floating = True
+            continue
+        if is_unknown(cache) or is_unknown(get(ruleset.props, "phase")):
+            undecided_zones.add(zone)
+            continue
+        cache_rules[zone].extend(cache)
+        response_rules[zone].extend(response)
+    wanted = {h.lower() for h in targets.widget_hosts}
+    for record in stack.of(tokens.CF_DNS_RECORDS):
+        proxied, host = get(record.props, "proxied"), get(record.props, "name")
+        if is_unknown(proxied) or is_unknown(host):
+            yield unknown(record, "whether this record serves widget assets through the edge")
+            continue
+        if not is_true(proxied) or not isinstance(host, str):
+            continue
+        if wanted and host.lower() not in wanted:
+            continue
+        zone = _zone_key(record)
+        if is_unknown(zone) or zone in undecided_zones or floating:
+            yield unknown(record, "the cache rules of this record's zone")
+            continue
+        needle = f'"{host.lower()}"'
+        verdicts = [
+            _cache_rule_ok(rule, targets)
+            for rule in cache_rules.get(zone, [])
+            if needle in str(get(rule, "expression")).lower()
+        ]
+        stale = [
+            _stale_if_error_ok(rule)
+            for rule in response_rules.get(zone, [])
+            if needle in str(get(rule, "expression")).lower()
+        ]
+        if True not in verdicts:
+            if None in verdicts:
+                yield unknown(record, "the cache rule of this host")
+            else:
+                reason = next(
+                    (v for v in verdicts if isinstance(v, str)), "no edge cache rule names this host"
+                )
+                yield violation(record, f"{host}: {reason}")
+            continue
+        if True not in stale:
+            if None in stale:
+                yield unknown(record, "the stale-if-error rule of this host")
+            else:
+                reason = next(
+                    (v for v in stale if isinstance(v, str)), "no stale-if-error directive for its assets"
+                )
+                yield violation(record, f"{host}: {reason}: the origin's outage reaches the reader")

@@ -1,0 +1,156 @@
+"""app-availability-alert-slack: every web app, cache and storage account has an enabled availability
+alert whose action groups include one that reaches Slack."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backstop import tokens
+from backstop.mocks import ProgramRun
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING
+from backstop.resources import UNKNOWN
+from tests.policy_support import (
+    SHAPES,
+    TOKEN_SETS,
+    declared,
+    failing,
+    levels,
+    mutate,
+    named,
+    res,
+    shapes,
+    undecided,
+    without,
+    without_dependencies,
+)
+
+RULE = "app-availability-alert-slack"
+PROD = PolicyTargets.for_environment("prod")
+STAGING = PolicyTargets.for_environment("staging")
+APP = "wiser-prod-app"
+CACHE = "cache"
+ACCOUNT = "media-blobs"
+APP_ALERTS = ("wiser-prod-app-healthcheckstatus-alert", "wiser-prod-app-http5xx-alert")
+CACHE_ALERTS = ("wiser-prod-cache-errors-alert", "wiser-prod-cache-serverload-alert")
+STORAGE_ALERT = "wiserprodmedia-availability-alert"
+SLACK_GROUP = "slack-alerts-action-group"
+
+
+def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
+    assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
+    assert failing(RULE, staging_run.resources, STAGING) == set() == undecided(RULE, staging_run.resources)
+
+
+@pytest.mark.parametrize("token_set", TOKEN_SETS)
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("removed", "expected"),
+    [
+        (APP_ALERTS, {APP}),
+        (APP_ALERTS[:1], set()),  # one availability alert is enough
+        (CACHE_ALERTS, {CACHE}),
+        ((STORAGE_ALERT,), {ACCOUNT}),
+        ((SLACK_GROUP,), {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}),
+    ],
+)
+def test_missing_alert_or_slack_group_fails(
+    prod_run: ProgramRun, token_set: str, shape: str, removed: tuple[str, ...], expected: set[str]
+) -> None:
+    loaded = shapes(without(declared(prod_run, token_set), *removed))[shape]
+    assert failing(RULE, loaded) == expected
+    assert undecided(RULE, loaded) == set()
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"enabled": False}, "is not enabled"),
+        ({"criteria.allOf[0].metricName": "CpuTime"}, "watches none of"),
+        ({"actions": []}, "notifies no action group with a Slack"),
+    ],
+)
+def test_deficient_storage_alert_is_named(
+    prod_run: ProgramRun, shape: str, changes: dict[str, Any], message: str
+) -> None:
+    loaded = shapes(mutate(prod_run.resources, STORAGE_ALERT, changes))[shape]
+    assert failing(RULE, loaded) == {ACCOUNT}
+
+
+def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
+    engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    email_only = mutate(prod_run.resources, STORAGE_ALERT, {"actions": [{"actionGroupId": engineering}]})
+    assert failing(RULE, without_dependencies(email_only)) == {ACCOUNT}
+    # A webhook receiver (a relay, or Slack's own incoming webhook) counts.
+    hooked = mutate(
+        email_only,
+        "messaging-dlq-action-group",
+        {"webhookReceivers": [{"name": "slack", "serviceUri": "https://relay.example.com/alerts"}]},
+    )
+    assert failing(RULE, without_dependencies(hooked)) == set()
+    disabled = mutate(hooked, "messaging-dlq-action-group", {"enabled": False})
+    assert failing(RULE, without_dependencies(disabled)) == {ACCOUNT}
+
+
+def test_secret_receivers_count_by_their_relay_dependency(prod_run: ProgramRun) -> None:
+    group = named(prod_run.resources, SLACK_GROUP)
+    assert group.props["logicAppReceivers"] is UNKNOWN  # a secret: the callback URL carries a signature
+    assert failing(RULE, prod_run.resources) == set()
+    stripped = without_dependencies(prod_run.resources)
+    assert failing(RULE, stripped) == set()  # the engineering group fails, Slack's is undecided...
+    assert undecided(RULE, stripped) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("path", ["enabled", "criteria", "actions", "actions[0].actionGroupId"])
+def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
+    # Without the engine's dependencies nothing settles an unknown action group id.
+    changed = mutate(prod_run.resources, STORAGE_ALERT, {path: UNKNOWN}, property_dependencies={})
+    if path.startswith("actions"):
+        changed = mutate(changed, STORAGE_ALERT, {"actions[1]": MISSING} if path != "actions" else {})
+    loaded = shapes(changed)[shape]
+    assert undecided(RULE, loaded) == {ACCOUNT} and failing(RULE, loaded) == set()
+    assert levels(RULE, loaded, PROD) == {(ACCOUNT, "advisory")}
+
+
+def test_classic_cache_and_alert() -> None:
+    cache_id = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Cache/redis/c1"
+    group_id = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.Insights/actionGroups/slack"
+    cache = res(tokens.AZC_REDIS, "c1", {"name": "c1"}, id=cache_id)
+    group = res(
+        tokens.AZC_ACTION_GROUP,
+        "slack",
+        {"webhookReceivers": [{"name": "s", "serviceUri": "https://x"}]},
+        id=group_id,
+    )
+    alert = res(
+        tokens.AZC_METRIC_ALERT,
+        "c1-errors",
+        {
+            "scopes": [cache_id.upper()],
+            "criterias": [{"metricName": "errors"}],
+            "actions": [{"actionGroupId": group_id}],
+        },
+    )
+    assert failing(RULE, [cache, group, alert]) == set()  # classic `enabled` defaults to true
+    off = mutate([cache, group, alert], "c1-errors", {"enabled": False})
+    assert failing(RULE, off) == {"c1"}
+    assert failing(RULE, [cache, group]) == {"c1"}
+
+
+def test_staging_targets_make_violations_advisory(staging_run: ProgramRun) -> None:
+    loaded = without(staging_run.resources, "wiserstagingmedia-availability-alert")
+    assert levels(RULE, loaded, STAGING) == {(ACCOUNT, "advisory")}
+    assert levels(RULE, loaded, PROD) == {(ACCOUNT, "mandatory")}
+
+
+def test_unknown_group_ids_are_settled_by_dependencies(prod_run: ProgramRun) -> None:
+    loaded = mutate(
+        prod_run.resources,
+        STORAGE_ALERT,
+        {"actions[0].actionGroupId": UNKNOWN, "actions[1].actionGroupId": UNKNOWN},
+    )
+    assert failing(RULE, loaded) == set() == undecided(RULE, loaded)

@@ -1,0 +1,79 @@
+"""atlas-backup-roles-restricted: backup-capable project roles only for the listed principals."""
+
+from __future__ import annotations
+
+import pytest
+
+from backstop import tokens
+from backstop.mocks import ProgramRun
+from backstop.policy.targets import PolicyTargets, prod_inventory
+from backstop.resources import UNKNOWN
+from tests.conftest import ROOT
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided
+
+RULE = "atlas-backup-roles-restricted"
+INVENTORY = prod_inventory(ROOT)
+PROD = PolicyTargets.for_environment("prod").with_config(INVENTORY)
+STAGING = PolicyTargets.for_environment("staging").with_config(INVENTORY)
+OFFICER = "backup-access-security-officer-example-com"
+LEAD = "backup-access-engineering-lead-example-com"
+
+
+def test_principals_come_from_the_prod_stack() -> None:
+    assert INVENTORY["backupPrincipals"] == ["security-officer@example.com", "engineering-lead@example.com"]
+
+
+def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
+    assert failing(RULE, prod_run.resources, PROD) == set() == undecided(RULE, prod_run.resources, PROD)
+    assert failing(RULE, staging_run.resources, STAGING) == set()
+    # Without a list of principals every backup-capable grant fails closed.
+    assert failing(RULE, prod_run.resources, PolicyTargets.for_environment("prod")) == {OFFICER, LEAD}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("username", "roles", "expected"),
+    [
+        ("developer@example.com", ["GROUP_BACKUP_MANAGER"], {OFFICER}),
+        ("developer@example.com", ["GROUP_CLUSTER_MANAGER"], {OFFICER}),
+        ("developer@example.com", ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"], set()),
+        ("Security-Officer@example.com", ["GROUP_OWNER"], set()),  # Atlas usernames ignore case
+    ],
+)
+def test_user_assignment_variants(
+    prod_run: ProgramRun, shape: str, username: str, roles: list[str], expected: set[str]
+) -> None:
+    loaded = shapes(mutate(prod_run.resources, OFFICER, {"username": username, "roles": roles}))[shape]
+    assert failing(RULE, loaded, PROD) == expected
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("path", ["username", "roles"])
+def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
+    loaded = shapes(mutate(prod_run.resources, OFFICER, {path: UNKNOWN}))[shape]
+    assert undecided(RULE, loaded, PROD) == {OFFICER} and failing(RULE, loaded, PROD) == set()
+    assert levels(RULE, loaded, PROD) == {(OFFICER, "advisory")}
+
+
+def test_teams_invitations_api_keys_and_project_teams() -> None:
+    team = res(tokens.ATLAS_TEAM_PROJECT_ASSIGNMENT, "team", {"teamId": "t1", "roleNames": ["GROUP_OWNER"]})
+    invite = res(
+        tokens.ATLAS_PROJECT_INVITATION, "invite", {"username": "x@y.z", "roles": ["GROUP_BACKUP_MANAGER"]}
+    )
+    key = res(
+        tokens.ATLAS_API_KEY_PROJECT_ASSIGNMENT, "key", {"apiKeyId": "k1", "roles": ["GROUP_READ_ONLY"]}
+    )
+    project = res(
+        tokens.ATLAS_PROJECT,
+        "project",
+        {"name": "p", "teams": [{"teamId": "t2", "roleNames": ["GROUP_OWNER"]}]},
+    )
+    assert failing(RULE, [team, invite, key, project], PROD) == {"team", "invite", "project"}
+    listed = PROD.with_config({"backupPrincipals": ["t1", "t2", "x@y.z"]})
+    assert failing(RULE, [team, invite, key, project], listed) == set()
+
+
+def test_staging_levels(staging_run: ProgramRun) -> None:
+    loaded = mutate(staging_run.resources, LEAD, {"username": "developer@example.com"})
+    assert levels(RULE, loaded, STAGING) == {(LEAD, "advisory")}
+    assert levels(RULE, loaded, PROD) == {(LEAD, "mandatory")}

@@ -1,0 +1,95 @@
+"""azure-critical-alerts-slack: every enabled alert of severity 0 or 1 notifies a group that reaches Slack."""
+
+from __future__ import annotations
+
+import pytest
+
+from backstop import tokens
+from backstop.mocks import ProgramRun
+from backstop.policy.targets import PolicyTargets
+from backstop.resources import UNKNOWN
+from tests.policy_support import (
+    SHAPES,
+    TOKEN_SETS,
+    declared,
+    failing,
+    levels,
+    mutate,
+    named,
+    res,
+    shapes,
+    undecided,
+    without,
+)
+
+RULE = "azure-critical-alerts-slack"
+PROD = PolicyTargets.for_environment("prod")
+STAGING = PolicyTargets.for_environment("staging")
+ALERT = "wiser-prod-cache-errors-alert"
+DLQ_ALERT = "messaging-dead-letter-alert"
+
+
+def _critical_alerts(run: ProgramRun) -> set[str]:
+    return {r.name for r in run.resources if r.type == tokens.AZ_METRIC_ALERT and r.props["severity"] <= 1}
+
+
+def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
+    assert len(_critical_alerts(prod_run)) == 7  # the availability alerts of two apps, the cache, storage
+    assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
+    assert failing(RULE, staging_run.resources, STAGING) == set()
+
+
+@pytest.mark.parametrize("token_set", TOKEN_SETS)
+@pytest.mark.parametrize("shape", SHAPES)
+def test_without_the_slack_group_every_critical_alert_fails(
+    prod_run: ProgramRun, token_set: str, shape: str
+) -> None:
+    loaded = shapes(without(declared(prod_run, token_set), "slack-alerts-action-group"))[shape]
+    # The dead-letter alert is severity 2: not critical, so not held to Slack by this rule.
+    assert failing(RULE, loaded) == _critical_alerts(prod_run)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_severity_decides_what_is_critical(prod_run: ProgramRun, shape: str) -> None:
+    engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    email_only = mutate(
+        prod_run.resources, ALERT, {"actions": [{"actionGroupId": engineering}]}, property_dependencies={}
+    )
+    assert failing(RULE, shapes(email_only)[shape]) == {ALERT}
+    minor = mutate(email_only, ALERT, {"severity": 2.0})
+    assert failing(RULE, shapes(minor)[shape]) == set()
+    off = mutate(email_only, ALERT, {"enabled": False})
+    assert failing(RULE, shapes(off)[shape]) == set()
+    dlq_critical = mutate(prod_run.resources, DLQ_ALERT, {"severity": 0.0})
+    assert failing(RULE, shapes(dlq_critical)[shape]) == set()  # it notifies the Slack group too
+
+
+def test_threshold_is_a_tunable(prod_run: ProgramRun) -> None:
+    engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    email_only = mutate(
+        prod_run.resources, DLQ_ALERT, {"actions": [{"actionGroupId": engineering}]}, property_dependencies={}
+    )
+    assert failing(RULE, email_only) == set()
+    assert failing(RULE, email_only, PolicyTargets.for_environment("prod", critical_alert_severity=2)) == {
+        DLQ_ALERT
+    }
+
+
+@pytest.mark.parametrize("path", ["severity", "enabled"])
+def test_unknown_is_undecided(prod_run: ProgramRun, path: str) -> None:
+    loaded = mutate(prod_run.resources, ALERT, {path: UNKNOWN})
+    assert undecided(RULE, loaded) == {ALERT} and failing(RULE, loaded) == set()
+    assert levels(RULE, loaded, PROD) == {(ALERT, "advisory")}
+
+
+def test_classic_alert_defaults_to_severity_3() -> None:
+    group = res(
+        tokens.AZC_ACTION_GROUP, "mail", {"emailReceivers": [{"name": "e", "emailAddress": "a@b.c"}]}, id="g"
+    )
+    default = res(tokens.AZC_METRIC_ALERT, "default", {"scopes": ["x"], "actions": [{"actionGroupId": "g"}]})
+    critical = res(
+        tokens.AZC_METRIC_ALERT,
+        "critical",
+        {"severity": 0, "scopes": ["x"], "actions": [{"actionGroupId": "g"}]},
+    )
+    assert failing(RULE, [group, default, critical]) == {"critical"}

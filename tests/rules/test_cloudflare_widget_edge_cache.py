@@ -1,0 +1,103 @@
+"""cloudflare-widget-edge-cache: the widget host has a long-TTL, serve-stale edge cache rule and a
+stale-if-error response rule in its zone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from backstop import tokens
+from backstop.mocks import ProgramRun
+from backstop.policy.targets import PolicyTargets
+from backstop.policy.values import MISSING
+from backstop.resources import UNKNOWN
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided, without
+
+RULE = "cloudflare-widget-edge-cache"
+PROD = PolicyTargets.for_environment("prod")
+STAGING = PolicyTargets.for_environment("staging")
+WIDGET = "widget-edge-widget"
+CACHE = "widget-edge-cache-rules"
+STALE = "widget-edge-stale-if-error"
+
+
+def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
+    assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
+    assert failing(RULE, staging_run.resources, STAGING) == set() == undecided(RULE, staging_run.resources)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("name", "changes", "reason"),
+    [
+        (CACHE, {"rules[0].actionParameters.cache": False}, "does not set cache"),
+        (CACHE, {"rules[0].actionParameters.edgeTtl.default": 600.0}, "for less than 86400 s"),
+        (CACHE, {"rules[0].actionParameters.edgeTtl.mode": "respect_origin"}, "for less than"),
+        (
+            CACHE,
+            {"rules[0].actionParameters.serveStale.disableStaleWhileUpdating": True},
+            "disables serving stale",
+        ),
+        (CACHE, {"rules[0].enabled": False}, "no edge cache rule names this host"),
+        (CACHE, {"rules[0].expression": '(http.host eq "other.wiserreview.com")'}, "no edge cache rule"),
+        (CACHE, {"phase": "http_request_firewall_custom"}, "no edge cache rule"),
+        (STALE, {"rules[0].actionParameters.staleIfError.operation": "remove"}, "no stale-if-error"),
+        (STALE, {"rules[0].actionParameters.staleIfError": MISSING}, "no stale-if-error"),
+    ],
+)
+def test_deficient_rules_fail_the_widget_record(
+    prod_run: ProgramRun, shape: str, name: str, changes: dict[str, Any], reason: str
+) -> None:
+    from tests.policy_support import findings
+
+    loaded = shapes(mutate(prod_run.resources, name, changes))[shape]
+    assert failing(RULE, loaded) == {WIDGET}
+    (finding,) = findings(RULE, loaded)
+    assert reason in finding.message and "widget.wiserreview.com" in finding.message
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("removed", [CACHE, STALE])
+def test_missing_ruleset_fails(prod_run: ProgramRun, shape: str, removed: str) -> None:
+    assert failing(RULE, shapes(without(prod_run.resources, removed))[shape]) == {WIDGET}
+
+
+def test_fallback_record_is_dns_only_and_not_held_to_the_edge(prod_run: ProgramRun) -> None:
+    # Proxying the direct fallback would send it through the edge: then it needs the cache rules too.
+    proxied = mutate(prod_run.resources, "widget-edge-origin-fallback", {"proxied": True})
+    assert failing(RULE, proxied) == {"widget-edge-origin-fallback"}
+
+
+def test_ruleset_of_another_zone_does_not_count(prod_run: ProgramRun) -> None:
+    other = mutate(prod_run.resources, CACHE, {"zoneId": "f" * 32})
+    assert failing(RULE, other) == {WIDGET}
+
+
+def test_widget_hosts_tunable_narrows_the_check(prod_run: ProgramRun) -> None:
+    loaded = without(prod_run.resources, CACHE)
+    elsewhere = PolicyTargets.for_environment("prod", widget_hosts=["cdn.wiserreview.com"])
+    assert failing(RULE, loaded, elsewhere) == set()
+    assert failing(RULE, loaded, PolicyTargets.for_environment("prod", min_edge_ttl_seconds=1)) == {WIDGET}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        (CACHE, "rules"),
+        (CACHE, "rules[0].actionParameters"),
+        (STALE, "rules[0].actionParameters.staleIfError"),
+        (WIDGET, "proxied"),
+    ],
+)
+def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, name: str, path: str) -> None:
+    loaded = shapes(mutate(prod_run.resources, name, {path: UNKNOWN}))[shape]
+    assert undecided(RULE, loaded) == {WIDGET} and failing(RULE, loaded) == set()
+    assert levels(RULE, loaded, PROD) == {(WIDGET, "advisory")}
+
+
+def test_v4_record_token() -> None:
+    zone = "a" * 32
+    record = res(tokens.CF_RECORD, "widget", {"zoneId": zone, "name": "w.example.com", "proxied": True})
+    assert failing(RULE, [record]) == {"widget"}
