@@ -120,7 +120,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     stack_file = read_stack_file(project, args.stack)
     cfg = stack_file.stack_config()
     targets = _targets(args, cfg.environment)
-    run = run_stack(project, args.stack, preview=args.preview)
+    run = run_stack(project, args.stack, preview=args.preview, assume_deploy_secrets=True)
     report = evaluate(run.resources, targets, stack=args.stack)
     if args.format == "text" and not args.output:
         mode = "first-deploy preview, computed values unknown" if args.preview else "mocked deployment"
@@ -177,7 +177,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     if args.source:
         _kind, resources = load_document(Path(args.source))
     else:
-        resources = run_stack(project, args.stack).resources
+        resources = run_stack(project, args.stack, assume_deploy_secrets=True).resources
     results: list[dict[str, object]] = []
     for path in args.drill_results or []:
         try:

@@ -397,7 +397,7 @@ def deploy_time_secrets(stack_file: StackFile) -> list[str]:
 
 
 def run_stack(
-    project_dir: Path, stack: str, *, preview: bool = False, assume_deploy_secrets: bool = True
+    project_dir: Path, stack: str, *, preview: bool = False, assume_deploy_secrets: bool = False
 ) -> ProgramRun:
     """Run backstop's own program for `stack` with the values of `Pulumi.<stack>.yaml`.
 

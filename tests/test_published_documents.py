@@ -307,7 +307,15 @@ def test_the_classic_storage_account_exports(capsys, name: str) -> None:
     account = next(v["urn"] for v in out["violations"])
     assert code == 1
     assert account.split("::")[2] == "azure:storage/account:Account"
+    availability = {
+        # The storage stack has no alert at all; the monitoring stack's alert watches another metric.
+        "pulumi-azure-storage-stack.json": (
+            "no availability alert (Availability) is scoped to this storage account"
+        ),
+        "pulumi-azure-monitoring-stack.json": "alert alert watches none of Availability",
+    }[name]
     assert {v["policy"]: v["message"] for v in out["violations"]} == {
+        "app-availability-alert-slack": availability,
         "azure-blob-soft-delete": "blobProperties.deleteRetentionPolicy is not set: blob soft delete is off",
         "azure-storage-geo-redundant": (
             "accountReplicationType is 'LRS', not geo-redundant (one of GRS, GZRS, RAGRS, RAGZRS)"

@@ -522,29 +522,34 @@ class StackView:
 
     def action_groups_notified(self, alert: Resource) -> tuple[list[Resource], bool]:
         """The declared action groups an alert's `actions[].actionGroupId` name, in stack order, and
-        whether some action could name any of them. Known ids are matched as ARM compares them (case and a
-        trailing "/" ignored); unknown ones (before the first deploy) by the engine's dependencies of
-        `actions`, and are undecided without any."""
+        whether some action could name any of them. Groups are found by the engine's dependencies of
+        `actions`, and by id as ARM compares them (case and a trailing "/" ignored) or by the group name at
+        the end of the id (a CrossGuard resource carries no id); an unknown id with no dependency to settle
+        it is undecided."""
         index = self._index("action groups")
         deps = alert.property_dependencies.get("actions") or ()
         actions = items(get(alert.props, "actions"))
         if is_unknown(actions):
             return index.find(deps), not deps and bool(index.targets)
-        positions: dict[int, Resource] = {}
+        found = {id(g): g for g in index.find(deps)}
         unresolved = False
         for action in actions:
             group_id = get(action, "actionGroupId")
             if isinstance(group_id, str):
-                for group in index.find((), group_id.lower().rstrip("/")):
-                    positions.setdefault(id(group), group)
+                key = group_id.lower().rstrip("/")
+                for name in (
+                    (key, "name:" + key.rsplit("/actiongroups/", 1)[-1])
+                    if "/actiongroups/" in key
+                    else (key,)
+                ):
+                    for group in index.find((), name):
+                        found.setdefault(id(group), group)
             elif is_unknown(group_id):
                 unresolved = True
-        if unresolved:
-            for group in index.find(deps):
-                positions.setdefault(id(group), group)
         order = {id(g): i for i, g in enumerate(index.targets)}
-        found = sorted(positions.values(), key=lambda g: order[id(g)])
-        return found, unresolved and not deps and bool(index.targets)
+        return sorted(found.values(), key=lambda g: order[id(g)]), unresolved and not deps and bool(
+            index.targets
+        )
 
     # --- Atlas: projects and clusters -------------------------------------------------------------------
 
@@ -679,8 +684,16 @@ _KINDS: dict[str, tuple[frozenset[str], Callable[[Resource], Iterable[Any]], boo
     "buckets": (tokens.S3_BUCKETS, _bucket_identities, True),
     "storage accounts": (frozenset({tokens.AZ_STORAGE_ACCOUNT}), lambda a: (_account_name(a),), True),
     "namespaces": (tokens.AZ_SB_NAMESPACES, lambda n: (_namespace_name(n),), True),
-    "action groups": (tokens.AZ_ACTION_GROUPS, lambda g: (_arm_id(g),), False),
+    "action groups": (tokens.AZ_ACTION_GROUPS, lambda g: (_arm_id(g), _group_name(g)), False),
 }
+
+
+def _group_name(group: Resource) -> str:
+    """`name:<group name>` as an ARM id ends (`…/actionGroups/<name>`), lower case."""
+    name = get(group.props, "actionGroupName")
+    if not isinstance(name, str) or not name:
+        name = get(group.props, "name") if group.type == tokens.AZC_ACTION_GROUP else MISSING
+    return "name:" + (name if isinstance(name, str) and name else group.name).lower()
 
 
 def _arm_id(resource: Resource) -> Any:

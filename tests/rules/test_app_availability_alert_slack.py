@@ -17,6 +17,7 @@ from tests.policy_support import (
     TOKEN_SETS,
     declared,
     failing,
+    findings,
     levels,
     mutate,
     named,
@@ -37,6 +38,17 @@ APP_ALERTS = ("wiser-prod-app-healthcheckstatus-alert", "wiser-prod-app-http5xx-
 CACHE_ALERTS = ("wiser-prod-cache-errors-alert", "wiser-prod-cache-serverload-alert")
 STORAGE_ALERT = "wiserprodmedia-availability-alert"
 SLACK_GROUP = "slack-alerts-action-group"
+
+
+# Held to the Slack routing: the stacks as deployed, with their deploy-time secrets set.
+@pytest.fixture
+def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
+    return prod_deployed_run
+
+
+@pytest.fixture
+def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
+    return staging_deployed_run
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -76,8 +88,15 @@ def test_missing_alert_or_slack_group_fails(
 def test_deficient_storage_alert_is_named(
     prod_run: ProgramRun, shape: str, changes: dict[str, Any], message: str
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, STORAGE_ALERT, changes))[shape]
+    # The engine's dependencies of `actions` follow its value: none for an empty list.
+    deps = {} if "actions" in changes else None
+    changed = mutate(prod_run.resources, STORAGE_ALERT, changes)
+    if deps is not None:
+        changed = mutate(changed, STORAGE_ALERT, {}, property_dependencies=deps)
+    loaded = shapes(changed)[shape]
     assert failing(RULE, loaded) == {ACCOUNT}
+    (finding,) = [f for f in findings(RULE, loaded) if not f.unknown]
+    assert message in finding.message
 
 
 def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
@@ -95,13 +114,14 @@ def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
     assert failing(RULE, without_dependencies(disabled)) == {ACCOUNT}
 
 
-def test_secret_receivers_count_by_their_relay_dependency(prod_run: ProgramRun) -> None:
+def test_a_declared_secret_receiver_list_counts(prod_run: ProgramRun) -> None:
     group = named(prod_run.resources, SLACK_GROUP)
     assert group.props["logicAppReceivers"] is UNKNOWN  # a secret: the callback URL carries a signature
-    assert failing(RULE, prod_run.resources) == set()
-    stripped = without_dependencies(prod_run.resources)
-    assert failing(RULE, stripped) == set()  # the engineering group fails, Slack's is undecided...
-    assert undecided(RULE, stripped) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
+    assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
+    assert failing(RULE, without_dependencies(prod_run.resources)) == set()
+    # No receiver list at all: the Slack group reaches nobody.
+    bare = mutate(prod_run.resources, SLACK_GROUP, {"logicAppReceivers": MISSING})
+    assert failing(RULE, bare) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
 
 
 @pytest.mark.parametrize("shape", SHAPES)

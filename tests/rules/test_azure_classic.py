@@ -29,12 +29,14 @@ AZURE_RULES = (
     "servicebus-queue-dead-lettering",
     "servicebus-subscription-dead-lettering",
     "servicebus-dead-letter-alert",
+    "app-availability-alert-slack",
+    "azure-critical-alerts-slack",
 )
 
 
 def classic_program() -> None:
     group = azure.core.ResourceGroup("media-rg", location="westeurope")
-    azure.storage.Account(
+    account = azure.storage.Account(
         "media",
         resource_group_name=group.name,
         location=group.location,
@@ -88,6 +90,33 @@ def classic_program() -> None:
             )
         ],
         actions=[azure.monitoring.MetricAlertActionArgs(action_group_id=group_of_actions.id)],
+    )
+    # The storage account's availability reaches Slack through a webhook receiver (a relay's URL).
+    slack = azure.monitoring.ActionGroup(
+        "slack",
+        resource_group_name=group.name,
+        short_name="slack",
+        webhook_receivers=[
+            azure.monitoring.ActionGroupWebhookReceiverArgs(
+                name="relay", service_uri="https://relay.example.com/alerts", use_common_alert_schema=True
+            )
+        ],
+    )
+    azure.monitoring.MetricAlert(
+        "media-availability",
+        resource_group_name=group.name,
+        scopes=[account.id],
+        severity=1,
+        criterias=[
+            azure.monitoring.MetricAlertCriteriaArgs(
+                metric_namespace=tokens.STORAGE_METRIC_NAMESPACE,
+                metric_name=tokens.STORAGE_AVAILABILITY_METRIC,
+                aggregation="Average",
+                operator="LessThan",
+                threshold=99.9,
+            )
+        ],
+        actions=[azure.monitoring.MetricAlertActionArgs(action_group_id=slack.id)],
     )
 
 
@@ -164,9 +193,9 @@ def test_the_compliant_classic_program_passes_every_azure_rule(classic_run: Prog
     assert {rule: undecided(rule, loaded) for rule in AZURE_RULES} == {rule: set() for rule in AZURE_RULES}
     report = evaluate(loaded, PROD)
     assert report.exit_code == 0
-    # Every classic resource but the resource group and action group is read by some rule (the topic by
-    # servicebus-auto-delete-on-idle).
-    assert report.checked_count == 6
+    # Every classic resource but the resource group is read by some rule (the topic by
+    # servicebus-auto-delete-on-idle, action groups by the rules that follow alerts to Slack).
+    assert report.checked_count == 9
 
 
 @pytest.mark.parametrize("shape", SHAPES)

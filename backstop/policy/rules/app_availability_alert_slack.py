@@ -47,7 +47,7 @@ def _verdict(stack: StackView, alert: Resource, metrics: frozenset[str]) -> bool
     if not watched & metrics:
         return f"alert {alert.name} watches none of {', '.join(sorted(metrics))}"
     groups, undecided = stack.action_groups_notified(alert)
-    verdicts = [reaches_slack(group, stack) for group in groups]
+    verdicts = [reaches_slack(group) for group in groups]
     if any(v is True for v in verdicts):
         return True
     if undecided or any(is_unknown(v) for v in verdicts):

@@ -7,7 +7,6 @@ from typing import Any
 
 from backstop import tokens
 from backstop.policy.rules.servicebus_dead_letter_alert import _criteria
-from backstop.policy.stackview import StackView
 from backstop.policy.values import MISSING, get, is_true, items
 from backstop.resources import UNKNOWN, Resource, is_unknown
 
@@ -36,27 +35,23 @@ def alert_metrics(alert: Resource) -> set[str] | Any:
     return {n for n in names if isinstance(n, str)}
 
 
-def reaches_slack(group: Resource, stack: StackView) -> bool | Any:
+def reaches_slack(group: Resource) -> bool | Any:
     """An enabled action group with a webhook, Logic App or Function receiver; `UNKNOWN` if undecidable.
 
-    A receiver list that cannot be read (a secret: a Logic App callback URL carries a signature) still
-    counts when the engine says it was computed from a resource of this stack: the relay it points at.
+    A receiver list that is declared but cannot be read counts: it is a secret (a Logic App callback URL
+    carries a signature, so the SDK sends the whole list as one) or computed from a relay not created
+    yet. What is hidden is the URL, not that a receiver is declared.
     """
     on = enabled(group, frozenset({tokens.AZC_ACTION_GROUP}))
     if is_unknown(on):
         return UNKNOWN
     if on is not True:
         return False
-    undecided = False
     for key in SLACK_RECEIVERS:
-        receivers = items(get(group.props, key))
-        if is_unknown(receivers):
-            if stack.dependencies(group, key):
-                return True
-            undecided = True
-        elif receivers:
+        receivers = get(group.props, key)
+        if is_unknown(receivers) or items(receivers):
             return True
-    return UNKNOWN if undecided else False
+    return False
 
 
 def severity(alert: Resource) -> float | Any | None:

@@ -41,7 +41,7 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if on is not True or level is None or level > targets.critical_alert_severity:
             continue
         groups, undecided = stack.action_groups_notified(alert)
-        verdicts = [reaches_slack(group, stack) for group in groups]
+        verdicts = [reaches_slack(group) for group in groups]
         if any(v is True for v in verdicts):
             continue
         if undecided or any(is_unknown(v) for v in verdicts):
