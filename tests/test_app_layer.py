@@ -22,17 +22,6 @@ from tests.policy_support import named
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 
-# Held to the Slack routing: the stacks as deployed, with their deploy-time secrets set.
-@pytest.fixture
-def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_deployed_run
-
-
-@pytest.fixture
-def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
-    return staging_deployed_run
-
-
 def of_type(run: ProgramRun, token: str) -> dict[str, Resource]:
     return {r.name: r for r in run.resources if r.type == token}
 

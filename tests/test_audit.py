@@ -409,7 +409,7 @@ def test_the_report_shows_attested_and_inferred_counts(
     import backstop.mocks
 
     # The program's mock run is the session's; the report itself runs as the CLI runs it.
-    monkeypatch.setattr(backstop.mocks, "run_stack", lambda project, stack: prod_run)
+    monkeypatch.setattr(backstop.mocks, "run_stack", lambda project, stack, **_: prod_run)
     result = tmp_path / "audit.json"
     world.atlas.snapshot_contents = True
     assert run(capsys, *world.args("audit", "--stack", "prod", "--result-json", str(result)))[0] == 0

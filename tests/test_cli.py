@@ -11,26 +11,9 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from backstop.cli import main
-from backstop.mocks import ProgramRun
 from backstop.policy.core import load_rules
 from tests.conftest import ROOT
 from tests.policy_support import mutate, to_export, to_preview
-
-
-# `backstop check` documents describe deployed stacks: their deploy-time secrets (Slack routing) were set.
-@pytest.fixture
-def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_deployed_run
-
-
-@pytest.fixture
-def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
-    return staging_deployed_run
-
-
-@pytest.fixture
-def prod_preview_run(prod_preview_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_preview_deployed_run
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -67,22 +67,6 @@ LEVELS = {
 }
 
 
-# Held to the Slack routing: the stacks as deployed, with their deploy-time secrets set.
-@pytest.fixture
-def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_deployed_run
-
-
-@pytest.fixture
-def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
-    return staging_deployed_run
-
-
-@pytest.fixture
-def prod_preview_run(prod_preview_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_preview_deployed_run
-
-
 @dataclass
 class Pack:
     process: subprocess.Popen[bytes]

@@ -40,17 +40,6 @@ STORAGE_ALERT = "wiserprodmedia-availability-alert"
 SLACK_GROUP = "slack-alerts-action-group"
 
 
-# Held to the Slack routing: the stacks as deployed, with their deploy-time secrets set.
-@pytest.fixture
-def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_deployed_run
-
-
-@pytest.fixture
-def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
-    return staging_deployed_run
-
-
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
     assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
     assert failing(RULE, staging_run.resources, STAGING) == set() == undecided(RULE, staging_run.resources)

@@ -20,6 +20,22 @@ ALERTS = [f"atlas-alert-{event.lower().replace('_', '-')}" for event in tokens.A
 PROD = PolicyTargets.for_environment("prod")
 
 
+# Without the Slack secrets: each backup event has its e-mail alert only, so removing one shows.
+@pytest.fixture
+def prod_run(prod_bare_run: Any) -> Any:
+    return prod_bare_run
+
+
+@pytest.fixture
+def staging_run(staging_bare_run: Any) -> Any:
+    return staging_bare_run
+
+
+@pytest.fixture
+def prod_preview_run(prod_preview_bare_run: Any) -> Any:
+    return prod_preview_bare_run
+
+
 def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: Any) -> None:
     assert failing(RULE, prod_run.resources) == set()
     assert failing(RULE, staging_run.resources, PolicyTargets.for_environment("staging")) == set()

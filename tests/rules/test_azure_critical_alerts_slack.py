@@ -29,17 +29,6 @@ ALERT = "wiser-prod-cache-errors-alert"
 DLQ_ALERT = "messaging-dead-letter-alert"
 
 
-# Held to the Slack routing: the stacks as deployed, with their deploy-time secrets set.
-@pytest.fixture
-def prod_run(prod_deployed_run: ProgramRun) -> ProgramRun:
-    return prod_deployed_run
-
-
-@pytest.fixture
-def staging_run(staging_deployed_run: ProgramRun) -> ProgramRun:
-    return staging_deployed_run
-
-
 def _critical_alerts(run: ProgramRun) -> set[str]:
     return {r.name for r in run.resources if r.type == tokens.AZ_METRIC_ALERT and r.props["severity"] <= 1}
 
