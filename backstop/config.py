@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from backstop import global_names, seeds
-from backstop.app.config import AccessConfig, AppConfig, CloudflareConfig, prod_rules
+from backstop.app.config import AccessConfig, AppConfig, AppObjectivesConfig, CloudflareConfig, prod_rules
 from backstop.configtypes import ConfigModel, Duration, IsoTimespan, parse_duration, parse_iso_timespan
 from backstop.errors import BackstopError
 
@@ -447,6 +447,8 @@ class ObjectivesConfig(_Model):
     object_storage: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
     queue_messages: Objective = Objective(rpo=seeds.RPO_OTHER_SYSTEMS, rto=seeds.RTO_PLATFORM)
     estimates: RestoreEstimates = RestoreEstimates()
+    # The application and infrastructure scenarios (backstop.app.config).
+    app: AppObjectivesConfig = AppObjectivesConfig()
 
 
 class DrillConfig(_Model):

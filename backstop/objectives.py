@@ -370,6 +370,9 @@ def derive(
             queue_evidence,
         )
     )
+    from backstop.app.objectives import app_scenarios  # the app layer's rows; it imports this module
+
+    rows.extend(app_scenarios(resources, view, objectives.app, measured))
     return ObjectivesReport(stack, rows)
 
 

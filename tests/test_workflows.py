@@ -338,8 +338,12 @@ def test_the_schedules_fail_on_a_missed_target_and_keep_their_evidence(
     assert step.get("if", "${{ !cancelled() }}") == "${{ !cancelled() }}"
     if evidence is None:
         return
+    # The upload of the job that runs the gate (restore-drill.yml also runs the rollback drill's job).
+    (job_id,) = {j for j, _, s in steps(document) if s is step}
     uploads = [
-        s for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+        s
+        for j, _, s in steps(document)
+        if j == job_id and str(s.get("uses", "")).startswith("actions/upload-artifact@")
     ]
     (upload,) = uploads
     assert upload["uses"] == "actions/upload-artifact@v4"
@@ -358,7 +362,7 @@ def test_the_drill_sweeps_leftover_clusters_whatever_happened() -> None:
     assert sweep > drill
     assert step_running(document, ".venv/bin/backstop drill sweep")["if"] == "always()"
     # The drill step has its own timeout, shorter than the job's, so the sweep still gets to run.
-    (job,) = document["jobs"].values()
+    job = document["jobs"]["drill"]
     assert step_running(document, names[drill])["timeout-minutes"] < job["timeout-minutes"]
 
 
@@ -428,6 +432,7 @@ def test_permissions_are_least_privilege() -> None:
                 ("main.yml", "staging"): {"id-token"},
                 ("main.yml", "prod"): {"id-token"},
                 ("weekly-audit.yml", "alerts"): {"id-token"},  # Azure only: action group test notifications
+                ("restore-drill.yml", "rollback"): {"id-token"},  # Azure only: the staging app's slot swap
             }
             assert writes == allowed.get((workflow.name, job_id), set()), f"{workflow.name}: {job_id}"
 
@@ -749,8 +754,11 @@ def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
             signed_in.add((workflow.name, job_id))
             aws = next((s for s in sign_ins if s["uses"].startswith(SIGN_IN[0])), None)
             azure = next(s for s in sign_ins if s["uses"].startswith(SIGN_IN[1]))
-            if aws is None:  # the weekly alert test needs Azure's test-notifications API, not AWS
-                assert (workflow.name, job_id) == ("weekly-audit.yml", "alerts")
+            if aws is None:  # the alert test and the rollback drill need Azure only, not AWS
+                assert (workflow.name, job_id) in {
+                    ("weekly-audit.yml", "alerts"),
+                    ("restore-drill.yml", "rollback"),
+                }
             else:
                 assert aws["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
                 assert not {"aws-access-key-id", "aws-secret-access-key"} & set(aws["with"])
@@ -767,6 +775,7 @@ def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
         ("main.yml", "staging"),
         ("main.yml", "prod"),
         ("weekly-audit.yml", "alerts"),
+        ("restore-drill.yml", "rollback"),
     }
     for workflow in WORKFLOWS:
         text = (WORKFLOW_DIR / workflow.name).read_text(encoding="utf-8")
@@ -812,6 +821,7 @@ def test_each_job_with_cloud_credentials_has_an_environment_of_its_own() -> None
         ("weekly-audit.yml", "audit"): "audit",
         ("weekly-audit.yml", "alerts"): "audit",
         ("restore-drill.yml", "drill"): "restore-drill",
+        ("restore-drill.yml", "rollback"): "restore-drill",
         ("drill-sweep.yml", "sweep"): "restore-drill",
     }
 
@@ -829,10 +839,19 @@ def test_the_drill_result_reaches_the_recovery_objectives_report_and_the_artifac
     document = load("restore-drill.yml")
     report = step_running(document, f'{REPORT_WITH_DRILL} >> "$GITHUB_STEP_SUMMARY"')
     assert report["if"] == "${{ always() && hashFiles('evidence/drill.json') != '' }}"
-    (upload,) = [
+    uploads = [
         s for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
     ]
-    assert fnmatch.fnmatch("evidence/drill.json", upload["with"]["path"])
+    assert [u["with"]["name"] for u in uploads] == [
+        "restore-drill-${{ github.run_id }}",
+        "rollback-drill-${{ github.run_id }}",
+    ]
+    assert fnmatch.fnmatch("evidence/drill.json", uploads[0]["with"]["path"])
+    # The rollback drill's measured slot swap reaches the same table and its own artifact.
+    report_rollback = ".venv/bin/backstop report --stack prod --drill-results evidence/rollback.json"
+    rollback = step_running(document, f'{report_rollback} >> "$GITHUB_STEP_SUMMARY"')
+    assert rollback["if"] == "${{ always() && hashFiles('evidence/rollback.json') != '' }}"
+    assert fnmatch.fnmatch("evidence/rollback.json", uploads[1]["with"]["path"])
 
 
 def test_expired_drill_stacks_are_swept_daily_never_beside_a_drill() -> None:

@@ -12,11 +12,12 @@ Engineering Lead only.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from backstop.configtypes import EMAIL_PATTERN, ConfigModel, IsoTimespan, parse_duration
+from backstop.configtypes import EMAIL_PATTERN, ConfigModel, Duration, IsoTimespan, parse_duration
 
 _AZURE_LOCATION = r"^[a-z]+[a-z0-9]*$"
 _HOST = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -31,6 +32,8 @@ MIN_ZONE_REDUNDANT_INSTANCES = 2
 # Cloud Backup write operations of the Admin API (`x-rolesRequirements` in the vendored spec), and Project
 # Cluster Manager can restore a snapshot onto a cluster it manages.
 BACKUP_CAPABLE_ROLES = ("GROUP_OWNER", "GROUP_BACKUP_MANAGER", "GROUP_CLUSTER_MANAGER")
+# WiserReview Recovery Objectives: "RTO (Recovery Time Objective) 4 hours".
+PLATFORM_RTO = timedelta(hours=4)
 
 
 class AppServicePlanConfig(ConfigModel):
@@ -167,6 +170,50 @@ class AvailabilityAlertsConfig(ConfigModel):
         return value
 
 
+# --- recovery objectives of the application layer -------------------------------------------------------
+
+
+class AppObjective(ConfigModel):
+    """One scenario's targets: the application holds no data of record, so RPO is zero."""
+
+    rpo: Duration = timedelta(0)
+    rto: Duration
+
+
+class AppEstimates(ConfigModel):
+    """How long each application recovery mechanism takes until a drill measures it: the seed's
+    "Expected Time" column where it gives one, a cautious figure where it does not."""
+
+    container_restart: Duration = timedelta(minutes=3)  # "1-3 minutes (automatic)"
+    slot_swap: Duration = timedelta(minutes=15)  # "5-15 minutes"
+    service_rebuild: Duration = timedelta(minutes=30)  # "20-30 minutes"
+    zone_failover: Duration = timedelta(minutes=5)  # instances of the other zones take the load
+    region_failover: Duration = timedelta(hours=1)  # "manual failover to secondary region"
+    edge_cache: Duration = timedelta(0)  # "continues serving cached widget assets"
+    cache_fallback: Duration = timedelta(0)  # "falls back to direct database queries"
+
+
+class AppObjectivesConfig(ConfigModel):
+    """`backstop:objectives.app`: the seed's Application and Infrastructure Recovery tables. Where the
+    seed gives no time ("—") the platform RTO of 4 hours applies; widget delivery is "near-zero"."""
+
+    crashed_container: AppObjective = AppObjective(rto=timedelta(minutes=3))
+    faulty_deployment: AppObjective = AppObjective(rto=timedelta(minutes=15))
+    full_service_rebuild: AppObjective = AppObjective(rto=timedelta(minutes=30))
+    zone_outage: AppObjective = AppObjective(rto=PLATFORM_RTO)
+    region_outage: AppObjective = AppObjective(rto=PLATFORM_RTO)
+    widget_delivery: AppObjective = AppObjective(rto=timedelta(minutes=1))
+    cache_failure: AppObjective = AppObjective(rto=PLATFORM_RTO)
+    estimates: AppEstimates = AppEstimates()
+
+
+class RollbackDrillConfig(ConfigModel):
+    """`backstop:app.rollbackDrill`: how long `backstop drill rollback` waits for a healthy app."""
+
+    health_timeout: Duration = timedelta(minutes=15)
+    poll_interval: Duration = timedelta(seconds=10)
+
+
 class AppConfig(ConfigModel):
     """`backstop:app`: the App Service plan and apps, registry, cache and their availability alerts."""
 
@@ -178,6 +225,7 @@ class AppConfig(ConfigModel):
     registry: RegistryConfig
     redis: RedisConfig
     alerts: AvailabilityAlertsConfig = AvailabilityAlertsConfig()
+    rollback_drill: RollbackDrillConfig = RollbackDrillConfig()
 
     @field_validator("apps")
     @classmethod

@@ -363,3 +363,6 @@ def register(subparsers: Any) -> None:
     )
     sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
     sweep.set_defaults(handler=_cmd_sweep)
+    from backstop.app.rollback import register as register_rollback
+
+    register_rollback(drill_sub)

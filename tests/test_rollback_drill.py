@@ -1,0 +1,241 @@
+"""`backstop drill rollback`: against a local fake of the ARM endpoints over HTTPS, with azure-mgmt-web's
+real client and request classes, mongomock as the evidence store and an injected clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import mongomock
+import pytest
+import requests
+from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.mgmt.web import WebSiteManagementClient
+
+from backstop.app import rollback
+from backstop.cli import main
+from backstop.evidence import DRILL_RESULTS_COLLECTION
+from backstop.objectives import derive, measured_restore_times
+from backstop.stackfile import read_stack_file
+from tests.conftest import ROOT
+from tests.fakes.arm_server import FakeArm, FakeWebApp
+
+SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
+GROUP, APP = "rg-wiser-staging-app", "wiser-staging-app"
+BEFORE, STAGED = (
+    "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v41",
+    "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v42",
+)
+
+
+class _Credential:
+    """A token credential for the fake: ARM wants a bearer token, the fake checks there is one."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        return AccessToken("drill-token", 4102444800)
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        return AccessTokenInfo("drill-token", 4102444800)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 5, 18, 6, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeArm, Any, _Clock]]:
+    app = FakeWebApp(SUBSCRIPTION, GROUP, APP, BEFORE, STAGED)
+    evidence = mongomock.MongoClient()
+    clock = _Clock()
+    with FakeArm(app) as fake:
+
+        def client(subscription: str) -> WebSiteManagementClient:
+            return WebSiteManagementClient(
+                _Credential(),
+                subscription,
+                base_url=fake.base_url,
+                connection_verify=str(fake.cert),
+                polling_interval=0,
+            )
+
+        def probe(url: str) -> int:
+            clock.sleep(20)  # each probe takes a while on the clock
+            return requests.get(fake.app_url(url), verify=str(fake.cert), timeout=10).status_code
+
+        runtime = rollback.RollbackRuntime(
+            client=client,
+            probe=probe,
+            connect=lambda uri: evidence,
+            clock=clock,
+            sleep=clock.sleep,
+            env={
+                "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
+                "BACKSTOP_EVIDENCE_MONGODB_URI": "mongodb://evidence",
+            },
+        )
+        monkeypatch.setattr(rollback, "RUNTIME", runtime)
+        yield fake, evidence, clock
+
+
+def _drill(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, *extra: str
+) -> tuple[int, str, str, dict[str, Any]]:
+    result = tmp_path / "rollback.json"
+    code = main(
+        [
+            "drill",
+            "rollback",
+            "--stack",
+            "staging",
+            "--project-dir",
+            str(ROOT),
+            "--quiet",
+            "--summary",
+            str(tmp_path / "rollback.md"),
+            "--result-json",
+            str(result),
+            *extra,
+        ]
+    )
+    out, err = capsys.readouterr()
+    document = json.loads(result.read_text()) if result.exists() else {}
+    return code, out, err, document
+
+
+def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: Any, tmp_path: Path) -> None:
+    fake, evidence, _ = world
+    code, out, err, document = _drill(capsys, tmp_path)
+    assert code == 0, err
+    # Two swaps of the staging slot with production, each with the real request body.
+    assert fake.app.swap_requests == [{"targetSlot": "staging", "preserveVnet": True}] * 2
+    assert fake.app.production_image == BEFORE and fake.app.staging_image == STAGED
+    assert fake.app.unauthenticated == 0
+    assert fake.app.health_probes == [f"/_app/{APP}.azurewebsites.net/healthz"]
+    assert document["mechanism"] == "slot_swap" and document["swappedBack"] is True
+    assert document["timeToRestoreSeconds"] == 20.0 and document["rtoSeconds"] == 900.0
+    assert document["images"] == {"productionBefore": BEFORE, "staged": STAGED, "productionAfter": BEFORE}
+    assert document["passed"] is True and document["errors"] == []
+    [stored] = list(evidence["backstop"][DRILL_RESULTS_COLLECTION].find({}, {"_id": 0}))
+    assert stored == document
+    assert out.rstrip().splitlines()[-1].startswith("PASSED: application rollback (slot swap) 20 s")
+    assert (tmp_path / "rollback.md").read_text() == out.rstrip() + "\n"
+
+
+def test_the_report_takes_the_measured_swap_time(
+    world: Any, capsys: Any, tmp_path: Path, staging_run: Any
+) -> None:
+    code, _, _, document = _drill(capsys, tmp_path)
+    assert code == 0
+    cfg = read_stack_file(ROOT, "staging").stack_config()
+    report = derive(
+        staging_run.resources, cfg.objectives, stack="staging", measured=measured_restore_times([document])
+    )
+    row = next(s for s in report.scenarios if s.key == "faulty_deployment")
+    assert (row.achieved_rto, row.rto_basis) == (timedelta(seconds=20), "measured by drill")
+
+
+def test_a_failed_health_check_fails_the_drill_and_still_swaps_back(
+    world: Any, capsys: Any, tmp_path: Path
+) -> None:
+    fake, evidence, clock = world
+    fake.app.unhealthy_images = {STAGED}
+    start = clock.now
+    code, out, _err, document = _drill(capsys, tmp_path)
+    assert code == 1
+    assert fake.app.production_image == BEFORE
+    assert document["healthy"] is False and document["swappedBack"] is True
+    assert document["timeToRestoreSeconds"] is None and document["passed"] is False
+    assert document["errors"] == [
+        f"health check https://{APP}.azurewebsites.net/healthz not healthy within 900 s (last answer 503)"
+    ]
+    # Probed every 10 s (and 20 s a probe) until the 15-minute timeout.
+    assert clock.now - start >= timedelta(minutes=15)
+    assert set(document["probes"]) == {503}
+    assert evidence["backstop"][DRILL_RESULTS_COLLECTION].count_documents({"passed": False}) == 1
+    assert out.rstrip().splitlines()[-1].startswith("FAILED: application rollback (slot swap) not measured")
+
+
+@pytest.mark.parametrize("half_applied", [True, False], ids=["images-exchanged", "nothing-applied"])
+def test_an_interrupted_swap_always_ends_swapped_back(
+    world: Any, capsys: Any, tmp_path: Path, half_applied: bool
+) -> None:
+    fake, _, _ = world
+    fake.app.fail_swaps = {1}
+    fake.app.half_applied = half_applied
+    code, _, err, document = _drill(capsys, tmp_path)
+    assert code == 1
+    assert fake.app.production_image == BEFORE and fake.app.staging_image == STAGED
+    assert document["swapped"] is False and document["swappedBack"] is True
+    # Swapped back only when the failed swap had exchanged the images.
+    assert document["swapBacks"] == (1 if half_applied else 0)
+    assert len(fake.app.swap_requests) == (2 if half_applied else 1)
+    assert document["errors"][0].startswith("swap into production: HttpResponseError")
+    assert "NOT SWAPPED BACK" not in err
+
+
+def test_a_failed_swap_back_is_retried_until_production_is_restored(
+    world: Any, capsys: Any, tmp_path: Path
+) -> None:
+    fake, _, _ = world
+    fake.app.fail_swaps = {2}  # the first swap back fails (the SDK itself retries a plain 500)
+    code, _, _, document = _drill(capsys, tmp_path)
+    assert fake.app.production_image == BEFORE
+    assert document["swappedBack"] is True and document["swapBacks"] == 2
+    assert code == 1 and document["errors"][0].startswith("swap back #1: HttpResponseError")
+
+
+def test_an_interrupt_while_waiting_for_health_still_swaps_back(world: Any) -> None:
+    fake, _, clock = world
+    cfg = read_stack_file(ROOT, "staging").stack_config()
+    plan = rollback.plan_rollback(cfg, stack="staging", env=rollback.RUNTIME.env)
+
+    def interrupted(url: str) -> int:
+        raise KeyboardInterrupt
+
+    io = rollback.RollbackIO(
+        client=rollback.RUNTIME.client(SUBSCRIPTION), probe=interrupted, clock=clock, sleep=clock.sleep
+    )
+    with pytest.raises(KeyboardInterrupt):
+        rollback.execute_rollback(plan, io)
+    assert fake.app.production_image == BEFORE
+    assert len(fake.app.swap_requests) == 2
+
+
+def test_prod_is_refused_before_any_request(world: Any, capsys: Any, tmp_path: Path) -> None:
+    fake, evidence, _ = world
+    code = main(["drill", "rollback", "--stack", "prod", "--project-dir", str(ROOT)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.strip() == (
+        "backstop: refusing to drill stack prod: the rollback drill swaps slots of a staging app only "
+        "(backstop:environment must be staging)"
+    )
+    assert fake.app.swap_requests == [] and evidence.list_database_names() == []
+
+
+def test_a_missing_subscription_is_one_line_before_any_request(
+    world: Any, capsys: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake, _, _ = world
+    monkeypatch.setattr(rollback.RUNTIME, "env", {"BACKSTOP_EVIDENCE_MONGODB_URI": "mongodb://evidence"})
+    code = main(["drill", "rollback", "--stack", "staging", "--project-dir", str(ROOT)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert (
+        err.strip() == "backstop: AZURE_SUBSCRIPTION_ID is not set: the Azure subscription of the staging app"
+    )
+    assert fake.app.swap_requests == []
+
+
+def test_the_result_names_the_mechanism_the_report_reads(world: Any) -> None:
+    assert rollback.MECHANISM == "slot_swap"
