@@ -26,8 +26,14 @@ def test_principals_come_from_the_prod_stack() -> None:
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
     assert failing(RULE, prod_run.resources, PROD) == set() == undecided(RULE, prod_run.resources, PROD)
     assert failing(RULE, staging_run.resources, STAGING) == set()
-    # Without a list of principals every backup-capable grant fails closed.
-    assert failing(RULE, prod_run.resources, PolicyTargets.for_environment("prod")) == {OFFICER, LEAD}
+    # Without a list of principals every backup-capable grant is undecided: advisory, never a pass.
+    bare = PolicyTargets.for_environment("prod")
+    assert failing(RULE, prod_run.resources, bare) == set()
+    assert undecided(RULE, prod_run.resources, bare) == {OFFICER, LEAD}
+    assert levels(RULE, prod_run.resources, bare.model_copy(update={"unknown_is_violation": True})) == {
+        (OFFICER, "mandatory"),
+        (LEAD, "mandatory"),
+    }
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -64,6 +64,12 @@ def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:
             continue
         if is_unknown(principal):
             yield unknown(resource, f"who is granted {risky[0]}")
+        elif not allowed:
+            # Without the list (`backupPrincipals`, from backstop:access in Pulumi.prod.yaml) nobody can
+            # tell: reported as unknown, never passed.
+            yield unknown(
+                resource, f"whether {principal} may hold {risky[0]} (no backupPrincipals configured)"
+            )
         elif not isinstance(principal, str) or principal.lower() not in allowed:
             yield violation(
                 resource,
