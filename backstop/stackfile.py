@@ -25,6 +25,10 @@ from backstop.config import (
 
 __all__ = ["OFFLINE_SECRET", "StackFile", "read_stack_file"]
 
+# libyaml's safe loader when PyYAML was built with it (every wheel on PyPI is): the same documents and
+# errors as `yaml.safe_load`, about ten times faster, which every command that reads a stack file feels.
+_SAFE_LOADER: type[yaml.SafeLoader] | type[yaml.CSafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 @dataclass(frozen=True)
 class StackFile:
@@ -54,7 +58,7 @@ def read_stack_file(project_dir: Path, stack: str) -> StackFile:
     if not path.is_file():
         raise ConfigError(f"{path.name}: no such stack file in {Path(project_dir).resolve()}")
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_SAFE_LOADER) or {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""

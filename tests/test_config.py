@@ -40,7 +40,7 @@ SKUS = (
 
 
 def shipped(stack: str) -> dict[str, Any]:
-    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    return yaml.load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
 
 
 def write_project(directory: Path, stack: str, document: dict[str, Any] | str) -> Path:

@@ -16,7 +16,6 @@ import pulumi
 import pytest
 
 from backstop import tokens
-from backstop.program import declare
 from tests.test_program import MockedStack, _checked, mock_stack
 
 
@@ -27,7 +26,7 @@ def mocked(request: pytest.FixtureRequest) -> Iterator[MockedStack]:
 
 @pulumi.runtime.test
 def test_export_registration_and_settings_wait_for_the_finished_bucket(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     source = posture.exports.source
 
     @mocked.check
@@ -68,7 +67,7 @@ def prod_with_source_retention() -> Iterator[MockedStack]:
 @pulumi.runtime.test
 def test_source_default_retention_is_an_explicit_choice(prod_with_source_retention: MockedStack) -> Any:
     mocked = prod_with_source_retention
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     assert mocked.cfg.aws.export_object_lock.source_default_retention is True
 
     @mocked.check

@@ -1,10 +1,10 @@
 """The declared posture under Pulumi's own mocks, for both shipped stacks.
 
-Each test points the Pulumi runtime at backstop's mocks (`backstop.mocks.use_mocks`: a fresh recording
-monitor and the real values of `Pulumi.<stack>.yaml`), declares the posture inside a `@pulumi.runtime.test`
-function and returns the `Output` of its checks. The checks read what the engine would receive: the
+Each stack's posture is declared once per session under backstop's mocks (`backstop.mocks.use_mocks`: a
+fresh recording monitor and the real values of `Pulumi.<stack>.yaml`); each `@pulumi.runtime.test` returns
+the `Output` of its checks over that declaration. The checks read what the engine would receive: the
 recording monitor's `RegisterResource` requests, with wire (camelCase) property names, integers as floats,
-property dependencies and `protect`. Runtime settings are global, so every test sets up its own mocks.
+property dependencies and `protect`.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from backstop import tokens
 from backstop.components.aws import ReplicatedBucket
 from backstop.config import StackConfig, from_pulumi_config
 from backstop.mocks import ACCOUNT_ID, ProgramRun, RecordingMonitor, Registration, run_with_mocks, use_mocks
-from backstop.program import declare, main
+from backstop.program import Posture, declare, main
 from backstop.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
 from backstop.stackfile import read_stack_file
 
@@ -110,11 +110,13 @@ BACKUP_FAILURE_EVENTS = {
 
 @dataclass
 class MockedStack:
-    """One stack's config with the Pulumi runtime pointed at a fresh recording monitor."""
+    """One stack's posture, declared under Pulumi's mocks with the real values of its stack file, and the
+    recording monitor that received its registrations."""
 
     stack: str
     cfg: StackConfig
     monitor: RecordingMonitor
+    posture: Posture
     expected: dict[str, Any]
     checks_run: list[str] = field(default_factory=list)
 
@@ -132,14 +134,43 @@ class MockedStack:
 
 
 def mock_stack(stack: str, extra: dict[str, str] | None = None, secrets: tuple[str, ...] = ()) -> MockedStack:
+    """`stack`'s posture as the program declares it from its stack file plus `extra` config (`secrets` among
+    its keys), shared by every test that asks for the same."""
+    cfg, monitor, posture = _declared(stack, tuple(sorted((extra or {}).items())), secrets)
+    return MockedStack(stack=stack, cfg=cfg, monitor=monitor, posture=posture, expected=EXPECTED[stack])
+
+
+@functools.cache
+def _declared(
+    stack: str, extra: tuple[tuple[str, str], ...], secrets: tuple[str, ...]
+) -> tuple[StackConfig, RecordingMonitor, Posture]:
+    """Declare one stack's posture under fresh mocks, as `backstop.program.main` does, and wait for every
+    registration.
+
+    Declaring is a pure function of the config, and the tests only read what it registered, so tests share
+    one declaration per config: its `Output`s are resolved futures on the runtime's one event loop, which
+    each test's `@pulumi.runtime.test` awaits again. The monitor is this declaration's own, so a later
+    `use_mocks` elsewhere cannot change what these tests read.
+    """
     stack_file = read_stack_file(ROOT, stack)
     monitor = use_mocks(
         stack=stack,
-        config={**stack_file.engine_config(), **(extra or {})},
+        config={**stack_file.engine_config(), **dict(extra)},
         secret_keys=[*stack_file.secret_keys, *secrets],
     )
     # Read back through the SDK's config, exactly as the program does.
-    return MockedStack(stack=stack, cfg=from_pulumi_config(), monitor=monitor, expected=EXPECTED[stack])
+    cfg = from_pulumi_config()
+    declared: list[Posture] = []
+
+    def program() -> None:
+        config = pulumi.Config("backstop")
+        declared.append(
+            declare(cfg, config.get_secret("slackWebhookUrl"), config.get_secret("slackApiToken"))
+        )
+
+    pulumi.runtime.test(program)()
+    [posture] = declared
+    return cfg, monitor, posture
 
 
 def _checked(mocked: MockedStack) -> Iterator[MockedStack]:
@@ -159,6 +190,7 @@ def prod() -> Iterator[MockedStack]:
 
 @pytest.fixture
 def prod_with_slack() -> Iterator[MockedStack]:
+    """Prod with the deploy-time secrets `backstop:slackWebhookUrl` and `backstop:slackApiToken` set."""
     yield from _checked(
         mock_stack("prod", {WEBHOOK_KEY: WEBHOOK, TOKEN_KEY: SLACK_TOKEN}, (WEBHOOK_KEY, TOKEN_KEY))
     )
@@ -210,7 +242,7 @@ SEED_POLICY_ITEMS = {
 
 @pulumi.runtime.test
 def test_cluster_is_a_backed_up_encrypted_replica_set_of_three_electable_nodes(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     name = mocked.expected["cluster"]
 
     @mocked.check
@@ -257,7 +289,7 @@ def test_cluster_is_a_backed_up_encrypted_replica_set_of_three_electable_nodes(m
 
 @pulumi.runtime.test
 def test_backup_schedule_belongs_to_its_cluster_and_holds_the_seed_retention(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     name = mocked.expected["cluster"]
     cluster = posture.atlas.clusters[name]
 
@@ -295,7 +327,7 @@ def test_backup_schedule_belongs_to_its_cluster_and_holds_the_seed_retention(moc
 
 @pulumi.runtime.test
 def test_weekly_export_goes_to_the_s3_export_bucket(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     atlas_bucket = posture.atlas.export_bucket
     access = posture.atlas.export_access.authorization
 
@@ -327,7 +359,7 @@ def test_weekly_export_goes_to_the_s3_export_bucket(mocked: MockedStack) -> Any:
 
 @pulumi.runtime.test
 def test_encryption_at_rest_uses_the_customer_key_through_its_own_role(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     access = posture.atlas.encryption_access
 
     @mocked.check
@@ -364,7 +396,7 @@ def test_encryption_at_rest_uses_the_customer_key_through_its_own_role(mocked: M
 
 @pulumi.runtime.test
 def test_export_role_may_only_locate_the_bucket_and_write_exports(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     access = posture.atlas.export_access
 
     @mocked.check
@@ -423,7 +455,7 @@ def test_export_role_may_only_locate_the_bucket_and_write_exports(mocked: Mocked
 
 @pulumi.runtime.test
 def test_prod_compliance_policy_is_the_schedule_floor(prod: MockedStack) -> Any:
-    posture = declare(prod.cfg)
+    posture = prod.posture
     policy = posture.atlas.compliance_policy
     assert policy is not None
 
@@ -466,7 +498,7 @@ def _expected_threshold(event: str) -> dict[str, Any] | None:
 def test_without_slack_backup_alerts_go_to_email_with_the_thresholds_atlas_requires(
     mocked: MockedStack,
 ) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
 
     @mocked.check
     def check(v: dict[str, Any]) -> None:
@@ -499,8 +531,7 @@ def test_atlas_posts_to_slack_with_its_slack_type_and_the_token_only_as_a_secret
     prod_with_slack: MockedStack,
 ) -> Any:
     mocked = prod_with_slack
-    config = pulumi.Config("backstop")
-    posture = declare(mocked.cfg, config.get_secret("slackWebhookUrl"), config.get_secret("slackApiToken"))
+    posture = mocked.posture
 
     @mocked.check
     def check(v: dict[str, Any]) -> None:
@@ -541,7 +572,7 @@ def test_atlas_posts_to_slack_with_its_slack_type_and_the_token_only_as_a_secret
 
 @pulumi.runtime.test
 def test_kms_key_rotates_waits_thirty_days_and_has_a_us_west_2_replica(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     key = posture.key
 
     @mocked.check
@@ -652,7 +683,7 @@ def _check_locked_down_bucket(
 
 @pulumi.runtime.test
 def test_every_bucket_setting_belongs_to_its_bucket_in_its_region(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     components = {"media": posture.media, "exports": posture.exports}
 
     @mocked.check
@@ -698,7 +729,7 @@ def _replication_outputs(bucket: ReplicatedBucket) -> pulumi.Output[dict[str, An
 
 @pulumi.runtime.test
 def test_replication_copies_into_the_us_west_2_replica_with_the_replica_key(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
 
     @mocked.check
     def check(v: dict[str, Any]) -> None:
@@ -738,7 +769,7 @@ def test_replication_copies_into_the_us_west_2_replica_with_the_replica_key(mock
 
 @pulumi.runtime.test
 def test_blob_storage_is_private_recoverable_and_redundant_as_configured(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     blobs = posture.blobs
 
     @mocked.check
@@ -777,7 +808,7 @@ def test_blob_storage_is_private_recoverable_and_redundant_as_configured(mocked:
 
 @pulumi.runtime.test
 def test_service_bus_dead_letters_and_alerts_on_its_own_namespace(mocked: MockedStack) -> Any:
-    posture = declare(mocked.cfg)
+    posture = mocked.posture
     bus = posture.bus
 
     @mocked.check

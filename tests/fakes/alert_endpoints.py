@@ -210,7 +210,7 @@ class AlertEndpointsServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self.state))
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.state.base_url = self.url
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), daemon=True)
 
     def __enter__(self) -> AlertEndpointsServer:
         self._thread.start()

@@ -57,9 +57,9 @@ def write_project(target: Path, drill: dict[str, Any] | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
         shutil.copy(ROOT / name, target / name)
-    prod = yaml.safe_load((target / "Pulumi.prod.yaml").read_text())
+    prod = yaml.load((target / "Pulumi.prod.yaml").read_text(), Loader=yaml.CSafeLoader)
     prod["config"]["backstop:drill"] = drill if drill is not None else default_drill()
-    (target / "Pulumi.prod.yaml").write_text(yaml.safe_dump(prod, sort_keys=False))
+    (target / "Pulumi.prod.yaml").write_text(yaml.dump(prod, Dumper=yaml.CSafeDumper, sort_keys=False))
     return target
 
 

@@ -15,7 +15,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
     without_dependencies,
@@ -35,7 +35,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_registry_without_replica_fails(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(without(prod_run.resources, REPLICA))[shape]
+    loaded = shape_of(without(prod_run.resources, REPLICA), shape)
     assert failing(RULE, loaded) == {REGISTRY}
 
 
@@ -46,7 +46,7 @@ def test_registry_without_replica_fails(prod_run: ProgramRun, shape: str) -> Non
 def test_replica_location_variants(
     prod_run: ProgramRun, shape: str, location: str, expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, REPLICA, {"location": location}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, REPLICA, {"location": location}), shape)
     assert failing(RULE, loaded) == expected
 
 

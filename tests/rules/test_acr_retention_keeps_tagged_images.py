@@ -11,7 +11,7 @@ from backstop import tokens
 from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, mutate, res, shape_of, undecided
 
 RULE = "acr-retention-keeps-tagged-images"
 STAGING = PolicyTargets.for_environment("staging")
@@ -42,7 +42,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_retention_policy_variants(
     prod_run: ProgramRun, shape: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, REGISTRY, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, REGISTRY, changes), shape)
     assert failing(RULE, loaded) == expected
 
 
@@ -53,7 +53,9 @@ def test_min_days_is_a_tunable(prod_run: ProgramRun) -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_retention_is_undecided(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, REGISTRY, {"policies.retentionPolicy.status": UNKNOWN}))[shape]
+    loaded = shape_of(
+        mutate(prod_run.resources, REGISTRY, {"policies.retentionPolicy.status": UNKNOWN}), shape
+    )
     assert undecided(RULE, loaded) == {REGISTRY} and failing(RULE, loaded) == set()
 
 
@@ -64,7 +66,7 @@ def test_purge_tasks_fail_build_tasks_pass(shape: str) -> None:
         return res(tokens.AZ_REGISTRY_TASK, name, {"registryName": "wiserprodacr", "step": step})
 
     dry = PURGE.replace("--untagged", "--untagged --dry-run")
-    loaded = shapes([task("purge", PURGE), task("build", BUILD), task("dry", dry)])[shape]
+    loaded = shape_of([task("purge", PURGE), task("build", BUILD), task("dry", dry)], shape)
     assert failing(RULE, loaded) == {"purge"}
 
 

@@ -22,7 +22,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
     without_dependencies,
@@ -60,7 +60,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_missing_alert_or_slack_group_fails(
     prod_run: ProgramRun, token_set: str, shape: str, removed: tuple[str, ...], expected: set[str]
 ) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), *removed))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), *removed), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -82,7 +82,7 @@ def test_deficient_storage_alert_is_named(
     changed = mutate(prod_run.resources, STORAGE_ALERT, changes)
     if deps is not None:
         changed = mutate(changed, STORAGE_ALERT, {}, property_dependencies=deps)
-    loaded = shapes(changed)[shape]
+    loaded = shape_of(changed, shape)
     assert failing(RULE, loaded) == {ACCOUNT}
     (finding,) = [f for f in findings(RULE, loaded) if not f.unknown]
     assert message in finding.message
@@ -120,7 +120,7 @@ def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, pat
     changed = mutate(prod_run.resources, STORAGE_ALERT, {path: UNKNOWN}, property_dependencies={})
     if path.startswith("actions"):
         changed = mutate(changed, STORAGE_ALERT, {"actions[1]": MISSING} if path != "actions" else {})
-    loaded = shapes(changed)[shape]
+    loaded = shape_of(changed, shape)
     assert undecided(RULE, loaded) == {ACCOUNT} and failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(ACCOUNT, "advisory")}
 

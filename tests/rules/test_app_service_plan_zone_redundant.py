@@ -11,7 +11,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided
 
 RULE = "app-service-plan-zone-redundant"
 PROD = PolicyTargets.for_environment("prod")
@@ -38,7 +38,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_variants(prod_run: ProgramRun, shape: str, changes: dict[str, Any], expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, PLAN, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, PLAN, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -46,7 +46,7 @@ def test_variants(prod_run: ProgramRun, shape: str, changes: dict[str, Any], exp
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", ["zoneRedundant", "sku.capacity"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, PLAN, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, PLAN, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {PLAN} and failing(RULE, loaded) == set()
 
 

@@ -14,7 +14,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
     without_dependencies,
@@ -33,7 +33,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_app_without_its_slot_fails(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(without(prod_run.resources, SLOT))[shape]
+    loaded = shape_of(without(prod_run.resources, SLOT), shape)
     assert failing(RULE, loaded) == {APP}
     # The standby's own slot does not count for the primary app.
     assert "wiser-prod-app-secondary-staging" in {r.name for r in loaded}

@@ -11,7 +11,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided
 
 RULE = "app-web-app-health-check"
 PROD = PolicyTargets.for_environment("prod")
@@ -36,14 +36,14 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_health_check_path_variants(prod_run: ProgramRun, shape: str, path: Any, expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, APP, {"siteConfig.healthCheckPath": path}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, APP, {"siteConfig.healthCheckPath": path}), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, APP, {"siteConfig.healthCheckPath": UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, APP, {"siteConfig.healthCheckPath": UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {APP} and failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(APP, "advisory")}
 

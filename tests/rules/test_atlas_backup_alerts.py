@@ -10,7 +10,7 @@ from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided, without
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided, without
 
 RULE = "atlas-backup-alerts"
 PROJECT = "atlas-project"
@@ -58,7 +58,7 @@ def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: 
 def test_an_alert_that_does_not_deliver_leaves_the_project_failing(
     prod_run: Any, shape: str, changes: dict[str, Any], fields: dict[str, Any]
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, SNAPSHOT_FAILED, changes, **fields))[shape]
+    resources = shape_of(mutate(prod_run.resources, SNAPSHOT_FAILED, changes, **fields), shape)
     assert failing(RULE, resources) == {PROJECT}
     [finding] = findings(RULE, resources)
     assert finding.message == "no enabled alert configuration with a notification for: CPS_SNAPSHOT_FAILED"
@@ -87,9 +87,9 @@ def test_no_backed_up_cluster_needs_no_alerts(prod_run: Any) -> None:
 @pytest.mark.parametrize("shape", SHAPES)
 def test_a_project_declared_elsewhere_names_its_clusters(prod_run: Any, shape: str) -> None:
     # project referenced by id only: clusters and alerts still group by that id
-    resources = shapes(without(prod_run.resources, PROJECT))[shape]
+    resources = shape_of(without(prod_run.resources, PROJECT), shape)
     assert failing(RULE, resources) == set()
-    resources = shapes(without(prod_run.resources, PROJECT, SNAPSHOT_FAILED))[shape]
+    resources = shape_of(without(prod_run.resources, PROJECT, SNAPSHOT_FAILED), shape)
     assert failing(RULE, resources) == {CLUSTER}
 
 
@@ -104,7 +104,7 @@ def test_legacy_cluster_with_cloud_backup_needs_alerts(shape: str) -> None:
             for i, event in enumerate(tokens.ATLAS_BACKUP_ALERT_EVENTS[1:])
         ),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"legacy"}
+    assert failing(RULE, shape_of(stack, shape)) == {"legacy"}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -121,7 +121,7 @@ def test_legacy_cluster_with_cloud_backup_needs_alerts(shape: str) -> None:
 def test_unknowns_are_undecided(
     prod_run: Any, shape: str, changes: dict[str, Any], fields: dict[str, Any]
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, SNAPSHOT_FAILED, changes, **fields))[shape]
+    resources = shape_of(mutate(prod_run.resources, SNAPSHOT_FAILED, changes, **fields), shape)
     assert undecided(RULE, resources) == {PROJECT}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {
@@ -198,7 +198,7 @@ def test_shipped_thresholds_fire_within_the_rpo(prod_run: Any) -> None:
 def test_a_threshold_atlas_refuses_or_that_fires_too_late_does_not_count(
     prod_run: Any, shape: str, alert: str, threshold: Any, reason: str
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}))[shape]
+    resources = shape_of(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}), shape)
     assert failing(RULE, resources) == {PROJECT}
     [finding] = findings(RULE, resources)
     event = "CPS_SNAPSHOT_BEHIND" if alert == BEHIND else "AWS_ENCRYPTION_KEY_NEEDS_ROTATION"
@@ -220,7 +220,7 @@ def test_a_threshold_atlas_refuses_or_that_fires_too_late_does_not_count(
     ids=["12-hours", "720-minutes", "half-day", "rotation-365-days", "rotation-30-days"],
 )
 def test_thresholds_up_to_the_limit_count(prod_run: Any, shape: str, alert: str, threshold: Any) -> None:
-    resources = shapes(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}))[shape]
+    resources = shape_of(mutate(prod_run.resources, alert, {"thresholdConfig": threshold}), shape)
     assert findings(RULE, resources) == []
 
 
@@ -251,7 +251,7 @@ def test_the_limits_are_tunable(prod_run: Any) -> None:
     ids=["config", "value"],
 )
 def test_an_unknown_threshold_is_undecided(prod_run: Any, shape: str, threshold: Any) -> None:
-    resources = shapes(mutate(prod_run.resources, BEHIND, {"thresholdConfig": threshold}))[shape]
+    resources = shape_of(mutate(prod_run.resources, BEHIND, {"thresholdConfig": threshold}), shape)
     assert undecided(RULE, resources) == {PROJECT}
     assert failing(RULE, resources) == set()
 
@@ -281,7 +281,7 @@ def _matcher(operator: str, value: Any, field: str = "CLUSTER_NAME") -> dict[str
     ],
 )
 def test_cluster_name_matchers(prod_run: Any, shape: str, matchers: dict[str, Any], fails: bool) -> None:
-    resources = shapes(mutate(prod_run.resources, SNAPSHOT_FAILED, matchers))[shape]
+    resources = shape_of(mutate(prod_run.resources, SNAPSHOT_FAILED, matchers), shape)
     assert failing(RULE, resources) == ({PROJECT} if fails else set())
     assert undecided(RULE, resources) == set()
 

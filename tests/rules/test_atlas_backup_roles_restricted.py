@@ -9,7 +9,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets, prod_inventory
 from backstop.resources import UNKNOWN
 from tests.conftest import ROOT
-from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided
 
 RULE = "atlas-backup-roles-restricted"
 INVENTORY = prod_inventory(ROOT)
@@ -49,14 +49,14 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_user_assignment_variants(
     prod_run: ProgramRun, shape: str, username: str, roles: list[str], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, OFFICER, {"username": username, "roles": roles}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, OFFICER, {"username": username, "roles": roles}), shape)
     assert failing(RULE, loaded, PROD) == expected
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", ["username", "roles"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, OFFICER, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, OFFICER, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded, PROD) == {OFFICER} and failing(RULE, loaded, PROD) == set()
     assert levels(RULE, loaded, PROD) == {(OFFICER, "advisory")}
 

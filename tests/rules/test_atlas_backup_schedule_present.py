@@ -9,7 +9,7 @@ import pytest
 from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided, without
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided, without
 
 RULE = "atlas-backup-schedule-present"
 CLUSTER = "atlas-cartie-prod"
@@ -26,7 +26,7 @@ def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_cluster_without_schedule_fails(prod_run: Any, shape: str) -> None:
-    resources = shapes(without(prod_run.resources, SCHEDULE))[shape]
+    resources = shape_of(without(prod_run.resources, SCHEDULE), shape)
     assert failing(RULE, resources) == {CLUSTER}
     [finding] = findings(RULE, resources)
     assert "no CloudBackupSchedule names cluster 'cartie-prod'" in finding.message
@@ -47,7 +47,7 @@ def test_join_by_value_when_there_are_no_dependencies(
     prod_run: Any, shape: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
     by_value = mutate(prod_run.resources, SCHEDULE, changes, property_dependencies={})
-    assert failing(RULE, shapes(by_value)[shape]) == expected
+    assert failing(RULE, shape_of(by_value, shape)) == expected
 
 
 def test_cluster_without_cloud_backup_is_left_to_the_backup_rule(prod_run: Any) -> None:
@@ -66,7 +66,7 @@ def test_legacy_clusters_use_cloud_backup(shape: str) -> None:
         res(tokens.ATLAS_LEGACY_CLUSTER, "legacy-c", {"name": "c", "backupEnabled": True, **project}),
         res(tokens.ATLAS_BACKUP_SCHEDULE, "schedule-a", {"clusterName": "a", **project}),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"legacy-b"}
+    assert failing(RULE, shape_of(stack, shape)) == {"legacy-b"}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -82,7 +82,7 @@ def test_unknowns_are_undecided(
     prod_run: Any, shape: str, name: str, changes: dict[str, Any], fields: dict[str, Any]
 ) -> None:
     resources = prod_run.resources if name == SCHEDULE else without(prod_run.resources, SCHEDULE)
-    resources = shapes(mutate(resources, name, changes, **fields))[shape]
+    resources = shape_of(mutate(resources, name, changes, **fields), shape)
     assert undecided(RULE, resources) == {CLUSTER}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

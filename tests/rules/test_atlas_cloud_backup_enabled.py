@@ -10,7 +10,7 @@ from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided
 
 RULE = "atlas-cloud-backup-enabled"
 CLUSTER = "atlas-cartie-prod"
@@ -39,7 +39,7 @@ def test_cluster_without_cloud_backup_or_pit_fails(
     prod_run: Any, shape: str, changes: dict[str, Any]
 ) -> None:
     broken = mutate(prod_run.resources, CLUSTER, changes)
-    assert failing(RULE, shapes(broken)[shape]) == {CLUSTER}
+    assert failing(RULE, shape_of(broken, shape)) == {CLUSTER}
 
 
 def test_both_off_gives_one_finding_each(prod_run: Any) -> None:
@@ -59,13 +59,13 @@ def test_legacy_cluster_needs_cloud_backup_not_legacy_backup(shape: str) -> None
         res(tokens.ATLAS_LEGACY_CLUSTER, "legacy-old", {"backupEnabled": True, "pitEnabled": True}),
         res(tokens.ATLAS_LEGACY_CLUSTER, "legacy-no-pit", {"cloudBackup": True}),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"legacy-old", "legacy-no-pit"}
+    assert failing(RULE, shape_of(stack, shape)) == {"legacy-old", "legacy-no-pit"}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("key", ["backupEnabled", "pitEnabled"])
 def test_unknown_flag_is_undecided_never_a_pass(prod_run: Any, shape: str, key: str) -> None:
-    unknown = shapes(mutate(prod_run.resources, CLUSTER, {key: UNKNOWN}))[shape]
+    unknown = shape_of(mutate(prod_run.resources, CLUSTER, {key: UNKNOWN}), shape)
     assert undecided(RULE, unknown) == {CLUSTER}
     assert failing(RULE, unknown) == set()
     assert levels(RULE, unknown, PROD) == {(CLUSTER, "advisory")}

@@ -18,7 +18,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
 )
@@ -44,7 +44,7 @@ def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_prod_project_without_a_policy_fails(prod_run: Any, shape: str) -> None:
-    resources = shapes(without(prod_run.resources, POLICY))[shape]
+    resources = shape_of(without(prod_run.resources, POLICY), shape)
     assert failing(RULE, resources) == {PROJECT}
 
 
@@ -53,7 +53,7 @@ def test_a_policy_of_another_project_does_not_count(prod_run: Any, shape: str) -
     elsewhere = mutate(
         prod_run.resources, POLICY, {"projectId": "5f00000000000000000000ff"}, property_dependencies={}
     )
-    assert failing(RULE, shapes(elsewhere)[shape]) == {PROJECT}
+    assert failing(RULE, shape_of(elsewhere, shape)) == {PROJECT}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -69,7 +69,7 @@ def test_a_policy_of_another_project_does_not_count(prod_run: Any, shape: str) -
 def test_the_floor_locks_pit_encryption_and_copies(
     prod_run: Any, shape: str, changes: dict[str, Any]
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, POLICY, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, POLICY, changes), shape)
     assert failing(RULE, resources) == {POLICY}
 
 
@@ -84,7 +84,7 @@ def test_staging_flags_a_policy_it_declares(staging_run: Any, prod_run: Any, sha
         stack="staging",
         parent_type=tokens.COMPONENT_ATLAS,
     )
-    resources = shapes([*staging_run.resources, staged])[shape]
+    resources = shape_of([*staging_run.resources, staged], shape)
     assert failing(RULE, resources, STAGING) == {"staging-floor"}
     [finding] = findings(RULE, resources, STAGING)
     assert "it would block restore drills and teardown" in finding.message
@@ -111,7 +111,7 @@ def test_a_project_declared_elsewhere_names_its_clusters(prod_run: Any) -> None:
 def test_unknowns_are_undecided(
     prod_run: Any, shape: str, changes: dict[str, Any], fields: dict[str, Any], expected: str
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, POLICY, changes, **fields))[shape]
+    resources = shape_of(mutate(prod_run.resources, POLICY, changes, **fields), shape)
     assert undecided(RULE, resources) == {expected}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

@@ -18,7 +18,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
 )
@@ -107,7 +107,7 @@ CASES = [
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize(("changes", "fails"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_copy_settings(prod_run: Any, shape: str, changes: dict[str, Any], fails: bool) -> None:
-    resources = shapes(mutate(prod_run.resources, SCHEDULE, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, SCHEDULE, changes), shape)
     assert failing(RULE, resources) == ({SCHEDULE} if fails else set())
 
 
@@ -121,7 +121,7 @@ def test_a_cluster_spanning_the_copy_region_has_no_copy_elsewhere(prod_run: Any,
         "electableSpecs": {"nodeCount": 2},
     }
     resources = mutate(prod_run.resources, CLUSTER, {"replicationSpecs[0].regionConfigs": [first, second]})
-    resources = shapes(resources)[shape]
+    resources = shape_of(resources, shape)
     assert failing(RULE, resources) == {SCHEDULE}
     [finding] = findings(RULE, resources)
     assert finding.message == (
@@ -164,7 +164,7 @@ def test_legacy_cluster_regions_and_join_by_value(shape: str) -> None:
             {"clusterName": "old", "copySettings": [_copy("US_EAST_1", **DAILY_ITEMS)], **project},
         ),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"old-same-region"}
+    assert failing(RULE, shape_of(stack, shape)) == {"old-same-region"}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -179,7 +179,7 @@ def test_legacy_cluster_regions_and_join_by_value(shape: str) -> None:
     ids=["copy-settings", "region", "oplogs", "copy-items"],
 )
 def test_unknowns_are_undecided(prod_run: Any, shape: str, changes: dict[str, Any]) -> None:
-    resources = shapes(mutate(prod_run.resources, SCHEDULE, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, SCHEDULE, changes), shape)
     assert undecided(RULE, resources) == {SCHEDULE}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {
@@ -189,7 +189,7 @@ def test_unknowns_are_undecided(prod_run: Any, shape: str, changes: dict[str, An
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_a_cluster_declared_elsewhere_cannot_be_compared(prod_run: Any, shape: str) -> None:
-    resources = shapes(without(prod_run.resources, CLUSTER))[shape]
+    resources = shape_of(without(prod_run.resources, CLUSTER), shape)
     assert undecided(RULE, resources) == {SCHEDULE}
     [finding] = findings(RULE, resources)
     assert finding.message == (

@@ -18,7 +18,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
 )
@@ -63,12 +63,12 @@ EAR_CASES = [
     ids=[c[0] for c in CLUSTER_CASES + EAR_CASES],
 )
 def test_the_resource_at_fault_fails(prod_run: Any, shape: str, name: str, changes: dict[str, Any]) -> None:
-    assert failing(RULE, shapes(mutate(prod_run.resources, name, changes))[shape]) == {name}
+    assert failing(RULE, shape_of(mutate(prod_run.resources, name, changes), shape)) == {name}
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_project_without_encryption_at_rest_fails_the_cluster(prod_run: Any, shape: str) -> None:
-    resources = shapes(without(prod_run.resources, EAR))[shape]
+    resources = shape_of(without(prod_run.resources, EAR), shape)
     assert failing(RULE, resources) == {CLUSTER}
     [finding] = findings(RULE, resources)
     assert finding.message == "its project has no EncryptionAtRest resource configuring a customer AWS key"
@@ -79,7 +79,7 @@ def test_encryption_at_rest_of_another_project_does_not_count(prod_run: Any, sha
     elsewhere = mutate(
         prod_run.resources, EAR, {"projectId": "5f00000000000000000000ff"}, property_dependencies={}
     )
-    assert failing(RULE, shapes(elsewhere)[shape]) == {CLUSTER}
+    assert failing(RULE, shape_of(elsewhere, shape)) == {CLUSTER}
 
 
 def test_accepted_providers_are_tunable() -> None:
@@ -120,7 +120,7 @@ def test_legacy_cluster_joins_its_project_by_value(shape: str) -> None:
         ),
         res(tokens.ATLAS_ENCRYPTION_AT_REST, "key", {"awsKmsConfig": key, **project}),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"legacy-other-project"}
+    assert failing(RULE, shape_of(stack, shape)) == {"legacy-other-project"}
 
 
 def test_one_finding_per_encryption_resource_however_many_clusters(prod_run: Any) -> None:
@@ -146,7 +146,7 @@ def test_one_finding_per_encryption_resource_however_many_clusters(prod_run: Any
 def test_unknowns_are_undecided(
     prod_run: Any, shape: str, name: str, changes: dict[str, Any], fields: dict[str, Any]
 ) -> None:
-    resources = shapes(mutate(prod_run.resources, name, changes, **fields))[shape]
+    resources = shape_of(mutate(prod_run.resources, name, changes, **fields), shape)
     assert undecided(RULE, resources) == {name}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

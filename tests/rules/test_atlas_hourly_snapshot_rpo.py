@@ -10,7 +10,7 @@ from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided
 
 RULE = "atlas-hourly-snapshot-rpo"
 SCHEDULE = "atlas-cartie-prod-backup-schedule"
@@ -42,7 +42,7 @@ def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: 
     ids=["1h", "4h", "8h", "12h", "5h-not-atlas", "6.5h", "not-a-number", "no-hourly-item"],
 )
 def test_interval(prod_run: Any, shape: str, name: str, changes: dict[str, Any], fails: bool) -> None:
-    resources = shapes(mutate(prod_run.resources, name, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, resources) == ({name} if fails else set())
 
 
@@ -79,7 +79,7 @@ def test_targets_are_tunable(prod_run: Any) -> None:
     "changes", [{INTERVAL: UNKNOWN}, {"policyItemHourly": UNKNOWN}], ids=["interval", "item"]
 )
 def test_unknown_interval_is_undecided(prod_run: Any, shape: str, changes: dict[str, Any]) -> None:
-    resources = shapes(mutate(prod_run.resources, SCHEDULE, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, SCHEDULE, changes), shape)
     assert undecided(RULE, resources) == {SCHEDULE}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

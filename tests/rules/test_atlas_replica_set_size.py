@@ -9,7 +9,7 @@ import pytest
 from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.resources import UNKNOWN, Resource
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shape_of, undecided
 
 RULE = "atlas-replica-set-size"
 CLUSTER = "atlas-cartie-prod"
@@ -58,7 +58,7 @@ def test_shipped_stacks_pass(prod_run: Any, staging_run: Any, prod_preview_run: 
     ],
 )
 def test_electable_nodes(prod_run: Any, shape: str, changes: dict[str, Any], expected: set[str]) -> None:
-    assert failing(RULE, shapes(mutate(prod_run.resources, CLUSTER, changes))[shape]) == expected
+    assert failing(RULE, shape_of(mutate(prod_run.resources, CLUSTER, changes), shape)) == expected
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -66,7 +66,7 @@ def test_each_shard_is_counted_on_its_own(prod_run: Any, shape: str) -> None:
     first = named(prod_run.resources, CLUSTER).props["replicationSpecs"][0]
     shards = [first, {"zoneName": "second", "regionConfigs": [_region("US_EAST_1", 1)]}]
     broken = mutate(prod_run.resources, CLUSTER, {"replicationSpecs": shards})
-    assert failing(RULE, shapes(broken)[shape]) == {CLUSTER}
+    assert failing(RULE, shape_of(broken, shape)) == {CLUSTER}
     [finding] = findings(RULE, broken)
     assert finding.message.startswith("replicationSpecs[1] (zone 'second') has 1 electable node(s)")
 
@@ -118,7 +118,7 @@ def test_legacy_cluster_replication_factor_and_regions_configs(shape: str) -> No
         ),
         legacy("spec-uses-factor", {"replicationFactor": 1, "replicationSpecs": [{"numShards": 1}]}),
     ]
-    assert failing(RULE, shapes(stack)[shape]) == {"factor-1", "regions-1", "spec-uses-factor"}
+    assert failing(RULE, shape_of(stack, shape)) == {"factor-1", "regions-1", "spec-uses-factor"}
 
 
 def test_min_electable_nodes_is_tunable(prod_run: Any) -> None:
@@ -140,7 +140,7 @@ def test_min_electable_nodes_is_tunable(prod_run: Any) -> None:
     ids=["node-count", "specs", "second-region"],
 )
 def test_unknown_counts_are_undecided(prod_run: Any, shape: str, changes: dict[str, Any]) -> None:
-    resources = shapes(mutate(prod_run.resources, CLUSTER, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, CLUSTER, changes), shape)
     assert undecided(RULE, resources) == {CLUSTER}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

@@ -14,7 +14,7 @@ from backstop import tokens
 from backstop.mocks import ProgramRun, run_with_mocks
 from backstop.policy.targets import PolicyTargets, prod_inventory
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shape_of, undecided
 
 RULE = "atlas-restore-target-not-prod"
 SNAPSHOT_JOB = "restore"
@@ -110,7 +110,7 @@ def test_shipped_stacks_declare_no_restore_over_prod(
 def test_drill_restoring_into_a_fresh_staging_cluster_passes(
     staging_with_inventory: PolicyTargets, shape: str, preview: bool
 ) -> None:
-    resources = shapes(_fresh_cluster(preview).resources)[shape]
+    resources = shape_of(_fresh_cluster(preview).resources, shape)
     # at first preview the target project id is unknown; the engine's dependency on the cluster decides
     assert findings(RULE, resources, staging_with_inventory) == []
 
@@ -120,7 +120,7 @@ def test_drill_restoring_over_the_prod_cluster_fails(
     staging_with_inventory: PolicyTargets, shape: str
 ) -> None:
     run = _run(restore_program(lambda c: "cartie-prod", lambda p: "81b5028d12e2c250fcb898ca"))
-    resources = shapes(run.resources)[shape]
+    resources = shape_of(run.resources, shape)
     assert failing(RULE, resources, staging_with_inventory) == BOTH
     messages = {f.message for f in findings(RULE, resources, staging_with_inventory)}
     assert messages == {
@@ -131,7 +131,7 @@ def test_drill_restoring_over_the_prod_cluster_fails(
 @pytest.mark.parametrize("shape", SHAPES)
 def test_a_project_named_like_prod_fails(staging_with_inventory: PolicyTargets, shape: str) -> None:
     run = _run(restore_program(lambda c: "scratch", lambda p: p.id, project_name="cartie-prod"))
-    assert failing(RULE, shapes(run.resources)[shape], staging_with_inventory) == BOTH
+    assert failing(RULE, shape_of(run.resources, shape), staging_with_inventory) == BOTH
 
 
 def test_prod_project_ids_are_tunable(staging_with_inventory: PolicyTargets) -> None:
@@ -144,7 +144,7 @@ def test_prod_project_ids_are_tunable(staging_with_inventory: PolicyTargets) -> 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_in_a_prod_stack_its_own_clusters_and_projects_are_prod(shape: str) -> None:
     # no inventory at all: the prod stack's own declarations are enough
-    resources = shapes(_fresh_cluster(stack="prod").resources)[shape]
+    resources = shape_of(_fresh_cluster(stack="prod").resources, shape)
     assert failing(RULE, resources, PolicyTargets.for_environment("prod")) == BOTH
     [message] = {f.message for f in findings(RULE, resources)}
     assert "project 'cartie-staging' is declared by this prod stack" in message
@@ -168,7 +168,7 @@ def test_restore_job_added_to_the_prod_stack(
     job = res(
         tokens.ATLAS_RESTORE_JOB, SNAPSHOT_JOB, {"clusterName": "cartie-prod", "deliveryTypeConfig": config}
     )
-    assert failing(RULE, shapes([*prod_run.resources, job])[shape]) == expected
+    assert failing(RULE, shape_of([*prod_run.resources, job], shape)) == expected
 
 
 def test_a_download_restores_into_no_cluster(prod_run: Any) -> None:
@@ -187,7 +187,7 @@ def test_unknown_target_is_undecided(staging_with_inventory: PolicyTargets, shap
         {"deliveryTypeConfig.targetClusterName": UNKNOWN, "deliveryTypeConfig.targetProjectId": UNKNOWN},
         property_dependencies={},
     )
-    resources = shapes(unknown)[shape]
+    resources = shape_of(unknown, shape)
     assert undecided(RULE, resources, staging_with_inventory) == {SNAPSHOT_JOB}
     assert failing(RULE, resources, staging_with_inventory) == set()
     strict = staging_with_inventory.model_copy(update={"unknown_is_violation": True})

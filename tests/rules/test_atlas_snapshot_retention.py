@@ -10,7 +10,7 @@ from backstop import tokens
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided
 
 RULE = "atlas-snapshot-retention"
 SCHEDULE = "atlas-cartie-prod-backup-schedule"
@@ -57,7 +57,7 @@ CASES = [
 @pytest.mark.parametrize("name", [SCHEDULE, POLICY])
 @pytest.mark.parametrize(("changes", "fails"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_retention(prod_run: Any, shape: str, name: str, changes: dict[str, Any], fails: bool) -> None:
-    resources = shapes(mutate(prod_run.resources, name, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, resources) == ({name} if fails else set())
 
 
@@ -109,7 +109,7 @@ def test_minimums_are_tunable(prod_run: Any) -> None:
     ids=["daily-value", "monthly-unit", "weeklies"],
 )
 def test_unknown_retention_is_undecided(prod_run: Any, shape: str, changes: dict[str, Any]) -> None:
-    resources = shapes(mutate(prod_run.resources, SCHEDULE, changes))[shape]
+    resources = shape_of(mutate(prod_run.resources, SCHEDULE, changes), shape)
     assert undecided(RULE, resources) == {SCHEDULE}
     assert failing(RULE, resources) == set()
     assert levels(RULE, resources, PolicyTargets.for_environment("prod", unknown_is_violation=True)) == {

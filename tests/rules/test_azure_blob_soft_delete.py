@@ -18,6 +18,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -56,14 +57,14 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_variants(prod_run: ProgramRun, shape: str, changes: dict[str, Any], expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, SERVICE, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, SERVICE, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_account_without_blob_service_properties_fails(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(without(prod_run.resources, SERVICE))[shape]
+    loaded = shape_of(without(prod_run.resources, SERVICE), shape)
     assert failing(RULE, loaded) == {ACCOUNT}
 
 
@@ -109,7 +110,7 @@ def test_each_account_needs_its_own_service() -> None:
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", ["deleteRetentionPolicy.days", "deleteRetentionPolicy.enabled"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, SERVICE, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, SERVICE, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {ACCOUNT}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(ACCOUNT, "advisory")}

@@ -19,7 +19,7 @@ from backstop.policy.core import evaluate
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN, Resource
-from tests.policy_support import SHAPES, failing, mutate, retype, shapes, undecided, without
+from tests.policy_support import SHAPES, failing, mutate, retype, shape_of, shapes, undecided, without
 
 PROD = PolicyTargets.for_environment("prod")
 AZURE_RULES = (
@@ -188,7 +188,7 @@ def test_documented_defaults_backstop_relies_on() -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_the_compliant_classic_program_passes_every_azure_rule(classic_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(classic_run.resources)[shape]
+    loaded = shape_of(classic_run.resources, shape)
     assert _failing_by_rule(loaded) == {}
     assert {rule: undecided(rule, loaded) for rule in AZURE_RULES} == {rule: set() for rule in AZURE_RULES}
     report = evaluate(loaded, PROD)
@@ -260,7 +260,7 @@ def test_the_compliant_classic_program_passes_every_azure_rule(classic_run: Prog
 def test_each_classic_property_read_can_fail(
     classic_run: ProgramRun, shape: str, name: str, changes: dict[str, Any], expected: str
 ) -> None:
-    loaded = shapes(mutate(classic_run.resources, name, changes))[shape]
+    loaded = shape_of(mutate(classic_run.resources, name, changes), shape)
     owner = "messaging" if expected == "servicebus-dead-letter-alert" else name
     assert _failing_by_rule(loaded) == {expected: {owner}}
 

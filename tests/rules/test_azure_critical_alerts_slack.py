@@ -17,7 +17,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
-    shapes,
+    shape_of,
     undecided,
     without,
 )
@@ -44,7 +44,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_without_the_slack_group_every_critical_alert_fails(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), "slack-alerts-action-group"))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), "slack-alerts-action-group"), shape)
     # The dead-letter alert is severity 2: not critical, so not held to Slack by this rule.
     assert failing(RULE, loaded) == _critical_alerts(prod_run)
 
@@ -55,13 +55,13 @@ def test_severity_decides_what_is_critical(prod_run: ProgramRun, shape: str) -> 
     email_only = mutate(
         prod_run.resources, ALERT, {"actions": [{"actionGroupId": engineering}]}, property_dependencies={}
     )
-    assert failing(RULE, shapes(email_only)[shape]) == {ALERT}
+    assert failing(RULE, shape_of(email_only, shape)) == {ALERT}
     minor = mutate(email_only, ALERT, {"severity": 2.0})
-    assert failing(RULE, shapes(minor)[shape]) == set()
+    assert failing(RULE, shape_of(minor, shape)) == set()
     off = mutate(email_only, ALERT, {"enabled": False})
-    assert failing(RULE, shapes(off)[shape]) == set()
+    assert failing(RULE, shape_of(off, shape)) == set()
     dlq_critical = mutate(prod_run.resources, DLQ_ALERT, {"severity": 0.0})
-    assert failing(RULE, shapes(dlq_critical)[shape]) == set()  # it notifies the Slack group too
+    assert failing(RULE, shape_of(dlq_critical, shape)) == set()  # it notifies the Slack group too
 
 
 def test_threshold_is_a_tunable(prod_run: ProgramRun) -> None:

@@ -11,7 +11,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, shapes, undecided
 
 RULE = "azure-storage-geo-redundant"
 PROD = PolicyTargets.for_environment("prod")
@@ -42,7 +42,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_sku_variants(prod_run: ProgramRun, shape: str, sku: str, expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, ACCOUNT, {"sku.name": sku}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, ACCOUNT, {"sku.name": sku}), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -59,7 +59,7 @@ def test_geo_redundant_skus_is_a_tunable(prod_run: ProgramRun) -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, ACCOUNT, {"sku.name": UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, ACCOUNT, {"sku.name": UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {ACCOUNT}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(ACCOUNT, "advisory")}

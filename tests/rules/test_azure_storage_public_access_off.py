@@ -10,7 +10,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, shape_of, shapes, undecided
 
 RULE = "azure-storage-public-access-off"
 PROD = PolicyTargets.for_environment("prod")
@@ -36,7 +36,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_variants(prod_run: ProgramRun, shape: str, value: Any, expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, ACCOUNT, {"allowBlobPublicAccess": value}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, ACCOUNT, {"allowBlobPublicAccess": value}), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -57,7 +57,7 @@ def test_sdk_default_is_what_the_rule_documents() -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, ACCOUNT, {"allowBlobPublicAccess": UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, ACCOUNT, {"allowBlobPublicAccess": UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {ACCOUNT}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(ACCOUNT, "advisory")}

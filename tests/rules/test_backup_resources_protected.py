@@ -18,6 +18,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
+    shape_of,
     shapes,
     undecided,
     without_dependencies,
@@ -65,14 +66,14 @@ def test_prod_targets_on_staging_name_every_backup_critical_resource(staging_run
 def test_each_unprotected_critical_resource_fails_alone(
     prod_run: ProgramRun, token_set: str, shape: str, name: str
 ) -> None:
-    loaded = shapes(_unprotect(declared(prod_run, token_set), name))[shape]
+    loaded = shape_of(_unprotect(declared(prod_run, token_set), name), shape)
     assert failing(RULE, loaded) == {name}
     assert undecided(RULE, loaded) == set()
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_buckets_that_hold_no_exports_need_no_protect(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(_unprotect(prod_run.resources, "media", "media-replica"))[shape]
+    loaded = shape_of(_unprotect(prod_run.resources, "media", "media-replica"), shape)
     assert failing(RULE, loaded) == set()
 
 

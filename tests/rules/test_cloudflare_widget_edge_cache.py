@@ -12,7 +12,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, levels, mutate, res, shapes, undecided, without
+from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided, without
 
 RULE = "cloudflare-widget-edge-cache"
 PROD = PolicyTargets.for_environment("prod")
@@ -51,7 +51,7 @@ def test_deficient_rules_fail_the_widget_record(
 ) -> None:
     from tests.policy_support import findings
 
-    loaded = shapes(mutate(prod_run.resources, name, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, loaded) == {WIDGET}
     (finding,) = findings(RULE, loaded)
     assert reason in finding.message and "widget.wiserreview.com" in finding.message
@@ -60,7 +60,7 @@ def test_deficient_rules_fail_the_widget_record(
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("removed", [CACHE, STALE])
 def test_missing_ruleset_fails(prod_run: ProgramRun, shape: str, removed: str) -> None:
-    assert failing(RULE, shapes(without(prod_run.resources, removed))[shape]) == {WIDGET}
+    assert failing(RULE, shape_of(without(prod_run.resources, removed), shape)) == {WIDGET}
 
 
 def test_fallback_record_is_dns_only_and_not_held_to_the_edge(prod_run: ProgramRun) -> None:
@@ -92,7 +92,7 @@ def test_widget_hosts_tunable_narrows_the_check(prod_run: ProgramRun) -> None:
     ],
 )
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, name: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, name, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, name, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {WIDGET} and failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(WIDGET, "advisory")}
 

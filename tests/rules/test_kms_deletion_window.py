@@ -10,7 +10,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, shape_of, shapes, undecided
 
 RULE = "kms-deletion-window"
 PROD = PolicyTargets.for_environment("prod")
@@ -39,7 +39,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     ],
 )
 def test_variants(prod_run: ProgramRun, shape: str, name: str, value: Any, expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, name, {WINDOW: value}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, name, {WINDOW: value}), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -70,7 +70,7 @@ def test_message_names_value_and_minimum(prod_run: ProgramRun) -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, "backup-key-replica", {WINDOW: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "backup-key-replica", {WINDOW: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {"backup-key-replica"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("backup-key-replica", "advisory")}

@@ -11,7 +11,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, shapes, undecided
 
 RULE = "kms-key-rotation"
 PROD = PolicyTargets.for_environment("prod")
@@ -47,7 +47,7 @@ def test_replica_keys_take_no_rotation_input() -> None:
     ],
 )
 def test_variants(prod_run: ProgramRun, shape: str, changes: dict[str, Any], expected: set[str]) -> None:
-    loaded = shapes(mutate(prod_run.resources, "backup-key-key", changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "backup-key-key", changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -59,7 +59,7 @@ def test_unset_rotation_message_cites_the_default(prod_run: ProgramRun) -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, "backup-key-key", {"enableKeyRotation": UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "backup-key-key", {"enableKeyRotation": UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {"backup-key-key"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("backup-key-key", "advisory")}

@@ -21,6 +21,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -70,7 +71,7 @@ def test_variants(
     resources = declared(prod_run, token_set)
     for name, change in changes.items():
         resources = mutate(resources, name, change)
-    loaded = shapes(resources)[shape]
+    loaded = shape_of(resources, shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -80,7 +81,7 @@ def test_variants(
 def test_without_replication_the_source_and_its_former_replica_fail(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), "atlas-exports-replication"))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), "atlas-exports-replication"), shape)
     assert failing(RULE, loaded) == {"atlas-exports", "atlas-exports-replica"}
 
 
@@ -199,7 +200,7 @@ def test_deprecated_inline_replication_block(bucket_type: str, inline: dict[str,
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_status_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, "media-replication", {STATUS: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "media-replication", {STATUS: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {"media"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("media", "advisory")}
@@ -209,7 +210,7 @@ def test_unknown_status_is_undecided_never_a_pass(prod_run: ProgramRun, shape: s
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_replica_region_is_undecided(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, "atlas-exports-replica", {"region": UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "atlas-exports-replica", {"region": UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {"atlas-exports"}
     assert failing(RULE, loaded) == set()
 

@@ -20,6 +20,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -64,7 +65,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(declared(prod_run, token_set), name, changes))[shape]
+    loaded = shape_of(mutate(declared(prod_run, token_set), name, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -74,7 +75,7 @@ def test_variants(
 def test_missing_encryption_resource_fails_only_its_bucket(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), "atlas-exports-sse"))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), "atlas-exports-sse"), shape)
     assert failing(RULE, loaded) == {"atlas-exports"}
 
 
@@ -169,7 +170,7 @@ def test_an_encryption_of_another_bucket_does_not_count() -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_algorithm_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, "media-sse", {ALGORITHM: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, "media-sse", {ALGORITHM: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {"media"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("media", "advisory")}

@@ -80,7 +80,7 @@ def test_the_four_flags_are_the_sdk_wire_names() -> None:
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(declared(prod_run, token_set), name, changes))[shape]
+    loaded = shape_of(mutate(declared(prod_run, token_set), name, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -88,7 +88,7 @@ def test_variants(
 @pytest.mark.parametrize("token_set", TOKEN_SETS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_missing_block_fails_only_its_bucket(prod_run: ProgramRun, token_set: str, shape: str) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), "media-replica-public-access-block"))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), "media-replica-public-access-block"), shape)
     assert failing(RULE, loaded) == {"media-replica"}
 
 
@@ -118,9 +118,9 @@ def test_joins_by_bucket_name_without_property_dependencies(prod_run: ProgramRun
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_flag_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(
-        mutate(prod_run.resources, "media-public-access-block", {"restrictPublicBuckets": UNKNOWN})
-    )[shape]
+    loaded = shape_of(
+        mutate(prod_run.resources, "media-public-access-block", {"restrictPublicBuckets": UNKNOWN}), shape
+    )
     assert undecided(RULE, loaded) == {"media"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("media", "advisory")}

@@ -20,6 +20,7 @@ from tests.policy_support import (
     mutate,
     named,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -71,7 +72,7 @@ def test_non_compliant_variants(
     resources = declared(prod_run, token_set)
     for name, changes in change.items():
         resources = mutate(resources, name, changes)
-    loaded = shapes(resources)[shape]
+    loaded = shape_of(resources, shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -81,9 +82,9 @@ def test_non_compliant_variants(
 def test_missing_versioning_resource_fails_only_its_bucket(
     prod_run: ProgramRun, token_set: str, shape: str
 ) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), "media-versioning", "media-replica-versioning"))[
-        shape
-    ]
+    loaded = shape_of(
+        without(declared(prod_run, token_set), "media-versioning", "media-replica-versioning"), shape
+    )
     assert failing(RULE, loaded) == {"media", "media-replica"}
 
 
@@ -126,9 +127,9 @@ def test_deprecated_inline_versioning_block(
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_unknown_status_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str) -> None:
-    loaded = shapes(
-        mutate(prod_run.resources, "media-versioning", {"versioningConfiguration.status": UNKNOWN})
-    )[shape]
+    loaded = shape_of(
+        mutate(prod_run.resources, "media-versioning", {"versioningConfiguration.status": UNKNOWN}), shape
+    )
     assert undecided(RULE, loaded) == {"media"}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {("media", "advisory")}

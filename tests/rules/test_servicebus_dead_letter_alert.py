@@ -20,6 +20,7 @@ from tests.policy_support import (
     levels,
     mutate,
     res,
+    shape_of,
     shapes,
     undecided,
     without,
@@ -63,7 +64,7 @@ def test_insights_alias_fixture_uses_the_alias_token(prod_run: ProgramRun) -> No
 def test_variants(
     prod_run: ProgramRun, token_set: str, shape: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(declared(prod_run, token_set), ALERT, changes))[shape]
+    loaded = shape_of(mutate(declared(prod_run, token_set), ALERT, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -71,7 +72,7 @@ def test_variants(
 @pytest.mark.parametrize("token_set", TOKEN_SETS)
 @pytest.mark.parametrize("shape", SHAPES)
 def test_namespace_without_alert_fails(prod_run: ProgramRun, token_set: str, shape: str) -> None:
-    loaded = shapes(without(declared(prod_run, token_set), ALERT))[shape]
+    loaded = shape_of(without(declared(prod_run, token_set), ALERT), shape)
     assert failing(RULE, loaded) == {NAMESPACE}
     (finding,) = findings(RULE, loaded)
     assert tokens.SB_DEAD_LETTER_METRIC in finding.message
@@ -144,7 +145,7 @@ def test_resource_group_scoped_multi_resource_alert(target_type: Any, expected: 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", ["enabled", "criteria.allOf[0].metricName", "actions", "criteria"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, ALERT, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, ALERT, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {NAMESPACE}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(NAMESPACE, "advisory")}

@@ -10,7 +10,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, shape_of, shapes, undecided
 
 RULE = "servicebus-queue-dead-lettering"
 PROD = PolicyTargets.for_environment("prod")
@@ -42,7 +42,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_variants(
     prod_run: ProgramRun, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, name, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -76,7 +76,7 @@ def test_minimum_is_a_tunable(prod_run: ProgramRun, minimum: int, expected: set[
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", ["deadLetteringOnMessageExpiration", "maxDeliveryCount"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, REVIEWS, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, REVIEWS, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {REVIEWS}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(REVIEWS, "advisory")}

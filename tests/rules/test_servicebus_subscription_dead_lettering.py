@@ -10,7 +10,7 @@ from backstop.mocks import ProgramRun
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
 from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, findings, levels, mutate, shapes, undecided
+from tests.policy_support import SHAPES, failing, findings, levels, mutate, shape_of, shapes, undecided
 
 RULE = "servicebus-subscription-dead-lettering"
 PROD = PolicyTargets.for_environment("prod")
@@ -45,7 +45,7 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_variants(
     prod_run: ProgramRun, shape: str, name: str, changes: dict[str, Any], expected: set[str]
 ) -> None:
-    loaded = shapes(mutate(prod_run.resources, name, changes))[shape]
+    loaded = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, loaded) == expected
     assert undecided(RULE, loaded) == set()
 
@@ -66,7 +66,7 @@ def test_queues_are_not_subscriptions(prod_run: ProgramRun) -> None:
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("path", [EXPIRY, FILTER, "maxDeliveryCount"])
 def test_unknown_is_undecided_never_a_pass(prod_run: ProgramRun, shape: str, path: str) -> None:
-    loaded = shapes(mutate(prod_run.resources, WIDGET, {path: UNKNOWN}))[shape]
+    loaded = shape_of(mutate(prod_run.resources, WIDGET, {path: UNKNOWN}), shape)
     assert undecided(RULE, loaded) == {WIDGET}
     assert failing(RULE, loaded) == set()
     assert levels(RULE, loaded, PROD) == {(WIDGET, "advisory")}
