@@ -19,10 +19,23 @@ from typing import Any
 
 from backstop import tokens
 from backstop.mocks import run_stack
+from backstop.policy.values import get
 from backstop.resources import UNKNOWN, Resource
 
 # Props whose string values name a resource other resources point at.
-_NAMING_KEYS = ("bucket", "accountName", "namespaceName", "arn", "name", "keyId", "bucketName", "roleId")
+_NAMING_KEYS = (
+    "bucket",
+    "accountName",
+    "namespaceName",
+    "arn",
+    "name",
+    "keyId",
+    "bucketName",
+    "roleId",
+    "registryName",
+    "resourceGroupName",
+    "zoneId",
+)
 
 
 def _naming_values(resources: Sequence[Resource]) -> set[str]:
@@ -40,12 +53,22 @@ def _naming_values(resources: Sequence[Resource]) -> set[str]:
     return found - cluster_names
 
 
-def _copy(resources: Sequence[Resource], names: set[str], n: int) -> Iterator[Resource]:
+def _hosts(resources: Sequence[Resource]) -> set[str]:
+    """The DNS names of the Cloudflare records: the edge rules name them inside their expressions."""
+    found = {get(r.props, "name") for r in resources if r.type in tokens.CF_DNS_RECORDS}
+    return {h for h in found if isinstance(h, str)}
+
+
+def _copy(resources: Sequence[Resource], names: set[str], hosts: set[str], n: int) -> Iterator[Resource]:
     suffix = f"-t{n}"
 
     def rename(value: Any) -> Any:
         if isinstance(value, str):
-            return value + suffix if value.startswith("urn:pulumi:") or value in names else value
+            if value.startswith("urn:pulumi:") or value in names:
+                return value + suffix
+            for host in hosts:
+                value = value.replace(f'"{host}"', f'"{host}{suffix}"')
+            return value
         if isinstance(value, dict):
             return {k: rename(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -74,9 +97,17 @@ class Estate:
     """The prod stack, run once under mocks (deployed and first-preview), copied on demand."""
 
     def __init__(self, root: Path) -> None:
-        self.deployed = [r for r in run_stack(root, "prod").resources if r.type != tokens.STACK]
-        self.preview = [r for r in run_stack(root, "prod", preview=True).resources if r.type != tokens.STACK]
+        # As deployed: the Slack secrets set on the deploying machine, as `backstop plan` reads them.
+        self.deployed = [
+            r for r in run_stack(root, "prod", assume_deploy_secrets=True).resources if r.type != tokens.STACK
+        ]
+        self.preview = [
+            r
+            for r in run_stack(root, "prod", preview=True, assume_deploy_secrets=True).resources
+            if r.type != tokens.STACK
+        ]
         self.names = _naming_values(self.deployed) | _naming_values(self.preview)
+        self.hosts = _hosts(self.deployed)
 
     @property
     def per_copy(self) -> int:
@@ -88,7 +119,7 @@ class Estate:
     def resources(self, copies: int) -> list[Resource]:
         out: list[Resource] = []
         for n in range(copies):
-            out.extend(_copy(self.preview if n % 4 == 3 else self.deployed, self.names, n))
+            out.extend(_copy(self.preview if n % 4 == 3 else self.deployed, self.names, self.hosts, n))
         return out
 
 

@@ -126,6 +126,8 @@ class _Targets:
         project_of: Callable[[Resource], Any] | None = None,
     ) -> None:
         self.targets = targets
+        # Stack order by object: results gathered from several lookups are sorted back into it.
+        self.position: dict[int, int] = {id(target): i for i, target in enumerate(targets)}
         self.by_urn: dict[str, list[int]] = defaultdict(list)
         self.by_name: dict[Any, list[int]] = defaultdict(list)
         # (name, project) for targets in a known project; name alone for those whose project is not.
@@ -546,7 +548,7 @@ class StackView:
                         found.setdefault(id(group), group)
             elif is_unknown(group_id):
                 unresolved = True
-        order = {id(g): i for i, g in enumerate(index.targets)}
+        order = index.position
         return sorted(found.values(), key=lambda g: order[id(g)]), unresolved and not deps and bool(
             index.targets
         )

@@ -63,6 +63,66 @@ def test_missing_ruleset_fails(prod_run: ProgramRun, shape: str, removed: str) -
     assert failing(RULE, shape_of(without(prod_run.resources, removed), shape)) == {WIDGET}
 
 
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [
+        ('(http.host in {"cdn.wiserreview.com" "widget.wiserreview.com"})', True),
+        ('(http.host eq "WIDGET.wiserreview.com")', True),  # hosts compare without case
+        ('(http.host eq "widget.wiserreview.com.evil.example")', False),
+        ('(http.host eq "x-widget.wiserreview.com")', False),
+        ('(http.request.uri.path eq "/widget.wiserreview.com\\"")', False),
+    ],
+)
+def test_a_rule_names_the_host_only_by_a_whole_string_literal(
+    prod_run: ProgramRun, expression: str, named: bool
+) -> None:
+    both = mutate(
+        mutate(prod_run.resources, CACHE, {"rules[0].expression": expression}),
+        STALE,
+        {"rules[0].expression": expression},
+    )
+    assert failing(RULE, both) == (set() if named else {WIDGET})
+
+
+def test_many_hosts_in_one_zone_are_each_judged_by_their_own_rules(prod_run: ProgramRun) -> None:
+    """Rules are looked up by host: a zone with many widget hosts and rules fails exactly the one whose
+    cache rule is short."""
+    [record] = [r for r in prod_run.resources if r.name == WIDGET]
+    [cache] = [r for r in prod_run.resources if r.name == CACHE]
+    [stale] = [r for r in prod_run.resources if r.name == STALE]
+    extra = []
+    for n in range(50):
+        host = f"w{n}.wiserreview.com"
+        expression = f'(http.host eq "{host}")'
+        ttl = 600.0 if n == 17 else 2592000.0
+        extra += [
+            res(record.type, f"w{n}", {**record.props, "name": host}),
+            res(
+                cache.type,
+                f"w{n}-cache",
+                {
+                    **cache.props,
+                    "rules": [
+                        {
+                            **cache.props["rules"][0],
+                            "expression": expression,
+                            "actionParameters": {
+                                **cache.props["rules"][0]["actionParameters"],
+                                "edgeTtl": {"mode": "override_origin", "default": ttl},
+                            },
+                        }
+                    ],
+                },
+            ),
+            res(
+                stale.type,
+                f"w{n}-stale",
+                {**stale.props, "rules": [{**stale.props["rules"][0], "expression": expression}]},
+            ),
+        ]
+    assert failing(RULE, [*prod_run.resources, *extra]) == {"w17"}
+
+
 def test_fallback_record_is_dns_only_and_not_held_to_the_edge(prod_run: ProgramRun) -> None:
     # Proxying the direct fallback would send it through the edge: then it needs the cache rules too.
     proxied = mutate(prod_run.resources, "widget-edge-origin-fallback", {"proxied": True})

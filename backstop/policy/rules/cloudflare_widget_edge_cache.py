@@ -2,14 +2,15 @@
 
 Each proxied DNS record that serves widget assets (`widgetHosts`, or every proxied record when that is
 empty) needs, in its zone, an enabled Cache Rule (`http_request_cache_settings`, `set_cache_settings`) whose
-expression names the host, with `cache` on, an `override_origin` edge TTL of at least `minEdgeTtlSeconds`
-and serve-stale not disabled, and an enabled Cache Response Rule (`http_response_cache_settings`,
-`set_cache_control`) for the host that sets `stale-if-error`, so cached assets are served while the origin
-errs or is down.
+expression names the host (one of its string literals is the host), with `cache` on, an `override_origin`
+edge TTL of at least `minEdgeTtlSeconds` and serve-stale not disabled, and an enabled Cache Response Rule
+(`http_response_cache_settings`, `set_cache_control`) for the host that sets `stale-if-error`, so cached
+assets are served while the origin errs or is down.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
@@ -28,6 +29,21 @@ def _zone_key(resource: Resource) -> Any:
     if deps:
         return deps[0]
     return get(resource.props, "zoneId")
+
+
+# A string literal of a Rules language expression (`"..."`, with `\\"` escapes), as written.
+_LITERAL = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def _by_host(rules: list[Any]) -> dict[str, list[Any]]:
+    """The rules by each string literal of their expression, lower-cased, in rule order: a rule names a
+    host when one of its literals is that host (`http.host eq "h"`, `http.host in {"h" "g"}`). Built once
+    per zone, so each record looks up its host instead of scanning every rule of the zone."""
+    index: dict[str, list[Any]] = defaultdict(list)
+    for rule in rules:
+        for literal in dict.fromkeys(_LITERAL.findall(str(get(rule, "expression")).lower())):
+            index[literal].append(rule)
+    return index
 
 
 def _rules(ruleset: Resource, phase: str, action: str) -> list[Any] | Any:
@@ -104,6 +120,8 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
             continue
         cache_rules[zone].extend(cache)
         response_rules[zone].extend(response)
+    cache_by_host = {zone: _by_host(rules) for zone, rules in cache_rules.items()}
+    response_by_host = {zone: _by_host(rules) for zone, rules in response_rules.items()}
     wanted = {h.lower() for h in targets.widget_hosts}
     for record in stack.of(tokens.CF_DNS_RECORDS):
         proxied, host = get(record.props, "proxied"), get(record.props, "name")
@@ -118,17 +136,9 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if is_unknown(zone) or zone in undecided_zones or floating:
             yield unknown(record, "the cache rules of this record's zone")
             continue
-        needle = f'"{host.lower()}"'
-        verdicts = [
-            _cache_rule_ok(rule, targets)
-            for rule in cache_rules.get(zone, [])
-            if needle in str(get(rule, "expression")).lower()
-        ]
-        stale = [
-            _stale_if_error_ok(rule)
-            for rule in response_rules.get(zone, [])
-            if needle in str(get(rule, "expression")).lower()
-        ]
+        needle = host.lower()
+        verdicts = [_cache_rule_ok(rule, targets) for rule in cache_by_host.get(zone, {}).get(needle, [])]
+        stale = [_stale_if_error_ok(rule) for rule in response_by_host.get(zone, {}).get(needle, [])]
         if True not in verdicts:
             if None in verdicts:
                 yield unknown(record, "the cache rule of this host")
