@@ -7,6 +7,7 @@ Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target m
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Sequence
@@ -215,7 +216,12 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """Every command's parser, built once per process: argparse keeps no state between `parse_args`
+    calls, and building some twenty subparsers cost more than most commands' own work when `main` runs
+    in-process (tests, scripts). Handlers are bound here, so a test that replaces one calls
+    `build_parser.cache_clear()`."""
     parser = argparse.ArgumentParser(
         prog="backstop", description=__doc__.splitlines()[0] if __doc__ else None
     )
