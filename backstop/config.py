@@ -550,7 +550,8 @@ class StackConfig(_Model):
 
     def with_global_names(self) -> StackConfig:
         """This config with `nameSuffix` applied to every globally unique name (then cleared, so applying
-        it twice changes nothing): `<bucket>-<suffix>`, `<account><suffix>`, `<namespace>-<suffix>`."""
+        it twice changes nothing): `<bucket>-<suffix>`, `<account><suffix>`, `<namespace>-<suffix>`, and
+        the application layer's apps, registry and cache (`AppConfig.with_name_suffix`)."""
         if self.name_suffix is None:
             return self
         suffix = global_names.resolve_suffix(self.name_suffix, self.atlas.org_id, self.environment)
@@ -571,7 +572,8 @@ class StackConfig(_Model):
             update={"namespace_name": global_names.with_suffix(self.azure.service_bus.namespace_name, suffix)}
         )
         azure = self.azure.model_copy(update={"storage": storage, "service_bus": bus})
-        return self.model_copy(update={"aws": aws, "azure": azure, "name_suffix": None})
+        app = self.app.with_name_suffix(suffix) if self.app is not None else None
+        return self.model_copy(update={"aws": aws, "azure": azure, "app": app, "name_suffix": None})
 
 
 def _environment_rules(cfg: StackConfig) -> list[tuple[str, str]]:
@@ -656,6 +658,8 @@ def _global_name_rules(cfg: StackConfig) -> list[tuple[str, str]]:
         replica = replica_bucket_name(bucket, final.aws.replica_region)
         problem = global_names.s3_bucket_problem(replica)
         checks.append((key, f"its copy-region replica {problem}" if problem else None))
+    if final.app is not None:
+        checks.extend(final.app.global_name_problems())
     return [(key, f"{problem}{note}") for key, problem in checks if problem is not None]
 
 

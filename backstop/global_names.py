@@ -1,11 +1,15 @@
-"""Names that are global across every customer of a cloud: S3 buckets, Azure storage accounts and Service
-Bus namespaces. Each checker returns why a name breaks its cloud's naming rules, or None.
+"""Names that are global across every customer of a cloud: S3 buckets, Azure storage accounts, Service
+Bus namespaces, App Service apps (`<name>.azurewebsites.net`), container registries (`<name>.azurecr.io`)
+and Redis caches (`<name>.redis.cache.windows.net`). Each checker returns why a name breaks its cloud's
+naming rules, or None.
 
-The rules are the clouds' own: AWS "General purpose bucket naming rules", Azure's storage account name
-(3-24 lowercase letters and digits) and Service Bus namespace rules (6-50 characters, a letter first,
-letters, digits and hyphens, not ending in `-`, `-sb` or `-mgmt`). Even a valid name can be taken by
-someone else, which only the cloud can tell; `nameSuffix` makes a collision with another organisation
-using the same example names impossible.
+The rules are the clouds' own: AWS "General purpose bucket naming rules"; Azure "Naming rules and
+restrictions for Azure resources": storage accounts 3-24 lowercase letters and digits; Service Bus
+namespaces 6-50 characters, a letter first, letters, digits and hyphens, not ending in `-`, `-sb` or
+`-mgmt`; sites 2-60 letters, digits and hyphens, no hyphen first or last; registries 5-50 letters and
+digits; Redis caches 1-63 letters, digits and hyphens, a letter or digit first and last. Even a valid name
+can be taken by someone else, which only the cloud can tell; `nameSuffix` makes a collision with another
+organisation using the same example names impossible.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_BUS = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 SERVICE_BUS_RESERVED_SUFFIXES = ("-", "-sb", "-mgmt")
+_WEB_APP = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+_REGISTRY = re.compile(r"^[A-Za-z0-9]{5,50}$")
+_REDIS = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
 AUTO_SUFFIX = "auto"
 
@@ -60,6 +67,28 @@ def service_bus_namespace_problem(name: str) -> str | None:
     for suffix in SERVICE_BUS_RESERVED_SUFFIXES:
         if name.endswith(suffix):
             return f"{name!r}: a Service Bus namespace name must not end with {suffix!r}"
+    return None
+
+
+def web_app_problem(name: str) -> str | None:
+    if not 2 <= len(name) <= 60:
+        return f"{name!r} is {len(name)} characters; App Service app names have 2-60"
+    if not _WEB_APP.match(name):
+        return f"{name!r}: an App Service app name holds letters, digits and '-', not first or last"
+    return None
+
+
+def container_registry_problem(name: str) -> str | None:
+    if not _REGISTRY.match(name):
+        return f"{name!r}: container registry names have 5-50 letters and digits only"
+    return None
+
+
+def redis_cache_problem(name: str) -> str | None:
+    if not 1 <= len(name) <= 63:
+        return f"{name!r} is {len(name)} characters; Redis cache names have 1-63"
+    if not _REDIS.match(name):
+        return f"{name!r}: a Redis cache name holds letters, digits and '-', not first or last"
     return None
 
 

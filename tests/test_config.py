@@ -69,6 +69,16 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return change
 
 
+def _all(*changes: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    """Several changes to the stack's `config:`, in order."""
+
+    def change(config: dict[str, Any]) -> None:
+        for one in changes:
+            one(config)
+
+    return change
+
+
 _DELETE = object()
 
 # (id, stack, change to its `config:`, the exact line)
@@ -342,6 +352,25 @@ BAD_VALUES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "Pulumi.staging.yaml: backstop:azure.storage.accountName: "
         "'wiserstagingmediaabcdefgh': storage account "
         "names have 3-24 lowercase letters and digits only (with nameSuffix)",
+    ),
+    (
+        "suffix-makes-the-registry-name-too-long",
+        "prod",
+        _all(
+            _set("backstop:nameSuffix", "abc"),
+            _set("backstop:app.registry.name", "wiserprodregistry" + "x" * 31),
+        ),
+        "Pulumi.prod.yaml: backstop:app.registry.name: 'wiserprodregistry" + "x" * 31 + "abc': container "
+        "registry names have 5-50 letters and digits only (with nameSuffix)",
+    ),
+    (
+        "suffix-makes-the-standby-app-name-too-long",
+        "prod",
+        _all(_set("backstop:nameSuffix", "abc"), _set("backstop:app.apps[0].name", "wiser-" + "p" * 44)),
+        "Pulumi.prod.yaml: backstop:app.apps[0].name: its standby 'wiser-"
+        + "p" * 44
+        + "-abc-secondary' is 64 "
+        "characters; App Service app names have 2-60 (with nameSuffix)",
     ),
     (
         "suffix-with-capitals",

@@ -82,6 +82,55 @@ def test_service_bus_namespace_names(name: str, ok: bool) -> None:
     assert (global_names.service_bus_namespace_problem(name) is None) is ok
 
 
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("wiser-prod-app", True),
+        ("ab", True),
+        ("a" * 60, True),
+        ("a", False),
+        ("a" * 61, False),
+        ("-wiser", False),
+        ("wiser-", False),
+        ("wiser_app", False),
+        ("wiser.app", False),
+    ],
+)
+def test_web_app_names(name: str, ok: bool) -> None:
+    assert (global_names.web_app_problem(name) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("wiserprodacr", True),
+        ("Acr01", True),
+        ("a" * 50, True),
+        ("acr1", False),
+        ("a" * 51, False),
+        ("wiser-acr", False),
+    ],
+)
+def test_container_registry_names(name: str, ok: bool) -> None:
+    assert (global_names.container_registry_problem(name) is None) is ok
+
+
+@pytest.mark.parametrize(
+    ("name", "ok"),
+    [
+        ("wiser-prod-cache", True),
+        ("c", True),
+        ("a" * 63, True),
+        ("a" * 64, False),
+        ("-cache", False),
+        ("cache-", False),
+        ("wiser_cache", False),
+    ],
+)
+def test_redis_cache_names(name: str, ok: bool) -> None:
+    assert (global_names.redis_cache_problem(name) is None) is ok
+
+
 def _looks_like_ipv4(name: str) -> bool:
     parts = name.split(".")
     return len(parts) == 4 and all(part.isdigit() and 1 <= len(part) <= 3 for part in parts)
@@ -121,6 +170,10 @@ def test_auto_suffix_is_stable_per_organisation_and_differs_between_them(stack: 
     assert first.aws.export_bucket == f"cartie-{stack}-atlas-exports-{suffix}"
     assert first.azure.storage.account_name == f"wiser{stack}media{suffix}"
     assert first.azure.service_bus.namespace_name == f"wiser-{stack}-messaging-{suffix}"
+    assert first.app is not None
+    assert [app.name for app in first.app.apps] == [f"wiser-{stack}-app-{suffix}"]
+    assert first.app.registry.name == f"wiser{stack}acr{suffix}"
+    assert first.app.redis.name == f"wiser-{stack}-cache-{suffix}"
     assert other.aws.media_bucket != first.aws.media_bucket
     assert first.with_global_names() == first  # applied once
 
@@ -132,6 +185,9 @@ GLOBALLY_NAMED = {
     "atlas-exports-replica",
     "media-blobs",
     "messaging",
+    "wiser-staging-app-acme",  # an app's Pulumi name is its name as created
+    "images",
+    "cache",
 }
 
 
@@ -141,7 +197,11 @@ def test_the_program_creates_the_suffixed_names() -> None:
     monitor = use_mocks(stack="staging", config=config, secret_keys=stack_file.secret_keys)
     run = run_with_mocks(program_main, stack="staging", monitor=monitor)
     physical = {
-        r.name: r.props.get("bucket") or r.props.get("accountName") or r.props.get("namespaceName")
+        r.name: r.props.get("bucket")
+        or r.props.get("accountName")
+        or r.props.get("namespaceName")
+        or r.props.get("registryName")
+        or r.props.get("name")
         for r in run.resources
         if r.custom and r.name in GLOBALLY_NAMED
     }
@@ -152,4 +212,7 @@ def test_the_program_creates_the_suffixed_names() -> None:
         "atlas-exports-replica": "cartie-staging-atlas-exports-acme-us-west-2",
         "media-blobs": "wiserstagingmediaacme",
         "messaging": "wiser-staging-messaging-acme",
+        "wiser-staging-app-acme": "wiser-staging-app-acme",
+        "images": "wiserstagingacracme",
+        "cache": "wiser-staging-cache-acme",
     }

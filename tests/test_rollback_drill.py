@@ -239,3 +239,24 @@ def test_a_missing_subscription_is_one_line_before_any_request(
 
 def test_the_result_names_the_mechanism_the_report_reads(world: Any) -> None:
     assert rollback.MECHANISM == "slot_swap"
+
+
+@pytest.mark.parametrize("asked", [None, APP, f"{APP}-acme"])
+def test_with_a_name_suffix_the_drill_swaps_the_app_as_created(asked: str | None) -> None:
+    """`nameSuffix` renames the app in Azure (`<app>-<suffix>`); `--app` takes either spelling."""
+    from backstop.config import load_stack_config
+
+    sections = {**read_stack_file(ROOT, "staging").backstop_sections(), "nameSuffix": "acme"}
+    cfg = load_stack_config(sections, "Pulumi.staging.yaml")
+    plan = rollback.plan_rollback(
+        cfg, stack="staging", env={"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION}, app=asked
+    )
+    assert (plan.app, plan.resource_group) == (f"{APP}-acme", GROUP)
+
+
+def test_an_app_the_stack_does_not_declare_is_refused_by_name() -> None:
+    cfg = read_stack_file(ROOT, "staging").stack_config()
+    with pytest.raises(rollback.RollbackRefused, match=r"backstop:app\.apps: no app named wiser-other$"):
+        rollback.plan_rollback(
+            cfg, stack="staging", env={"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION}, app="wiser-other"
+        )

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from backstop import global_names
 from backstop.configtypes import EMAIL_PATTERN, ConfigModel, Duration, IsoTimespan, parse_duration
 
 _AZURE_LOCATION = r"^[a-z]+[a-z0-9]*$"
@@ -235,6 +236,31 @@ class AppConfig(ConfigModel):
         if duplicates:
             raise ValueError(f"duplicate app name(s): {', '.join(duplicates)}")
         return value
+
+    def with_name_suffix(self, suffix: str) -> AppConfig:
+        """The globally unique names with `suffix`: `<app>-<suffix>` (and so its standby
+        `<app>-<suffix>-<appSuffix>`), `<registry><suffix>` (letters and digits only), `<cache>-<suffix>`."""
+        apps = [
+            app.model_copy(update={"name": global_names.with_suffix(app.name, suffix)}) for app in self.apps
+        ]
+        registry = self.registry.model_copy(
+            update={"name": global_names.with_suffix(self.registry.name, suffix, separator="")}
+        )
+        redis = self.redis.model_copy(update={"name": global_names.with_suffix(self.redis.name, suffix)})
+        return self.model_copy(update={"apps": apps, "registry": registry, "redis": redis})
+
+    def global_name_problems(self) -> list[tuple[str, str | None]]:
+        """Each globally unique name as created (the standby's too) against Azure's rules, by the key that
+        holds its base name."""
+        checks: list[tuple[str, str | None]] = []
+        for index, app in enumerate(self.apps):
+            checks.append((f"app.apps[{index}].name", global_names.web_app_problem(app.name)))
+            if self.secondary is not None:
+                standby = global_names.web_app_problem(f"{app.name}-{self.secondary.app_suffix}")
+                checks.append((f"app.apps[{index}].name", f"its standby {standby}" if standby else None))
+        checks.append(("app.registry.name", global_names.container_registry_problem(self.registry.name)))
+        checks.append(("app.redis.name", global_names.redis_cache_problem(self.redis.name)))
+        return checks
 
     @model_validator(mode="after")
     def _regions_and_slots(self) -> AppConfig:

@@ -95,12 +95,20 @@ def plan_rollback(cfg: Any, *, stack: str, env: Mapping[str, str], app: str | No
         )
     if cfg.app is None:
         raise RollbackRefused(f"Pulumi.{stack}.yaml: backstop:app: is required for the rollback drill")
-    apps = {a.name: a for a in cfg.app.apps}
-    chosen = apps.get(app) if app else cfg.app.apps[0]
-    if chosen is None:
+    # The app as Azure knows it: with `nameSuffix` applied, as the program created it. `--app` takes the
+    # name as written in the stack file or as created.
+    created = cfg.with_global_names().app.apps
+    index = next(
+        (i for i, (a, c) in enumerate(zip(cfg.app.apps, created, strict=True)) if app in (a.name, c.name)),
+        None if app else 0,
+    )
+    if index is None:
         raise RollbackRefused(f"Pulumi.{stack}.yaml: backstop:app.apps: no app named {app}")
+    chosen = created[index]
     if not chosen.staging_slot:
-        raise RollbackRefused(f"Pulumi.{stack}.yaml: backstop:app.apps: {chosen.name} has no staging slot")
+        raise RollbackRefused(
+            f"Pulumi.{stack}.yaml: backstop:app.apps: {cfg.app.apps[index].name} has no staging slot"
+        )
     subscription = env.get(ENV_SUBSCRIPTION, "")
     if not subscription:
         raise UsageError(f"{ENV_SUBSCRIPTION} is not set: the Azure subscription of the staging app")
