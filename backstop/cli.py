@@ -165,7 +165,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from backstop.mocks import run_stack
     from backstop.objectives import derive, measured_restore_times
-    from backstop.policy.sources import load_document
+    from backstop.policy.sources import read_document
     from backstop.stackfile import read_stack_file
 
     project = _project_dir(args.project_dir)
@@ -175,8 +175,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from backstop.audit import read_audit_results
 
         audit_results = read_audit_results(Path(args.audit_results))
+    if args.state and not args.source:
+        raise UsageError("--state: applies to a partial preview given with --from")
     if args.source:
-        _kind, resources = load_document(Path(args.source))
+        resources = read_document(Path(args.source), Path(args.state) if args.state else None).resources
     else:
         resources = run_stack(project, args.stack, assume_deploy_secrets=True).resources
     results: list[dict[str, object]] = []
@@ -267,6 +269,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["markdown", "json"], default="markdown")
     report.add_argument(
         "--from", dest="source", help="derive from a preview/export document instead of the program"
+    )
+    report.add_argument(
+        "--state",
+        help="the `pulumi stack export` that a partial `--from` preview (no --show-sames) applies to",
     )
     report.add_argument("--drill-results", nargs="*", help="drill result JSON files: measured restore times")
     report.add_argument(

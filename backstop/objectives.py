@@ -19,11 +19,12 @@ from typing import Any
 from backstop import seeds, tokens
 from backstop.config import ObjectivesConfig
 from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
-from backstop.policy.rules.azure_storage_geo_redundant import KIND_REDUNDANCY
+from backstop.policy.rules.azure_storage_geo_redundant import check as geo_redundant
 from backstop.policy.rules.s3_common import replica_urns
 from backstop.policy.rules.s3_replication_scope import coverage
 from backstop.policy.rules.servicebus_common import NEVER_SECONDS, duration_seconds
 from backstop.policy.stackview import StackView
+from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, get, is_true, items, number
 from backstop.resources import Resource, is_unknown
 
@@ -38,6 +39,8 @@ FREQUENCY_PERIODS = {
 }
 # Azure's stated typical RPO for geo-replicated storage (no SLA); LRS/ZRS do not survive a region loss.
 AZURE_GEO_RPO = timedelta(minutes=15)
+# The seeds' geo-redundant SKUs, as `azure-storage-geo-redundant` holds prod to them.
+_GEO_TARGETS = PolicyTargets.for_environment("prod")
 
 SCENARIOS: dict[str, str] = {
     "single_document": "Single-document corruption (operator deletes a wrong record)",
@@ -426,40 +429,35 @@ def _object_storage_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
             if candidate is not None and (best is None or candidate < best):
                 best = candidate
         rpos.append(best)
-    for account in view.of(tokens.AZ_STORAGE_ACCOUNT):
+    for account in view.of(tokens.AZ_STORAGE_ACCOUNTS):
         evidence.append(account.name)
-        sku = get(account.props, "sku.name")
-        kind = get(account.props, "kind")
-        # A geo SKU counts only on an account kind that offers it (`azure-storage-geo-redundant`).
-        offered = not (
-            isinstance(kind, str)
-            and isinstance(sku, str)
-            and kind in KIND_REDUNDANCY
-            and sku.split("_", 1)[-1] not in KIND_REDUNDANCY[kind]
-        )
-        geo = isinstance(sku, str) and sku in seeds.GEO_REDUNDANT_SKUS and offered
+        # Geo-redundant exactly when `azure-storage-geo-redundant` has nothing to say: a geo SKU (azure-native
+        # `sku.name`, classic `accountReplicationType`) on an account kind that offers it, none unknown.
+        geo = not any(geo_redundant(account, _GEO_TARGETS))
         rpos.append(AZURE_GEO_RPO if geo else None)
     return (_worst(rpos) if rpos else None), evidence
 
 
 def _queue_rpo(view: StackView) -> tuple[timedelta | None, list[str]]:
-    """Zero when no message can be dropped silently: every entity dead-letters and every namespace alerts."""
-    entities = view.of([tokens.AZ_SB_QUEUE, tokens.AZ_SB_SUBSCRIPTION])
-    namespaces = view.of(tokens.AZ_SB_NAMESPACE)
+    """Zero when no message can be dropped silently: every entity dead-letters and every namespace alerts.
+    Both SDKs: classic pulumi-azure spells the subscription's filter flag
+    `deadLetteringOnFilterEvaluationError`."""
+    entities = view.of(tokens.AZ_SB_QUEUES | tokens.AZ_SB_SUBSCRIPTIONS)
+    namespaces = view.of(tokens.AZ_SB_NAMESPACES)
     if not entities:
         return None, []
     evidence = [e.name for e in entities]
     # An entity deleted when idle takes its dead letters with it (`servicebus-auto-delete-on-idle`).
-    for entity in view.of([tokens.AZ_SB_QUEUE, tokens.AZ_SB_TOPIC, tokens.AZ_SB_SUBSCRIPTION]):
+    for entity in view.of(tokens.AZ_SB_QUEUES | tokens.AZ_SB_TOPICS | tokens.AZ_SB_SUBSCRIPTIONS):
         idle = duration_seconds(get(entity.props, "autoDeleteOnIdle"))
         if isinstance(idle, float) and idle < NEVER_SECONDS:
             return None, evidence
     for entity in entities:
         if not is_true(get(entity.props, "deadLetteringOnMessageExpiration")):
             return None, evidence
-        if (
-            entity.type == tokens.AZ_SB_SUBSCRIPTION
-            and get(entity.props, "deadLetteringOnFilterEvaluationExceptions") is False
+        if entity.type in tokens.AZ_SB_SUBSCRIPTIONS and (
+            get(entity.props, "deadLetteringOnFilterEvaluationExceptions") is False
+            or get(entity.props, "deadLetteringOnFilterEvaluationError") is False
         ):
             return None, evidence
     alerts = view.of(tokens.AZ_METRIC_ALERTS)

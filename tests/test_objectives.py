@@ -229,3 +229,42 @@ def test_report_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_
     out = capsys.readouterr().out
     assert "| Whole-cluster loss (region outage) | ≤ 6 h | 0 min | ≤ 4 h | 5 h (measured by drill) |" in out
     assert out.rstrip().endswith("12 of 13 objectives met.")
+
+
+def test_report_from_a_partial_preview_takes_the_stack_s_state(
+    prod_run, capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    """Plain `pulumi preview --json` leaves unchanged resources out: `report --from` refuses it alone, and
+    with `--state` (the stack's export) reports the whole stack, as `check` does."""
+    from tests.policy_support import to_export, to_preview
+
+    full = to_preview(prod_run.resources, op="same")
+    [changed] = [s for s in full["steps"] if s["urn"].endswith("::" + SCHEDULE)]
+    partial = {
+        **full,
+        "steps": [{**changed, "op": "update", "oldState": changed["newState"]}],
+        "changeSummary": {"same": len(full["steps"]) - 1, "update": 1},
+    }
+    preview_path, state_path = tmp_path / "preview.json", tmp_path / "export.json"
+    preview_path.write_text(json.dumps(partial), encoding="utf-8")
+    state_path.write_text(json.dumps(to_export(prod_run.resources)), encoding="utf-8")
+    args = ["report", "--stack", "prod", "--format", "json", "--project-dir", str(ROOT)]
+
+    assert main([*args, "--from", str(preview_path)]) == 2
+    assert "incomplete preview" in capsys.readouterr().err
+    assert main([*args, "--from", str(preview_path), "--state", str(state_path)]) == 0
+    from_documents = json.loads(capsys.readouterr().out)
+    assert main(args) == 0
+    assert from_documents == json.loads(capsys.readouterr().out)
+
+
+def test_report_state_without_a_preview_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], tmp_path
+) -> None:
+    code = main(
+        ["report", "--stack", "prod", "--state", str(tmp_path / "x.json"), "--project-dir", str(ROOT)]
+    )
+    assert code == 2
+    assert (
+        capsys.readouterr().err.strip() == "backstop: --state: applies to a partial preview given with --from"
+    )

@@ -327,3 +327,29 @@ def test_deprecated_eventhub_tokens_are_judged_alike(classic_run: ProgramRun) ->
 def test_staging_allows_lrs_on_classic_accounts(classic_run: ProgramRun) -> None:
     lrs = mutate(classic_run.resources, "media", {"accountReplicationType": "LRS"})
     assert failing("azure-storage-geo-redundant", lrs, PolicyTargets.for_environment("staging")) == set()
+
+
+def test_the_report_counts_classic_geo_storage_and_dead_lettering(classic_run: ProgramRun) -> None:
+    """`backstop report` reads the classic tokens too: the RAGZRS account is a geo copy, every entity
+    dead-letters and the namespace alerts; one classic setting flips each row."""
+    from datetime import timedelta
+
+    from backstop.objectives import AZURE_GEO_RPO, derive
+    from backstop.stackfile import read_stack_file
+    from tests.conftest import ROOT
+
+    objectives = read_stack_file(ROOT, "prod").stack_config().objectives
+
+    def rows(resources: list[Resource]) -> dict[str, Any]:
+        report = derive(resources, objectives, stack="prod")
+        return {s.key: (s.achieved_rpo, s.evidence) for s in report.scenarios}
+
+    found = rows(classic_run.resources)
+    assert found["object_storage"] == (AZURE_GEO_RPO, ["media"])
+    assert found["queue_messages"] == (timedelta(0), ["email-campaigns", "review-indexer"])
+    lrs = mutate(classic_run.resources, "media", {"accountReplicationType": "LRS"})
+    assert rows(lrs)["object_storage"] == (None, ["media"])
+    dropped = mutate(classic_run.resources, "review-indexer", {"deadLetteringOnFilterEvaluationError": False})
+    assert rows(dropped)["queue_messages"][0] is None
+    unwatched = without(classic_run.resources, "dead-letters")
+    assert rows(unwatched)["queue_messages"][0] is None
