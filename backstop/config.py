@@ -507,6 +507,8 @@ class ConnectionTargetConfig(_Model):
     project_id: str = Field(pattern=r"^[0-9a-f]{24}$")
     cluster_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
     incident_id: str | None = None
+    # The recovered cluster's `connectionStrings.standardSrv` as Atlas reports it: a host, no credentials.
+    standard_srv: str | None = Field(default=None, pattern=r"^mongodb\+srv://[A-Za-z0-9.-]+/?$")
 
 
 class RecoverConfig(_Model):

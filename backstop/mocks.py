@@ -57,6 +57,10 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
         if typ == tokens.ATLAS_ADVANCED_CLUSTER:
             outputs["clusterId"] = atlas_id
             outputs["stateName"] = "IDLE"
+            cluster = str(inputs.get("name") or name).lower()
+            outputs["connectionStrings"] = {
+                "standardSrv": f"mongodb+srv://{cluster}.{_hex(name, 5)}.mongodb.net"
+            }
             outputs["replicationSpecs"] = [
                 {**spec, "zoneId": _hex(f"zone-{name}-{index}"), "externalId": _hex(f"spec-{name}-{index}")}
                 for index, spec in enumerate(inputs.get("replicationSpecs") or [])

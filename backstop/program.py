@@ -136,8 +136,16 @@ def declare(
     )
     # Availability alerts notify what the dead-letter alert notifies: the engineering e-mail group and, with
     # `slackWebhookUrl` set, the action group whose Logic App relay posts to Slack #alerts.
+    source = atlas.clusters.get(cfg.drill.source_cluster or cfg.atlas.clusters[0].name)
+    own_srv = (
+        source.connection_strings.apply(lambda strings: getattr(strings, "standard_srv", None))
+        if source is not None
+        else None
+    )
+    database = application_database(cfg, atlas.project.id, own_srv)
     app = declare_app_layer(
         cfg,
+        database=database,
         atlas_project_id=atlas.project.id,
         storage_account_id=blobs.account.id,
         storage_account_name=cfg.azure.storage.account_name,
@@ -153,7 +161,7 @@ def declare(
         "storageAccount": blobs.account.name,
         "serviceBusNamespace": bus.namespace.name,
     }
-    outputs["applicationDatabase"] = pulumi.Output.all(**application_database(cfg, atlas.project.id))
+    outputs["applicationDatabase"] = pulumi.Output.all(**database)
     if slack is not None:
         outputs["slackActionGroupId"] = slack.action_group.id
     if app.app_service is not None and app.registry is not None:
@@ -175,16 +183,25 @@ def declare(
     )
 
 
-def application_database(cfg: StackConfig, project_id: pulumi.Input[str]) -> dict[str, Any]:
+def application_database(
+    cfg: StackConfig, project_id: pulumi.Input[str], own_srv: pulumi.Input[str | None]
+) -> dict[str, Any]:
     """The cluster the application connects to: the stack's own, until `backstop recover cutover` swaps it
-    for a recovered cluster after a cluster or region loss (`backstop:recover.connectionTarget`)."""
+    for a recovered cluster after a cluster or region loss (`backstop:recover.connectionTarget`). Its
+    `standardSrv` (a host, no credentials) is what the apps receive in their settings."""
     swap = cfg.recover.connection_target
     if swap is None:
         return {
             "projectId": project_id,
             "clusterName": cfg.drill.source_cluster or cfg.atlas.clusters[0].name,
+            "standardSrv": own_srv,
         }
-    return {"projectId": swap.project_id, "clusterName": swap.cluster_name, "incidentId": swap.incident_id}
+    return {
+        "projectId": swap.project_id,
+        "clusterName": swap.cluster_name,
+        "incidentId": swap.incident_id,
+        "standardSrv": swap.standard_srv,
+    }
 
 
 def main() -> None:

@@ -928,8 +928,22 @@ def test_stack_outputs_name_what_was_declared(stack: str) -> None:
     outputs = dict(run.outputs)
     project_id = outputs.pop("atlasProjectId")
     assert project_id
-    # The application's database until `backstop recover cutover` swaps it: the stack's own cluster.
-    assert outputs.pop("applicationDatabase") == {"projectId": project_id, "clusterName": expected["cluster"]}
+    # The application's database until `backstop recover cutover` swaps it: the stack's own cluster, with
+    # the SRV host Atlas reports for it (the mocks' `connectionStrings.standardSrv`).
+    database = outputs.pop("applicationDatabase")
+    srv = database.pop("standardSrv")
+    assert database == {"projectId": project_id, "clusterName": expected["cluster"]}
+    assert srv.startswith(f"mongodb+srv://{expected['cluster']}.") and srv.endswith(".mongodb.net")
+    # Every app, its staging slot and its standby read it from their settings, and nothing else of it.
+    sites = [r for r in run.resources if r.type in (tokens.AZ_WEB_APP, tokens.AZ_WEB_APP_SLOT)]
+    assert {r.props["name"] for r in sites} >= {expected["web_app"]}
+    for site in sites:
+        settings = {s["name"]: s["value"] for s in site.props["siteConfig"]["appSettings"]}
+        assert {k: v for k, v in settings.items() if k.startswith("BACKSTOP_DATABASE_")} == {
+            "BACKSTOP_DATABASE_PROJECT_ID": project_id,
+            "BACKSTOP_DATABASE_CLUSTER": expected["cluster"],
+            "BACKSTOP_DATABASE_SRV": srv,
+        }
     assert outputs.pop("kmsKeyArn").startswith(f"arn:aws:kms:us-east-1:{ACCOUNT_ID}:key/mrk-")
     assert outputs == {
         "environment": stack,
@@ -941,6 +955,29 @@ def test_stack_outputs_name_what_was_declared(stack: str) -> None:
         "registryLoginServer": f"{expected['registry']}.azurecr.io",
         "webAppHostNames": {expected["web_app"]: f"{expected['web_app']}.azurewebsites.net"},
     }
+
+
+def test_a_cluster_swap_reaches_every_app_through_its_settings() -> None:
+    """After `backstop recover cutover`, the `pulumi up` it prints repoints the apps: their settings name
+    the recovered cluster and its SRV host, and the stack's own cluster is named nowhere in them."""
+    target = {
+        "projectId": "64b7c0ffee0123456789abcd",
+        "clusterName": "recover-1a2b3c4d",
+        "incidentId": "1a2b3c4d",
+        "standardSrv": "mongodb+srv://recover-1a2b3c4d.ab12c.mongodb.net",
+    }
+    stack_file = read_stack_file(ROOT, "prod")
+    config = {**stack_file.engine_config(), "backstop:recover": json.dumps({"connectionTarget": target})}
+    monitor = use_mocks(stack="prod", config=config, secret_keys=stack_file.secret_keys)
+    run = run_with_mocks(main, stack="prod", monitor=monitor)
+    assert run.outputs["applicationDatabase"] == target
+    sites = [r for r in run.resources if r.type in (tokens.AZ_WEB_APP, tokens.AZ_WEB_APP_SLOT)]
+    assert len(sites) == 4  # the app and its standby, each with a staging slot
+    for site in sites:
+        settings = {s["name"]: s["value"] for s in site.props["siteConfig"]["appSettings"]}
+        assert settings["BACKSTOP_DATABASE_PROJECT_ID"] == target["projectId"]
+        assert settings["BACKSTOP_DATABASE_CLUSTER"] == target["clusterName"]
+        assert settings["BACKSTOP_DATABASE_SRV"] == target["standardSrv"]
 
 
 def test_first_preview_knows_inputs_but_not_computed_values() -> None:

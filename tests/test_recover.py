@@ -758,10 +758,15 @@ def test_the_swapped_connection_target_is_what_the_program_exports_and_cleanup_k
     text = (audited.project_dir / "Pulumi.prod.yaml").read_text()
     assert text.startswith(original.rstrip("\n"))  # every line and comment kept, the section appended
     cfg = read_stack_file(audited.project_dir, "prod").stack_config()
-    assert application_database(cfg, PROD_PROJECT_ID) == {
+    recovered = audited.atlas.clusters[(STAGING_PROJECT_ID, f"recover-{incident}")]
+    srv = recovered["connectionStrings"]["standardSrv"]
+    assert srv.startswith("mongodb+srv://") and "@" not in srv
+    assert f"'backstop:recover.connectionTarget.standardSrv' {srv}" in out
+    assert application_database(cfg, PROD_PROJECT_ID, "mongodb+srv://prod.example.mongodb.net") == {
         "projectId": STAGING_PROJECT_ID,
         "clusterName": f"recover-{incident}",
         "incidentId": incident,
+        "standardSrv": srv,
     }
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--incident", incident))
     assert code == 1 and "it is the application's connection target" in out

@@ -7,8 +7,9 @@ availability alert notifies (the one that reaches Slack #alerts).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import resources
@@ -50,6 +51,7 @@ class AppLayer:
 def declare_app_layer(
     cfg: StackConfig,
     *,
+    database: Mapping[str, Any],
     atlas_project_id: pulumi.Input[str],
     storage_account_id: pulumi.Input[str],
     storage_account_name: str,
@@ -81,6 +83,7 @@ def declare_app_layer(
             registry_id=registry.registry.id,
             registry_login_server=registry.login_server,
             tags=tags,
+            database=database,
         ),
     )
     cache = RebuildableCache(

@@ -9,7 +9,9 @@ zone redundancy or manual failover to secondary region", "Redis cache is rebuilt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import authorization, containerregistry, redis, web
@@ -98,6 +100,9 @@ class AppServiceArgs:
     registry_id: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
     tags: dict[str, str]
+    # The stack's `applicationDatabase` (projectId, clusterName, standardSrv): the cluster the apps use,
+    # swapped by `backstop recover cutover`; empty when the program declares no database for them.
+    database: Mapping[str, Any] = field(default_factory=dict)
 
 
 class AppService(pulumi.ComponentResource):
@@ -178,8 +183,24 @@ class AppService(pulumi.ComponentResource):
                 web.NameValuePairArgs(name="WEBSITES_PORT", value=str(app.container_port)),
                 # Health checks remove an instance after this many failed probes, then restart it.
                 web.NameValuePairArgs(name="WEBSITE_HEALTHCHECK_MAXPINGFAILURES", value="2"),
+                *self._database_settings(),
             ],
         )
+
+    def _database_settings(self) -> list[web.NameValuePairArgs]:
+        """Where the app's database is, so a cluster swap (`backstop recover cutover`, then `pulumi up`)
+        reaches the app: App Service restarts it with the new settings. Hosts only; credentials stay the
+        app's own."""
+        names = {
+            "projectId": "BACKSTOP_DATABASE_PROJECT_ID",
+            "clusterName": "BACKSTOP_DATABASE_CLUSTER",
+            "standardSrv": "BACKSTOP_DATABASE_SRV",
+        }
+        return [
+            web.NameValuePairArgs(name=setting, value=self._args.database[key])
+            for key, setting in names.items()
+            if self._args.database.get(key) is not None
+        ]
 
     def _app(self, app: WebAppConfig, site_name: str, location: str, plan: web.AppServicePlan) -> web.WebApp:
         site = web.WebApp(

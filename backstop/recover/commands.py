@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +22,9 @@ LOSS_CHOICES = ("record", "collection", "tenant", "cluster", "region")
 # A user on the production cluster that may insert and replace in the affected database (cutover only).
 ENV_CUTOVER_URI = "BACKSTOP_CUTOVER_MONGODB_URI"
 EXIT_INTERRUPTED = 130
+
+# An SRV connection string as Atlas reports it: a host, no credentials (`ConnectionTargetConfig`).
+_SRV_HOST = re.compile(r"^mongodb\+srv://[A-Za-z0-9.-]+/?$")
 
 
 def _drill_results(cfg: Any) -> list[dict[str, Any]] | None:
@@ -391,6 +395,13 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         "clusterName": str(recovery["clusterName"]),
         "incidentId": incident.incident_id,
     }
+    # Where the apps connect (their BACKSTOP_DATABASE_SRV setting): the recovered cluster's SRV host.
+    strings = (
+        drill._atlas().cluster(target["projectId"], target["clusterName"]).get("connectionStrings") or {}
+    )
+    srv = strings.get("standardSrv")
+    if isinstance(srv, str) and _SRV_HOST.match(srv):
+        target["standardSrv"] = srv
     current = cfg.recover.connection_target
     was = (
         f"{current.cluster_name} in {current.project_id}"
