@@ -184,6 +184,20 @@ def short_name(token: str) -> str:
 
 # Atlas alert event types backstop subscribes to: a backup that silently stops is the failure mode the
 # seeds' RPO targets cannot survive ("Backup status: MongoDB Atlas provides backup status and alerts").
+# Atlas project roles with access to Cloud Backup, by the operations the Admin API v2 spec's
+# `x-rolesRequirements` opens to them (the vendored spec): Project Owner (every operation; the compliance
+# policy only to it), Project Backup Manager (schedules, snapshots, export buckets), Project Backup Export
+# Operator and Project Backup Recovery Operator (restore jobs, exports), Project Backup Creator (on-demand
+# snapshots); and Project Cluster Manager, which edits and so can restore onto the clusters it manages. API
+# names as the Atlas "Atlas User Roles" page spells them.
+ATLAS_BACKUP_CAPABLE_ROLES = (
+    "GROUP_OWNER",
+    "GROUP_BACKUP_MANAGER",
+    "GROUP_BACKUP_EXPORT_OPERATOR",
+    "GROUP_BACKUP_RECOVERY_OPERATOR",
+    "GROUP_BACKUP_CREATOR",
+    "GROUP_CLUSTER_MANAGER",
+)
 ATLAS_BACKUP_ALERT_EVENTS = (
     "CPS_SNAPSHOT_FAILED",
     "CPS_SNAPSHOT_BEHIND",

@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from backstop import global_names
+from backstop import global_names, tokens
 from backstop.configtypes import EMAIL_PATTERN, ConfigModel, Duration, IsoTimespan, parse_duration
 
 _AZURE_LOCATION = r"^[a-z]+[a-z0-9]*$"
@@ -29,10 +29,7 @@ SLOT_SKU = re.compile(r"^(S\d|P\d+m?v[234]|I\d+m?v2)$")
 ZONE_REDUNDANT_SKU = re.compile(r"^(P\d+m?v[234]|I\d+m?v2)$")
 # Azure's floor for a zone-redundant plan (two instances today, three before 2025: three is one per zone).
 MIN_ZONE_REDUNDANT_INSTANCES = 2
-# Atlas project roles that can restore or delete backups: Project Owner and Project Backup Manager hold the
-# Cloud Backup write operations of the Admin API (`x-rolesRequirements` in the vendored spec), and Project
-# Cluster Manager can restore a snapshot onto a cluster it manages.
-BACKUP_CAPABLE_ROLES = ("GROUP_OWNER", "GROUP_BACKUP_MANAGER", "GROUP_CLUSTER_MANAGER")
+BACKUP_CAPABLE_ROLES = tokens.ATLAS_BACKUP_CAPABLE_ROLES
 # WiserReview Recovery Objectives: "RTO (Recovery Time Objective) 4 hours".
 PLATFORM_RTO = timedelta(hours=4)
 

@@ -132,9 +132,9 @@ class PolicyTargets(BaseModel):
         description="The only Atlas principals (usernames, team or API key ids) with a backup-capable role",
     )
     backup_capable_roles: list[str] = Field(
-        default_factory=lambda: ["GROUP_OWNER", "GROUP_BACKUP_MANAGER", "GROUP_CLUSTER_MANAGER"],
+        default_factory=lambda: list(tokens.ATLAS_BACKUP_CAPABLE_ROLES),
         min_length=1,
-        description="Atlas project roles that can restore or delete backups",
+        description="Atlas project roles with access to backups: restore, export, snapshot or delete",
     )
 
     @classmethod

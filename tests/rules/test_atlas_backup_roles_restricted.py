@@ -42,6 +42,10 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
     [
         ("developer@example.com", ["GROUP_BACKUP_MANAGER"], {OFFICER}),
         ("developer@example.com", ["GROUP_CLUSTER_MANAGER"], {OFFICER}),
+        # The split backup roles: restore jobs and exports (Recovery/Export Operator), snapshots (Creator).
+        ("developer@example.com", ["GROUP_BACKUP_RECOVERY_OPERATOR"], {OFFICER}),
+        ("developer@example.com", ["GROUP_BACKUP_EXPORT_OPERATOR"], {OFFICER}),
+        ("developer@example.com", ["GROUP_BACKUP_CREATOR"], {OFFICER}),
         ("developer@example.com", ["GROUP_READ_ONLY", "GROUP_DATA_ACCESS_READ_ONLY"], set()),
         ("Security-Officer@example.com", ["GROUP_OWNER"], set()),  # Atlas usernames ignore case
     ],
@@ -83,3 +87,35 @@ def test_staging_levels(staging_run: ProgramRun) -> None:
     loaded = mutate(staging_run.resources, LEAD, {"username": "developer@example.com"})
     assert levels(RULE, loaded, STAGING) == {(LEAD, "advisory")}
     assert levels(RULE, loaded, PROD) == {(LEAD, "mandatory")}
+
+
+# The Atlas "Atlas User Roles" page: the API name of each project role the spec's x-rolesRequirements name.
+ROLE_API_NAMES = {
+    "Project Owner": "GROUP_OWNER",
+    "Project Backup Manager": "GROUP_BACKUP_MANAGER",
+    "Project Backup Export Operator": "GROUP_BACKUP_EXPORT_OPERATOR",
+    "Project Backup Recovery Operator": "GROUP_BACKUP_RECOVERY_OPERATOR",
+    "Project Backup Creator": "GROUP_BACKUP_CREATOR",
+}
+
+
+def test_every_role_the_spec_lets_write_backups_is_backup_capable() -> None:
+    """Each role the official spec names for a Cloud Backup write (restore jobs, exports, snapshots,
+    schedules, export buckets, the compliance policy) is one the rule and the config refuse for anyone but
+    the listed principals."""
+    from backstop.app.config import BACKUP_CAPABLE_ROLES
+    from tests.contract.spec import spec_document
+
+    named = {
+        role
+        for path, ops in spec_document()["paths"].items()
+        if "/backup" in path
+        for method, op in ops.items()
+        if method in ("post", "delete", "patch", "put")
+        for role in op.get("x-rolesRequirements") or []
+    }
+    assert named == set(ROLE_API_NAMES)
+    assert {ROLE_API_NAMES[role] for role in named} <= set(BACKUP_CAPABLE_ROLES)
+    assert PolicyTargets.for_environment("prod").backup_capable_roles == list(
+        tokens.ATLAS_BACKUP_CAPABLE_ROLES
+    )
