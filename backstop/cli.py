@@ -21,6 +21,7 @@ from backstop.config import Environment
 from backstop.dlq import commands as dlq_commands
 from backstop.drill import commands as drill_commands
 from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
+from backstop.files import project_dir
 from backstop.memory import gc_paused
 from backstop.policy.targets import PolicyTargets
 from backstop.recover import commands as recover_commands
@@ -28,13 +29,6 @@ from backstop.recover import commands as recover_commands
 if TYPE_CHECKING:
     from backstop.policy.core import Report
     from backstop.resources import Resource
-
-
-def _project_dir(value: str) -> Path:
-    path = Path(value)
-    if not (path / "Pulumi.yaml").is_file():
-        raise UsageError(f"{path / 'Pulumi.yaml'}: not a Pulumi project directory")
-    return path
 
 
 def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTargets:
@@ -117,7 +111,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from backstop.policy.core import evaluate
     from backstop.stackfile import read_stack_file
 
-    project = _project_dir(args.project_dir)
+    project = project_dir(args.project_dir)
     stack_file = read_stack_file(project, args.stack)
     cfg = stack_file.stack_config()
     targets = _targets(args, cfg.environment)
@@ -168,7 +162,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
     from backstop.policy.sources import read_document
     from backstop.stackfile import read_stack_file
 
-    project = _project_dir(args.project_dir)
+    project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
     audit_results = None
     if args.audit_results:

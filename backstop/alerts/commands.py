@@ -20,10 +20,10 @@ import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.files import project_dir
 
 if TYPE_CHECKING:
     from backstop.alerts.channels import ChannelResult
@@ -120,9 +120,7 @@ def exit_code(results: list[ChannelResult], *, allow_skipped: bool) -> int:
 def _cmd_test(args: argparse.Namespace) -> int:
     from backstop.stackfile import read_stack_file
 
-    project = Path(args.project_dir)
-    if not (project / "Pulumi.yaml").is_file():
-        raise UsageError(f"{project / 'Pulumi.yaml'}: not a Pulumi project directory")
+    project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
     results = run_tests(args.stack, cfg.azure.resource_group_name, os.environ, timeout_seconds=args.timeout)
     if args.format == "json":

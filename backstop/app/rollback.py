@@ -24,11 +24,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.evidence import utc_iso
+from backstop.files import project_dir, write_output
 
 MECHANISM = "slot_swap"
 STAGING_SLOT = "staging"
@@ -334,24 +334,11 @@ class RollbackRuntime:
 RUNTIME = RollbackRuntime()
 
 
-def _write(path: str | None, text: str) -> None:
-    if not path:
-        return
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
-
-
 def cmd_rollback(args: argparse.Namespace) -> int:
     from backstop.evidence import DRILL_RESULTS_COLLECTION, ENV_EVIDENCE_URI, env_uri
     from backstop.stackfile import read_stack_file
 
-    project = Path(args.project_dir)
-    if not (project / "Pulumi.yaml").is_file():
-        raise UsageError(f"{project / 'Pulumi.yaml'}: not a Pulumi project directory")
+    project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
     plan = plan_rollback(cfg, stack=args.stack, env=RUNTIME.env, app=args.app)
     evidence_uri = env_uri(ENV_EVIDENCE_URI, RUNTIME.env)  # before anything is swapped
@@ -380,9 +367,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     text = summary_markdown(plan, outcome)
-    _write(args.summary, text)
+    write_output(args.summary, text)
     if args.result_json:
-        _write(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
+        write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
     print(text.rstrip())
     if not outcome.swapped_back:
         print(

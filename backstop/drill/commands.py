@@ -18,10 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.files import project_dir, write_output
 
 
 def _utc_now() -> datetime:
@@ -62,17 +62,10 @@ class Runtime:
 RUNTIME = Runtime()
 
 
-def _project_dir(value: str) -> Path:
-    path = Path(value)
-    if not (path / "Pulumi.yaml").is_file():
-        raise UsageError(f"{path / 'Pulumi.yaml'}: not a Pulumi project directory")
-    return path
-
-
 def _configs(args: argparse.Namespace) -> tuple[Any, Any]:
     from backstop.stackfile import read_stack_file
 
-    project = _project_dir(args.project_dir)
+    project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
     prod = cfg if args.stack == "prod" else read_stack_file(project, "prod").stack_config()
     return cfg, prod
@@ -90,17 +83,6 @@ def _evidence(cfg: Any) -> Any:
 
     client = RUNTIME.connect(env_uri(ENV_EVIDENCE_URI, RUNTIME.env))
     return client[cfg.drill.evidence_database]
-
-
-def _write(path: str | None, text: str) -> None:
-    if not path:
-        return
-    target = Path(path)
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"{target}: cannot write: {exc.strerror or exc}") from None
 
 
 def _one_line_mongo_errors(
@@ -159,9 +141,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         notice=say,
     )
     text = report.as_markdown()
-    _write(args.summary, text)
+    write_output(args.summary, text)
     if args.result_json:
-        _write(args.result_json, json.dumps(report.as_json_document(), indent=2) + "\n")
+        write_output(args.result_json, json.dumps(report.as_json_document(), indent=2) + "\n")
     print(text.rstrip())
     return report.exit_code
 
@@ -230,9 +212,9 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         recorded = False
         print(f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {exc}", file=sys.stderr)
     text = summary_markdown(plan, outcome)
-    _write(args.summary, text)
+    write_output(args.summary, text)
     if args.result_json:
-        _write(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
+        write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
     print(text.rstrip())
     if outcome.left_for_sweep:
         print(

@@ -437,8 +437,8 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from backstop.drill.commands import _write
     from backstop.evidence import EvidenceError, append_record, verify_chain
+    from backstop.files import write_output
     from backstop.recover.plan import parse_when
     from backstop.recover.record import build_record, postmortem_markdown
     from backstop.recover.store import INCIDENT_REGISTRY, ensure_log_indexes
@@ -462,11 +462,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
     )
     linked = append_record(registry, record.document, previous=chain)
     text = postmortem_markdown(linked, log.events())
-    _write(args.postmortem, text)
+    write_output(args.postmortem, text)
     print(text.rstrip())
     print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
     if args.result_json:
-        _write(
+        write_output(
             args.result_json,
             json.dumps({k: v for k, v in linked.items() if k != "_id"}, indent=2, default=str) + "\n",
         )
