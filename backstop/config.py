@@ -25,7 +25,14 @@ from pydantic.alias_generators import to_camel
 
 from backstop import global_names, seeds
 from backstop.app.config import AccessConfig, AppConfig, AppObjectivesConfig, CloudflareConfig, prod_rules
-from backstop.configtypes import ConfigModel, Duration, IsoTimespan, parse_duration, parse_iso_timespan
+from backstop.configtypes import (
+    ConfigModel,
+    Duration,
+    IsoTimespan,
+    parse_duration,
+    parse_iso_timespan,
+    window_covers_frequency,
+)
 from backstop.errors import BackstopError
 
 NAMESPACE = "backstop"
@@ -397,10 +404,7 @@ class DeadLetterAlertConfig(_Model):
     @field_validator("window_size")
     @classmethod
     def _window_covers_frequency(cls, value: str, info: ValidationInfo) -> str:
-        frequency = info.data.get("evaluation_frequency")
-        if frequency is not None and parse_duration(value) < parse_duration(frequency):
-            raise ValueError(f"must be at least evaluationFrequency ({frequency}); Azure requires it")
-        return value
+        return window_covers_frequency(value, info.data.get("evaluation_frequency"))
 
 
 class ServiceBusConfig(_Model):

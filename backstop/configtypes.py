@@ -65,3 +65,10 @@ def parse_iso_timespan(value: str) -> str:
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 IsoTimespan = Annotated[str, AfterValidator(parse_iso_timespan)]
+
+
+def window_covers_frequency(window_size: str, frequency: str | None) -> str:
+    """An Azure Monitor metric alert's `windowSize`, refused when shorter than `evaluationFrequency`."""
+    if frequency is not None and parse_duration(window_size) < parse_duration(frequency):
+        raise ValueError(f"must be at least evaluationFrequency ({frequency}); Azure requires it")
+    return window_size

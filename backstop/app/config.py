@@ -18,7 +18,13 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from backstop import global_names, tokens
-from backstop.configtypes import EMAIL_PATTERN, ConfigModel, Duration, IsoTimespan, parse_duration
+from backstop.configtypes import (
+    EMAIL_PATTERN,
+    ConfigModel,
+    Duration,
+    IsoTimespan,
+    window_covers_frequency,
+)
 
 _AZURE_LOCATION = r"^[a-z]+[a-z0-9]*$"
 _HOST = r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
@@ -162,10 +168,7 @@ class AvailabilityAlertsConfig(ConfigModel):
     @field_validator("window_size")
     @classmethod
     def _window_covers_frequency(cls, value: str, info: ValidationInfo) -> str:
-        frequency = info.data.get("evaluation_frequency")
-        if frequency is not None and parse_duration(value) < parse_duration(frequency):
-            raise ValueError(f"must be at least evaluationFrequency ({frequency}); Azure requires it")
-        return value
+        return window_covers_frequency(value, info.data.get("evaluation_frequency"))
 
 
 # --- recovery objectives of the application layer -------------------------------------------------------
