@@ -59,11 +59,16 @@ def created_from_name(stack_name: str) -> datetime | None:
     return datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
 
 
-def effective_expiry(info: DrillStackInfo, ttl: timedelta) -> datetime | None:
-    """The recorded expiry, else the creation time in the stack's name plus the configured TTL."""
+def effective_expiry(
+    info: DrillStackInfo,
+    ttl: timedelta,
+    created_from: Callable[[str], datetime | None] = created_from_name,
+) -> datetime | None:
+    """The recorded expiry, else the creation time in the stack's name (`created_from`: drill names by
+    default, recovery names for `recover cleanup`) plus the configured TTL."""
     if info.expires_at is not None:
         return info.expires_at
-    created = created_from_name(info.name)
+    created = created_from(info.name)
     return created + ttl if created is not None else None
 
 

@@ -477,7 +477,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_cleanup(args: argparse.Namespace) -> int:
-    from backstop.drill.stacks import DrillStackInfo
+    from backstop.drill.stacks import DrillStackInfo, effective_expiry
     from backstop.recover.stacks import created_from_name, stack_name_for
 
     cfg, _ = drill._configs(args)
@@ -497,8 +497,7 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     else:
         chosen = []
         for info in infos:
-            created = created_from_name(info.name)
-            expiry = info.expires_at or (created + ttl if created else None)
+            expiry = effective_expiry(info, ttl, created_from_name)
             if expiry is None or expiry > now:
                 print(
                     f"keep   {info.name}: "
