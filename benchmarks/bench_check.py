@@ -210,53 +210,11 @@ def plan(repeat: int, tmp: Path, verdicts: Verdicts) -> None:
 
 def pack(world: estate.Estate, size: int, tmp: Path) -> None:
     """`Analyze` for each resource and `AnalyzeStack` once, on the pack as the CLI starts it, over gRPC."""
-    from pulumi.runtime.proto import analyzer_pb2
-
     from tests import test_crossguard as wire
 
     resources = world.resources(world.copies_for(size))
-    properties = wire._properties(resources)
-    stack = resources[0].stack
-    each = [
-        analyzer_pb2.AnalyzeRequest(
-            type=r.type,
-            properties=p,
-            urn=r.urn,
-            name=r.name,
-            options=wire._options(r),
-            provider=wire._provider(r),
-        )
-        for r, p in zip(resources, properties, strict=True)
-    ]
-    root = analyzer_pb2.AnalyzerResource(
-        type="pulumi:pulumi:Stack",
-        urn=wire._root(stack),
-        name=f"backstop-{stack}",
-        properties=wire._struct({}),
-    )
-    whole = analyzer_pb2.AnalyzeStackRequest(
-        resources=[
-            root,
-            *(
-                analyzer_pb2.AnalyzerResource(
-                    type=r.type,
-                    properties=p,
-                    urn=r.urn,
-                    name=r.name,
-                    options=wire._options(r),
-                    provider=wire._provider(r),
-                    parent=r.parent or wire._root(stack),
-                    dependencies=list(r.dependencies),
-                    propertyDependencies={
-                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=list(v))
-                        for k, v in r.property_dependencies.items()
-                        if v
-                    },
-                )
-                for r, p in zip(resources, properties, strict=True)
-            ),
-        ]
-    )
+    each = wire.analyze_requests(resources)
+    whole = wire.analyze_stack_request(resources)
     started = time.perf_counter()
     server = wire._start_pack("prod", tmp)
     start_up = time.perf_counter() - started

@@ -351,11 +351,10 @@ def _options(resource: Resource) -> analyzer_pb2.AnalyzerResourceOptions:
     )
 
 
-def analyze_each(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
-    """`Analyze`, one call per resource, as the engine does when each resource is registered."""
-    diagnostics: list[analyzer_pb2.AnalyzeDiagnostic] = []
-    for resource, properties in zip(resources, _properties(resources), strict=True):
-        request = analyzer_pb2.AnalyzeRequest(
+def analyze_requests(resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeRequest]:
+    """One `AnalyzeRequest` per resource, as the engine sends when each resource is registered."""
+    return [
+        analyzer_pb2.AnalyzeRequest(
             type=resource.type,
             properties=properties,
             urn=resource.urn,
@@ -363,17 +362,17 @@ def analyze_each(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2
             options=_options(resource),
             provider=_provider(resource),
         )
-        diagnostics.extend(pack.stub.Analyze(request).diagnostics)
-    return diagnostics
+        for resource, properties in zip(resources, _properties(resources), strict=True)
+    ]
 
 
-def analyze_stack(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
-    """`AnalyzeStack` over the whole stack, root stack resource included, as at the end of an update."""
+def analyze_stack_request(resources: Sequence[Resource]) -> analyzer_pb2.AnalyzeStackRequest:
+    """The whole stack, root stack resource included, as the engine sends at the end of an update."""
     stack = resources[0].stack
     root = analyzer_pb2.AnalyzerResource(
         type=tokens.STACK, urn=_root(stack), name=f"backstop-{stack}", properties=_struct({})
     )
-    request = analyzer_pb2.AnalyzeStackRequest(
+    return analyzer_pb2.AnalyzeStackRequest(
         resources=[
             root,
             *(
@@ -396,7 +395,19 @@ def analyze_stack(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb
             ),
         ]
     )
-    return list(pack.stub.AnalyzeStack(request).diagnostics)
+
+
+def analyze_each(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
+    """`Analyze`, one call per resource, as the engine does when each resource is registered."""
+    diagnostics: list[analyzer_pb2.AnalyzeDiagnostic] = []
+    for request in analyze_requests(resources):
+        diagnostics.extend(pack.stub.Analyze(request).diagnostics)
+    return diagnostics
+
+
+def analyze_stack(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
+    """`AnalyzeStack` over the whole stack, root stack resource included, as at the end of an update."""
+    return list(pack.stub.AnalyzeStack(analyze_stack_request(resources)).diagnostics)
 
 
 def analyze_all(pack: Pack, resources: Sequence[Resource]) -> list[analyzer_pb2.AnalyzeDiagnostic]:
