@@ -125,53 +125,14 @@ class Estate:
 
 # --- as `pulumi preview --json` -----------------------------------------------------------------------
 
-UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
-
-
-def _wire(value: Any) -> Any:
-    if value is UNKNOWN:
-        return UNKNOWN_STRING
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_wire(v) for v in value]
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
-
 
 def write_preview(resources: Sequence[Resource], path: Path) -> None:
-    """The resources as the steps of a `pulumi preview --json` document (one `create` step each)."""
-    root = "urn:pulumi:prod::backstop::pulumi:pulumi:Stack::backstop-prod"
-    steps: list[dict[str, Any]] = [
-        {"op": "create", "urn": root, "newState": {"urn": root, "custom": False, "type": tokens.STACK}}
-    ]
-    for r in resources:
-        state: dict[str, Any] = {
-            "urn": r.urn,
-            "custom": r.custom,
-            "type": r.type,
-            "inputs": _wire(dict(r.props)),
-        }
-        if isinstance(r.id, str):
-            state["id"] = r.id
-        if r.protect:
-            state["protect"] = True
-        state["parent"] = r.parent or root
-        if r.provider:
-            state["provider"] = r.provider
-        if r.dependencies:
-            state["dependencies"] = list(r.dependencies)
-        if r.property_dependencies:
-            state["propertyDependencies"] = {k: list(v) for k, v in r.property_dependencies.items()}
-        steps.append({"op": "create", "urn": r.urn, "newState": state})
-    document = {
-        "config": {"aws:region": "us-east-1"},
-        "steps": steps,
-        "changeSummary": {"create": len(steps)},
-    }
+    """The resources as the steps of a `pulumi preview --json` document (one `create` step each), written
+    as the tests write theirs (`tests.policy_support.to_preview`)."""
+    from tests.policy_support import to_preview
+
     with path.open("w", encoding="utf-8") as out:
-        json.dump(document, out)
+        json.dump(to_preview(resources), out)
 
 
 # --- as a Terraform plan for Checkov ------------------------------------------------------------------
