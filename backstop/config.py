@@ -504,6 +504,10 @@ class DrillConfig(_Model):
         return value
 
 
+# An SRV connection string naming only a host (no user, password or options), as Atlas reports a cluster's.
+SRV_HOST_PATTERN = r"^mongodb\+srv://[A-Za-z0-9.-]+/?$"
+
+
 class ConnectionTargetConfig(_Model):
     """The cluster the application connects to, set by `backstop recover cutover` after a cluster or
     region loss (the seed's "cluster swap")."""
@@ -512,7 +516,7 @@ class ConnectionTargetConfig(_Model):
     cluster_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
     incident_id: str | None = None
     # The recovered cluster's `connectionStrings.standardSrv` as Atlas reports it: a host, no credentials.
-    standard_srv: str | None = Field(default=None, pattern=r"^mongodb\+srv://[A-Za-z0-9.-]+/?$")
+    standard_srv: str | None = Field(default=None, pattern=SRV_HOST_PATTERN)
 
 
 class RecoverConfig(_Model):

@@ -644,12 +644,6 @@ def read_document(path: Path, state: Path | None = None) -> Document:
     return Document("preview", resources, None, notes)
 
 
-def load_document(path: Path) -> tuple[str, list[Resource]]:
-    """Read a preview, export or checkpoint file; return its kind and its resources."""
-    document = read_document(path)
-    return document.kind, document.resources
-
-
 def stack_name(resources: Sequence[Resource]) -> str:
     """The stack the resources belong to, from their URNs."""
     for resource in resources:

@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from backstop.config import SRV_HOST_PATTERN
 from backstop.drill import commands as drill
 from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 
@@ -22,9 +23,6 @@ LOSS_CHOICES = ("record", "collection", "tenant", "cluster", "region")
 # A user on the production cluster that may insert and replace in the affected database (cutover only).
 ENV_CUTOVER_URI = "BACKSTOP_CUTOVER_MONGODB_URI"
 EXIT_INTERRUPTED = 130
-
-# An SRV connection string as Atlas reports it: a host, no credentials (`ConnectionTargetConfig`).
-_SRV_HOST = re.compile(r"^mongodb\+srv://[A-Za-z0-9.-]+/?$")
 
 
 def _drill_results(cfg: Any) -> list[dict[str, Any]] | None:
@@ -400,7 +398,7 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         drill._atlas().cluster(target["projectId"], target["clusterName"]).get("connectionStrings") or {}
     )
     srv = strings.get("standardSrv")
-    if isinstance(srv, str) and _SRV_HOST.match(srv):
+    if isinstance(srv, str) and re.match(SRV_HOST_PATTERN, srv):
         target["standardSrv"] = srv
     current = cfg.recover.connection_target
     was = (
