@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,13 +137,7 @@ def declare(
     )
     # Availability alerts notify what the dead-letter alert notifies: the engineering e-mail group and, with
     # `slackWebhookUrl` set, the action group whose Logic App relay posts to Slack #alerts.
-    source = atlas.clusters.get(cfg.drill.source_cluster or cfg.atlas.clusters[0].name)
-    own_srv = (
-        source.connection_strings.apply(lambda strings: getattr(strings, "standard_srv", None))
-        if source is not None
-        else None
-    )
-    database = application_database(cfg, atlas.project.id, own_srv)
+    database = application_database(cfg, atlas.project.id, atlas.clusters)
     app = declare_app_layer(
         cfg,
         database=database,
@@ -184,17 +179,24 @@ def declare(
 
 
 def application_database(
-    cfg: StackConfig, project_id: pulumi.Input[str], own_srv: pulumi.Input[str | None]
+    cfg: StackConfig, project_id: pulumi.Input[str], clusters: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The cluster the application connects to: the stack's own, until `backstop recover cutover` swaps it
-    for a recovered cluster after a cluster or region loss (`backstop:recover.connectionTarget`). Its
-    `standardSrv` (a host, no credentials) is what the apps receive in their settings."""
+    """The cluster the application connects to: the stack's own (of `clusters`, the declared ones by
+    name), until `backstop recover cutover` swaps it for a recovered cluster after a cluster or region loss
+    (`backstop:recover.connectionTarget`). Its `standardSrv` (a host, no credentials) is what the apps
+    receive in their settings."""
     swap = cfg.recover.connection_target
     if swap is None:
+        name = cfg.drill.source_cluster or cfg.atlas.clusters[0].name
+        own = clusters.get(name)
         return {
             "projectId": project_id,
-            "clusterName": cfg.drill.source_cluster or cfg.atlas.clusters[0].name,
-            "standardSrv": own_srv,
+            "clusterName": name,
+            "standardSrv": (
+                own.connection_strings.apply(lambda strings: getattr(strings, "standard_srv", None))
+                if own is not None
+                else None
+            ),
         }
     return {
         "projectId": swap.project_id,

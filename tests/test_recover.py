@@ -762,7 +762,7 @@ def test_the_swapped_connection_target_is_what_the_program_exports_and_cleanup_k
     srv = recovered["connectionStrings"]["standardSrv"]
     assert srv.startswith("mongodb+srv://") and "@" not in srv
     assert f"'backstop:recover.connectionTarget.standardSrv' {srv}" in out
-    assert application_database(cfg, PROD_PROJECT_ID, "mongodb+srv://prod.example.mongodb.net") == {
+    assert application_database(cfg, PROD_PROJECT_ID, {}) == {
         "projectId": STAGING_PROJECT_ID,
         "clusterName": f"recover-{incident}",
         "incidentId": incident,
