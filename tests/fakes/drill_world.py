@@ -57,10 +57,16 @@ def write_project(target: Path, drill: dict[str, Any] | None = None) -> Path:
     target.mkdir(parents=True, exist_ok=True)
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
         shutil.copy(ROOT / name, target / name)
-    prod = yaml.load((target / "Pulumi.prod.yaml").read_text(), Loader=yaml.CSafeLoader)
-    prod["config"]["backstop:drill"] = drill if drill is not None else default_drill()
-    (target / "Pulumi.prod.yaml").write_text(yaml.dump(prod, Dumper=yaml.CSafeDumper, sort_keys=False))
+    set_prod_config(target, "backstop:drill", drill if drill is not None else default_drill())
     return target
+
+
+def set_prod_config(project: Path, key: str, value: Any) -> None:
+    """Set one key of the project's `Pulumi.prod.yaml` (a test's copy) to `value`."""
+    path = project / "Pulumi.prod.yaml"
+    document = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    document["config"][key] = value
+    path.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
 
 
 def default_drill(**overrides: Any) -> dict[str, Any]:

@@ -8,11 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from backstop.recover.commands import ENV_CUTOVER_URI
 from tests.fakes.drill_stacks import FakeDrillStacks
-from tests.fakes.drill_world import DrillWorld
+from tests.fakes.drill_world import DrillWorld, set_prod_config
 from tests.fakes.mongo import copy_databases
 
 # The cutover's writer: another user on the same production cluster.
@@ -24,10 +22,7 @@ class RecoverWorld(DrillWorld):
         super().__init__(tmp_path, drill)
         # Poll the fake's 45-minute restores every 10 minutes of its clock, as the drill world does: the same
         # requests in the same order, one poll where there were twenty (times come from `finishedAt`).
-        stack_file = self.project_dir / "Pulumi.prod.yaml"
-        document = yaml.load(stack_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-        document["config"]["backstop:recover"] = {"pollInterval": "10m"}
-        stack_file.write_text(yaml.dump(document, Dumper=yaml.CSafeDumper, sort_keys=False), encoding="utf-8")
+        set_prod_config(self.project_dir, "backstop:recover", {"pollInterval": "10m"})
         self.recovery_stacks = FakeDrillStacks(self.atlas)
         # What the cluster held just before the loss: what Atlas restores from.
         self.backup: Any = None
