@@ -24,9 +24,9 @@ S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 _STORAGE_ACCOUNT = re.compile(r"^[a-z0-9]{3,24}$")
 _SERVICE_BUS = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
 SERVICE_BUS_RESERVED_SUFFIXES = ("-", "-sb", "-mgmt")
-_WEB_APP = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
+# Letters, digits and '-', a letter or digit first and last: App Service apps and Redis caches alike.
+_HYPHENATED = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _REGISTRY = re.compile(r"^[A-Za-z0-9]{5,50}$")
-_REDIS = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 _SUFFIX = re.compile(r"^[a-z0-9]{1,8}$")
 AUTO_SUFFIX = "auto"
 
@@ -73,7 +73,7 @@ def service_bus_namespace_problem(name: str) -> str | None:
 def web_app_problem(name: str) -> str | None:
     if not 2 <= len(name) <= 60:
         return f"{name!r} is {len(name)} characters; App Service app names have 2-60"
-    if not _WEB_APP.match(name):
+    if not _HYPHENATED.match(name):
         return f"{name!r}: an App Service app name holds letters, digits and '-', not first or last"
     return None
 
@@ -87,7 +87,7 @@ def container_registry_problem(name: str) -> str | None:
 def redis_cache_problem(name: str) -> str | None:
     if not 1 <= len(name) <= 63:
         return f"{name!r} is {len(name)} characters; Redis cache names have 1-63"
-    if not _REDIS.match(name):
+    if not _HYPHENATED.match(name):
         return f"{name!r}: a Redis cache name holds letters, digits and '-', not first or last"
     return None
 
