@@ -379,6 +379,26 @@ def derive(
     return ObjectivesReport(stack, rows)
 
 
+def scenario_row(
+    key: str,
+    title: str,
+    objective: Any,
+    rpo: timedelta | None,
+    rto: timedelta | None,
+    mechanism: str,
+    basis: str,
+    evidence: list[str],
+) -> ScenarioResult:
+    """One scenario's row against its `objective` (`rpo`, `rto`): with no mechanism declared (`rpo` None)
+    nothing is achieved, and the row says which mechanism is missing."""
+    if rpo is None:
+        rto = None
+        mechanism = f"none declared ({mechanism} missing)"
+    return ScenarioResult(
+        key, title, objective.rpo, objective.rto, rpo, rto, mechanism, basis, sorted(evidence)
+    )
+
+
 def _row(
     key: str,
     objectives: ObjectivesConfig,
@@ -388,13 +408,7 @@ def _row(
     basis: str,
     evidence: list[str],
 ) -> ScenarioResult:
-    objective = getattr(objectives, key)
-    if rpo is None:
-        rto = None
-        mechanism = f"none declared ({mechanism} missing)"
-    return ScenarioResult(
-        key, SCENARIOS[key], objective.rpo, objective.rto, rpo, rto, mechanism, basis, sorted(evidence)
-    )
+    return scenario_row(key, SCENARIOS[key], getattr(objectives, key), rpo, rto, mechanism, basis, evidence)
 
 
 def _oplogs_copied(backups: Sequence[_ClusterBackup]) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 
 from backstop import tokens
 from backstop.app.config import AppObjectivesConfig
-from backstop.objectives import ScenarioResult
+from backstop.objectives import ScenarioResult, scenario_row
 from backstop.policy.core import findings_for, load_rules
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
@@ -92,34 +92,9 @@ def app_scenarios(
         basis = "estimate"
         if measured_as is not None and measured_as in measured:
             rto, basis = measured[measured_as], "measured by drill"
-        if not present:
-            rows.append(
-                ScenarioResult(
-                    key,
-                    APP_SCENARIOS[key],
-                    objective.rpo,
-                    objective.rto,
-                    None,
-                    None,
-                    f"none declared ({mechanism} missing)",
-                    basis,
-                    sorted(evidence),
-                )
-            )
-            return
-        rows.append(
-            ScenarioResult(
-                key,
-                APP_SCENARIOS[key],
-                objective.rpo,
-                objective.rto,
-                timedelta(0),
-                rto,
-                mechanism,
-                basis,
-                sorted(evidence),
-            )
-        )
+        # The application holds no data of record: a declared mechanism loses nothing.
+        rpo = timedelta(0) if present else None
+        rows.append(scenario_row(key, APP_SCENARIOS[key], objective, rpo, rto, mechanism, basis, evidence))
 
     def check(rule: str, subjects: Sequence[Resource]) -> bool:
         return bool(subjects) and _clean(rule, resources, subjects)
