@@ -84,6 +84,10 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
             outputs["defaultHostName"] = f"{site}{slot}.azurewebsites.net"
             if isinstance(inputs.get("identity"), dict):
                 outputs["identity"] = {**inputs["identity"], "principalId": _uuid(typ + name)}
+            # One value per subscription, as Azure gives every app of it.
+            outputs["customDomainVerificationId"] = _hex(_SUBSCRIPTION, 64).upper()
+        elif typ == tokens.AZ_WEB_CERTIFICATE:
+            outputs["thumbprint"] = _hex(typ + name, 40).upper()
         elif typ == tokens.AZ_REGISTRY:
             outputs["loginServer"] = f"{str(inputs.get('registryName') or name).lower()}.azurecr.io"
         return _arm_id(typ, name, inputs), outputs
@@ -119,6 +123,13 @@ _ARM_PATHS = {
     ),
     tokens.AZ_REDIS: "Microsoft.Cache/redis/{name}",
     tokens.AZ_ROLE_ASSIGNMENT: "Microsoft.Authorization/roleAssignments/{name}",
+    tokens.AZ_HOST_NAME_BINDING: "Microsoft.Web/sites/{name}/hostNameBindings/{hostName}",
+    tokens.AZ_WEB_CERTIFICATE: "Microsoft.Web/certificates/{name}",
+    tokens.AZ_USER_ASSIGNED_IDENTITY: "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}",
+    tokens.AZ_MANAGED_REDIS: "Microsoft.Cache/redisEnterprise/{clusterName}",
+    tokens.AZ_MANAGED_REDIS_DATABASE: (
+        "Microsoft.Cache/redisEnterprise/{clusterName}/databases/{databaseName}"
+    ),
 }
 _SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
@@ -173,6 +184,8 @@ def _arm_id(typ: str, name: str, inputs: Mapping[str, Any]) -> str:
     values.setdefault("registryName", name)
     values.setdefault("replicationName", name)
     values.setdefault("slot", name)
+    for key in ("hostName", "resourceName", "clusterName", "databaseName"):
+        values.setdefault(key, name)
     return f"{_SUBSCRIPTION}/resourceGroups/{group}/providers/" + path.format(**values)
 
 

@@ -118,6 +118,10 @@ AZ_REGISTRY_TASK = "azure-native:containerregistry:Task"
 AZ_REDIS = "azure-native:redis:Redis"
 AZ_MANAGED_REDIS = "azure-native:redisenterprise:RedisEnterprise"
 AZ_ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+AZ_HOST_NAME_BINDING = "azure-native:web:WebAppHostNameBinding"
+AZ_WEB_CERTIFICATE = "azure-native:web:Certificate"
+AZ_USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
+AZ_MANAGED_REDIS_DATABASE = "azure-native:redisenterprise:Database"
 
 # Classic pulumi-azure (v6) spellings of the application layer, as the installed `pulumi_azure` SDK has them.
 AZC_SERVICE_PLAN = "azure:appservice/servicePlan:ServicePlan"
@@ -157,6 +161,7 @@ COMPONENT_CACHE = "backstop:app:RebuildableCache"
 COMPONENT_AVAILABILITY_ALERTS = "backstop:app:AvailabilityAlerts"
 COMPONENT_WIDGET_EDGE = "backstop:cloudflare:WidgetEdge"
 COMPONENT_BACKUP_ACCESS = "backstop:atlas:BackupAccess"
+COMPONENT_CUSTOM_DOMAINS = "backstop:app:CustomDomains"
 
 COMPONENTS = frozenset(
     {
@@ -173,6 +178,7 @@ COMPONENTS = frozenset(
         COMPONENT_AVAILABILITY_ALERTS,
         COMPONENT_WIDGET_EDGE,
         COMPONENT_BACKUP_ACCESS,
+        COMPONENT_CUSTOM_DOMAINS,
     }
 )
 

@@ -197,7 +197,11 @@ def test_cloudflare_caches_widget_assets_and_serves_stale(prod_run: ProgramRun) 
 
 
 def test_cloudflare_dns_widget_proxied_and_direct_fallback(prod_run: ProgramRun) -> None:
-    records = {r.props["name"]: r.props for r in prod_run.resources if r.type == tokens.CF_DNS_RECORD}
+    records = {
+        r.props["name"]: r.props
+        for r in prod_run.resources
+        if r.type == tokens.CF_DNS_RECORD and r.props["type"] == "CNAME"
+    }
     assert set(records) == {"widget.wiserreview.com", "direct.wiserreview.com"}
     widget, direct = records["widget.wiserreview.com"], records["direct.wiserreview.com"]
     assert (widget["type"], widget["proxied"], widget["ttl"]) == ("CNAME", True, 1.0)

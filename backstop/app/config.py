@@ -86,6 +86,9 @@ class SecondaryRegionConfig(ConfigModel):
     instance_count: int = Field(default=2, ge=1, le=30)
     zone_redundant: bool = True
     app_suffix: str = Field(default="secondary", pattern=r"^[a-z0-9-]{1,20}$")
+    # "manual failover to secondary region": true points the widget and direct hosts at the standby (and
+    # issues its managed certificate); flip it and `pulumi up` to fail over, flip it back to return.
+    takes_traffic: bool = False
 
     @model_validator(mode="after")
     def _zone_redundancy_needs_tier_and_instances(self) -> SecondaryRegionConfig:
@@ -281,6 +284,15 @@ class AppConfig(ConfigModel):
         return self
 
 
+class KeyVaultCertificateConfig(ConfigModel):
+    """A certificate kept in Key Vault (a PFX secret) that App Service imports into each region."""
+
+    key_vault_id: str = Field(
+        pattern=r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.KeyVault/vaults/[^/]+$"
+    )
+    secret_name: str = Field(pattern=r"^[A-Za-z0-9-]{1,127}$")
+
+
 class CloudflareConfig(ConfigModel):
     """`backstop:cloudflare`: the widget edge cache and the direct-origin DNS fallback."""
 
@@ -295,6 +307,11 @@ class CloudflareConfig(ConfigModel):
     stale_if_error_seconds: int = Field(default=7 * 86400, ge=60, le=365 * 86400)
     # "review data and dashboard remain accessible through direct DNS fallback": a DNS-only record.
     origin_fallback_host: str = Field(pattern=_HOST)
+    # The DNS-only direct host is reached over TLS without Cloudflare: App Service must present a
+    # certificate for it. Absent: an App Service managed certificate on the app that takes traffic (Azure
+    # issues one only while the host's CNAME points at that app). Present: this Key Vault certificate,
+    # imported and bound in every region from the first `up`.
+    direct_certificate: KeyVaultCertificateConfig | None = None
 
     @model_validator(mode="after")
     def _hosts_in_zone(self) -> CloudflareConfig:

@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import resources
 
+from backstop.app.config import AppConfig
 from backstop.components.app import (
     AppService,
     AppServiceArgs,
@@ -32,6 +33,7 @@ from backstop.components.availability import (
     web_app_watches,
 )
 from backstop.components.cloudflare import WidgetEdge, WidgetEdgeArgs
+from backstop.components.custom_domains import CustomDomains, CustomDomainsArgs, HostedSite
 from backstop.config import StackConfig
 
 
@@ -109,6 +111,52 @@ def declare_app_layer(
     )
     edge = None
     if cfg.cloudflare is not None:
-        origin = app_service.apps[app_cfg.apps[0].name].default_host_name
-        edge = WidgetEdge("widget-edge", WidgetEdgeArgs(config=cfg.cloudflare, origin_host=origin))
+        hosted = _hosted_sites(app_cfg, app_service)
+        [serving] = [h for h in hosted if h.takes_traffic]
+        edge = WidgetEdge(
+            "widget-edge",
+            WidgetEdgeArgs(
+                config=cfg.cloudflare,
+                origin_host=serving.site.default_host_name,
+                domain_verification_id=serving.site.custom_domain_verification_id.apply(lambda v: v or ""),
+            ),
+        )
+        CustomDomains(
+            "custom-domains",
+            CustomDomainsArgs(
+                config=cfg.cloudflare,
+                resource_group_name=group.name,
+                sites=hosted,
+                dns_records=[edge.widget_record, edge.fallback_record, *edge.verification_records],
+                tags=tags,
+            ),
+        )
     return AppLayer(group, registry, app_service, cache, alerts, edge, access)
+
+
+def _hosted_sites(app_cfg: AppConfig, app_service: AppService) -> list[HostedSite]:
+    """The first app and its standby: the apps the widget and direct hosts reach (the standby only once
+    `app.secondary.takesTraffic` points the records at it)."""
+    first = app_cfg.apps[0].name
+    standby = app_cfg.secondary
+    hosted = [
+        HostedSite(
+            first,
+            app_service.apps[first],
+            app_service.plan,
+            app_cfg.location,
+            takes_traffic=standby is None or not standby.takes_traffic,
+        )
+    ]
+    if standby is not None and app_service.secondary_plan is not None:
+        name = f"{first}-{standby.app_suffix}"
+        hosted.append(
+            HostedSite(
+                name,
+                app_service.secondary_apps[name],
+                app_service.secondary_plan,
+                standby.location,
+                takes_traffic=standby.takes_traffic,
+            )
+        )
+    return hosted

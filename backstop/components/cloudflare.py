@@ -35,6 +35,9 @@ def widget_expression(cfg: CloudflareConfig) -> str:
 class WidgetEdgeArgs:
     config: CloudflareConfig
     origin_host: pulumi.Input[str]
+    # The subscription's `customDomainVerificationId` (the app's): App Service binds a custom host only
+    # when `asuid.<host>` holds it, and with it binds the host to the standby too before any failover.
+    domain_verification_id: pulumi.Input[str] | None = None
 
 
 class WidgetEdge(pulumi.ComponentResource):
@@ -45,6 +48,7 @@ class WidgetEdge(pulumi.ComponentResource):
     response_rules: cloudflare.Ruleset
     widget_record: cloudflare.DnsRecord
     fallback_record: cloudflare.DnsRecord
+    verification_records: list[cloudflare.DnsRecord]
 
     def __init__(self, name: str, args: WidgetEdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(tokens.COMPONENT_WIDGET_EDGE, name, None, opts)
@@ -121,6 +125,22 @@ class WidgetEdge(pulumi.ComponentResource):
             comment="direct DNS fallback to the origin (seed: Cloudflare outage)",
             opts=child,
         )
+        self.verification_records = []
+        if args.domain_verification_id is not None:
+            for key, host in (("widget", cfg.widget_host), ("origin-fallback", cfg.origin_fallback_host)):
+                self.verification_records.append(
+                    cloudflare.DnsRecord(
+                        f"{name}-{key}-asuid",
+                        zone_id=cfg.zone_id,
+                        name=f"asuid.{host}",
+                        type="TXT",
+                        content=args.domain_verification_id,
+                        proxied=False,
+                        ttl=300,
+                        comment=f"App Service domain verification of {host}",
+                        opts=child,
+                    )
+                )
         self.register_outputs(
             {
                 "accountId": cfg.account_id,

@@ -1,0 +1,136 @@
+"""What the application layer's first real `pulumi up` needs, under Pulumi's mocks: named resources with
+named property values (issue 21, "The application layer on its first real `pulumi up`")."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+from backstop import tokens
+from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
+from backstop.resources import Resource
+from backstop.stackfile import read_stack_file
+from tests.conftest import ROOT
+from tests.policy_support import named
+
+SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
+KEY_VAULT = (
+    f"{SUBSCRIPTION}/resourceGroups/rg-wiser-prod-keys/providers/Microsoft.KeyVault/vaults/wiser-prod-kv"
+)
+ZONE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+def of_type(run: ProgramRun, token: str) -> dict[str, Resource]:
+    return {r.name: r for r in run.resources if r.type == token}
+
+
+def run_changed(stack: str, section: str, change: Any) -> ProgramRun:
+    """The stack's program with `change(values)` applied to `backstop:<section>` first."""
+    from backstop.program import main
+
+    stack_file = read_stack_file(ROOT, stack)
+    config = stack_file.engine_config()
+    key = f"backstop:{section}"
+    value = copy.deepcopy(stack_file.values[key])
+    change(value)
+    config[key] = json.dumps(value)
+    monitor = use_mocks(stack=stack, config=config)
+    return run_with_mocks(main, stack=stack, monitor=monitor)
+
+
+# --- 1. widget and direct hosts reach an app --------------------------------------------------------------
+
+
+def test_asuid_records_hold_the_apps_domain_verification_id(prod_run: ProgramRun) -> None:
+    app = named(prod_run.resources, "wiser-prod-app")
+    records = {r.props["name"]: r for r in prod_run.resources if r.type == tokens.CF_DNS_RECORD}
+    assert set(records) == {
+        "widget.wiserreview.com",
+        "direct.wiserreview.com",
+        "asuid.widget.wiserreview.com",
+        "asuid.direct.wiserreview.com",
+    }
+    for host in ("asuid.widget.wiserreview.com", "asuid.direct.wiserreview.com"):
+        txt = records[host].props
+        assert (txt["type"], txt["proxied"], txt["zoneId"]) == ("TXT", False, ZONE)
+        # The app's customDomainVerificationId (the mocks give every app of the subscription one value).
+        assert re.fullmatch(r"[0-9A-F]{64}", txt["content"])
+        assert records[host].property_dependencies["content"] == (app.urn,)
+
+
+def test_both_hosts_are_bound_to_the_app_and_its_standby(prod_run: ProgramRun) -> None:
+    bindings = of_type(prod_run, tokens.AZ_HOST_NAME_BINDING)
+    assert set(bindings) == {
+        "wiser-prod-app-widget-host",
+        "wiser-prod-app-direct-host",
+        "wiser-prod-app-direct-sni",
+        "wiser-prod-app-secondary-widget-host",
+        "wiser-prod-app-secondary-direct-host",
+    }
+    expected = {
+        "wiser-prod-app-widget-host": ("wiser-prod-app", "widget.wiserreview.com", "Disabled"),
+        "wiser-prod-app-direct-host": ("wiser-prod-app", "direct.wiserreview.com", "Disabled"),
+        "wiser-prod-app-direct-sni": ("wiser-prod-app", "direct.wiserreview.com", "SniEnabled"),
+        "wiser-prod-app-secondary-widget-host": (
+            "wiser-prod-app-secondary",
+            "widget.wiserreview.com",
+            "Disabled",
+        ),
+        "wiser-prod-app-secondary-direct-host": (
+            "wiser-prod-app-secondary",
+            "direct.wiserreview.com",
+            "Disabled",
+        ),
+    }
+    for name, (site, host, ssl) in expected.items():
+        props = bindings[name].props
+        assert (props["name"], props["hostName"], props["sslState"]) == (site, host, ssl)
+        assert props["hostNameType"] == "Verified" and props["customHostNameDnsRecordType"] == "CName"
+        assert props["resourceGroupName"] == "rg-wiser-prod-app"
+    # Azure verifies the CNAME and the asuid TXT record when the binding is created: they come first.
+    records = {r.urn for r in prod_run.resources if r.type == tokens.CF_DNS_RECORD}
+    assert records <= set(bindings["wiser-prod-app-direct-host"].dependencies)
+
+
+def test_direct_host_has_a_managed_certificate_bound_with_sni(prod_run: ProgramRun) -> None:
+    certificates = of_type(prod_run, tokens.AZ_WEB_CERTIFICATE)
+    assert set(certificates) == {"wiser-prod-app-direct-cert"}
+    cert = certificates["wiser-prod-app-direct-cert"]
+    assert cert.props["canonicalName"] == "direct.wiserreview.com"
+    assert cert.props["serverFarmId"].endswith("/Microsoft.Web/serverfarms/asp-wiser-prod")
+    assert cert.props["location"] == "eastus"
+    # A managed certificate is issued only for a host already bound to the app.
+    assert named(prod_run.resources, "wiser-prod-app-direct-host").urn in cert.dependencies
+    sni = named(prod_run.resources, "wiser-prod-app-direct-sni")
+    assert re.fullmatch(r"[0-9A-F]{40}", sni.props["thumbprint"])
+    assert sni.property_dependencies["thumbprint"] == (cert.urn,)
+
+
+def test_standby_taking_traffic_gets_the_records_and_the_managed_certificate() -> None:
+    run = run_changed("prod", "app", lambda app: app["secondary"].update(takesTraffic=True))
+    records = {r.props["name"]: r.props for r in run.resources if r.type == tokens.CF_DNS_RECORD}
+    assert records["widget.wiserreview.com"]["content"] == "wiser-prod-app-secondary.azurewebsites.net"
+    assert records["direct.wiserreview.com"]["content"] == "wiser-prod-app-secondary.azurewebsites.net"
+    assert set(of_type(run, tokens.AZ_WEB_CERTIFICATE)) == {"wiser-prod-app-secondary-direct-cert"}
+    cert = named(run.resources, "wiser-prod-app-secondary-direct-cert").props
+    assert cert["location"] == "centralus"
+    assert cert["serverFarmId"].endswith("/serverfarms/asp-wiser-prod-centralus")
+    assert named(run.resources, "wiser-prod-app-secondary-direct-sni").props["sslState"] == "SniEnabled"
+
+
+def test_key_vault_certificate_is_bound_with_sni_in_both_regions_from_the_first_up() -> None:
+    certificate = {"keyVaultId": KEY_VAULT, "secretName": "direct-wiserreview-com"}
+    run = run_changed("prod", "cloudflare", lambda cf: cf.update(directCertificate=certificate))
+    certificates = of_type(run, tokens.AZ_WEB_CERTIFICATE)
+    assert set(certificates) == {"wiser-prod-app-direct-cert", "wiser-prod-app-secondary-direct-cert"}
+    for site in ("wiser-prod-app", "wiser-prod-app-secondary"):
+        cert = certificates[f"{site}-direct-cert"]
+        assert cert.props["keyVaultId"] == KEY_VAULT
+        assert cert.props["keyVaultSecretName"] == "direct-wiserreview-com"
+        assert "canonicalName" not in cert.props
+        binding = named(run.resources, f"{site}-direct-host")
+        assert binding.props["sslState"] == "SniEnabled"
+        assert binding.property_dependencies["thumbprint"] == (cert.urn,)
+    assert not [r for r in run.resources if r.name.endswith("-direct-sni")]
