@@ -355,16 +355,19 @@ def use_mocks(
     config: Mapping[str, str] | None = None,
     secret_keys: list[str] | None = None,
     preview: bool = False,
+    root_directory: Path | None = None,
 ) -> RecordingMonitor:
     """Point the Pulumi runtime at fresh backstop mocks and stack config; return the recording monitor.
 
     The runtime's settings, config and root stack are process-wide, so every run starts here.
+    `root_directory` is the project's (what `pulumi.get_root_directory()` answers, as under the engine).
     """
     pulumi_settings.reset_options(project=PROJECT, stack=stack, preview=preview)
     pulumi.runtime.set_all_config(dict(config or {}), list(secret_keys or []))
     mocks = BackstopMocks(preview=preview)
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi_settings.SETTINGS.root_directory = str(root_directory) if root_directory is not None else None
     return monitor
 
 
@@ -433,7 +436,10 @@ def run_stack(
         for key in deploy_time_secrets(stack_file):
             config[key] = OFFLINE_SECRET
             secret_keys.append(key)
-    return run_with_mocks(main, stack=stack, config=config, secret_keys=secret_keys, preview=preview)
+    monitor = use_mocks(
+        stack=stack, config=config, secret_keys=secret_keys, preview=preview, root_directory=project_dir
+    )
+    return run_with_mocks(main, stack=stack, monitor=monitor)
 
 
 def config_json(values: Mapping[str, Any]) -> dict[str, str]:

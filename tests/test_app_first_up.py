@@ -6,7 +6,10 @@ from __future__ import annotations
 import copy
 import json
 import re
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from backstop import tokens
 from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
@@ -134,3 +137,64 @@ def test_key_vault_certificate_is_bound_with_sni_in_both_regions_from_the_first_
         assert binding.props["sslState"] == "SniEnabled"
         assert binding.property_dependencies["thumbprint"] == (cert.urn,)
     assert not [r for r in run.resources if r.name.endswith("-direct-sni")]
+
+
+# --- 2. one stack owns each zone's entry-point rulesets ---------------------------------------------------
+
+
+def test_only_prod_declares_the_shared_zones_entry_point_rulesets(
+    prod_run: ProgramRun, staging_run: ProgramRun
+) -> None:
+    prod = {r.name: r.props for r in prod_run.resources if r.type == tokens.CF_RULESET}
+    assert set(prod) == {"widget-edge-cache-rules", "widget-edge-stale-if-error"}
+    assert {(p["kind"], p["phase"], p["zoneId"]) for p in prod.values()} == {
+        ("zone", "http_request_cache_settings", ZONE),
+        ("zone", "http_response_cache_settings", ZONE),
+    }
+    for props in prod.values():
+        [rule] = props["rules"]
+        assert '"widget.staging.wiserreview.com"' in rule["expression"]
+    assert not [r for r in staging_run.resources if r.type == tokens.CF_RULESET]
+
+
+def _project(tmp_path: Path, staging_owns: bool | None) -> Path:
+    import shutil
+
+    import yaml
+
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    path = tmp_path / "Pulumi.staging.yaml"
+    document = yaml.safe_load(path.read_text())
+    cloudflare = document["config"]["backstop:cloudflare"]
+    if staging_owns is None:
+        del cloudflare["ownsEntryPointRulesets"]
+    else:
+        cloudflare["ownsEntryPointRulesets"] = staging_owns
+    path.write_text(yaml.safe_dump(document))
+    return tmp_path
+
+
+@pytest.mark.parametrize("staging_owns", [True, None])
+def test_two_stacks_owning_one_zone_are_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], staging_owns: bool | None
+) -> None:
+    from backstop.cli import main as cli_main
+
+    project = _project(tmp_path, staging_owns)
+    code = cli_main(["plan", "--stack", "staging", "--project-dir", str(project)])
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        "backstop: Pulumi.prod.yaml, Pulumi.staging.yaml: backstop:cloudflare.ownsEntryPointRulesets: each "
+        f"would own the entry-point rulesets of zone {ZONE} (Cloudflare allows one per phase per zone); set "
+        "it false in all but one, or give the others their own zone"
+    )
+
+
+def test_zone_owners_reads_every_stack_file(tmp_path: Path) -> None:
+    from backstop.app.zones import shared_widget_hosts, zone_owners
+
+    assert zone_owners(ROOT) == {ZONE: ["Pulumi.prod.yaml"]}
+    assert shared_widget_hosts(ROOT, ZONE) == [("widget.staging.wiserreview.com", "/widget/")]
+    assert zone_owners(_project(tmp_path, None)) == {ZONE: ["Pulumi.prod.yaml", "Pulumi.staging.yaml"]}

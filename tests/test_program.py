@@ -905,6 +905,10 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
             tokens.AZ_ROLE_ASSIGNMENT: 2,
             tokens.AZ_METRIC_ALERT: 2,
             tokens.AZ_REGISTRY_REPLICATION: 1,
+            # the standby's widget and direct host bindings
+            tokens.AZ_HOST_NAME_BINDING: 2,
+            # prod owns the shared zone's entry-point rulesets (`cloudflare.ownsEntryPointRulesets`)
+            tokens.CF_RULESET: 2,
         }
     )
     assert staging_types - prod_types == Counter()
@@ -1031,6 +1035,8 @@ SDK_CLASSES: dict[str, type] = {
     tokens.AZ_APP_SERVICE_PLAN: web.AppServicePlan,
     tokens.AZ_WEB_APP: web.WebApp,
     tokens.AZ_WEB_APP_SLOT: web.WebAppSlot,
+    tokens.AZ_HOST_NAME_BINDING: web.WebAppHostNameBinding,
+    tokens.AZ_WEB_CERTIFICATE: web.Certificate,
     tokens.AZ_ROLE_ASSIGNMENT: authorization.RoleAssignment,
     tokens.AZ_REGISTRY: containerregistry.Registry,
     tokens.AZ_REGISTRY_REPLICATION: containerregistry.Replication,

@@ -312,6 +312,9 @@ class CloudflareConfig(ConfigModel):
     # issues one only while the host's CNAME points at that app). Present: this Key Vault certificate,
     # imported and bound in every region from the first `up`.
     direct_certificate: KeyVaultCertificateConfig | None = None
+    # Cloudflare keeps one entry-point ruleset per phase per zone: exactly one stack of a zone declares
+    # the Cache Rules (see `backstop.app.zones`); the others set this false or use a zone of their own.
+    owns_entry_point_rulesets: bool = True
 
     @model_validator(mode="after")
     def _hosts_in_zone(self) -> CloudflareConfig:

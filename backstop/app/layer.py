@@ -14,6 +14,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import resources
 
+from backstop.app import zones
 from backstop.app.config import AppConfig
 from backstop.components.app import (
     AppService,
@@ -111,6 +112,12 @@ def declare_app_layer(
     )
     edge = None
     if cfg.cloudflare is not None:
+        project_dir = zones.project_dir_of_program()
+        shared: list[tuple[str, str]] = []
+        if project_dir is not None:
+            zones.check_zone_owners(project_dir)
+            if cfg.cloudflare.owns_entry_point_rulesets:
+                shared = zones.shared_widget_hosts(project_dir, cfg.cloudflare.zone_id)
         hosted = _hosted_sites(app_cfg, app_service)
         [serving] = [h for h in hosted if h.takes_traffic]
         edge = WidgetEdge(
@@ -119,6 +126,7 @@ def declare_app_layer(
                 config=cfg.cloudflare,
                 origin_host=serving.site.default_host_name,
                 domain_verification_id=serving.site.custom_domain_verification_id.apply(lambda v: v or ""),
+                shared_widget_hosts=shared,
             ),
         )
         CustomDomains(
