@@ -234,6 +234,8 @@ class Registration:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     custom: bool
+    # The `ignoreChanges` option: properties a later `pulumi up` leaves as they are in the cloud.
+    ignore_changes: tuple[str, ...] = ()
 
 
 class BackstopMocks(pulumi.runtime.Mocks):
@@ -307,6 +309,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
                 custom=bool(request.custom),
+                ignore_changes=tuple(request.ignoreChanges),
             )
             with self._lock:
                 self.registrations.append(registration)

@@ -198,3 +198,90 @@ def test_zone_owners_reads_every_stack_file(tmp_path: Path) -> None:
     assert zone_owners(ROOT) == {ZONE: ["Pulumi.prod.yaml"]}
     assert shared_widget_hosts(ROOT, ZONE) == [("widget.staging.wiserreview.com", "/widget/")]
     assert zone_owners(_project(tmp_path, None)) == {ZONE: ["Pulumi.prod.yaml", "Pulumi.staging.yaml"]}
+
+
+# --- 3. a slot swap exchanges different releases --------------------------------------------------------
+
+SITES = [
+    "wiser-prod-app",
+    "wiser-prod-app-staging",
+    "wiser-prod-app-secondary",
+    "wiser-prod-app-secondary-staging",
+]
+
+
+def test_sites_start_from_a_release_tag_and_leave_the_image_to_the_pipeline() -> None:
+    from backstop.program import main
+
+    config = read_stack_file(ROOT, "prod").engine_config()
+    monitor = use_mocks(stack="prod", config=config)
+    run_with_mocks(main, stack="prod", monitor=monitor)
+    sites = {
+        r.name: r for r in monitor.registrations if r.type in (tokens.AZ_WEB_APP, tokens.AZ_WEB_APP_SLOT)
+    }
+    assert set(sites) == set(SITES)
+    for site in sites.values():
+        assert site.inputs["siteConfig"]["linuxFxVersion"] == (
+            "DOCKER|wiserprodacr.azurecr.io/wiserreview/app:2026.12.05-1"
+        )
+        assert site.ignore_changes == ("siteConfig.linuxFxVersion",)
+    # Nothing else of the program is left to the cloud.
+    assert {r.name for r in monitor.registrations if r.ignore_changes} == set(SITES)
+
+
+@pytest.mark.parametrize("site", SITES)
+def test_a_swap_warms_up_on_the_health_check_path(prod_run: ProgramRun, site: str) -> None:
+    settings = {
+        s["name"]: s["value"] for s in named(prod_run.resources, site).props["siteConfig"]["appSettings"]
+    }
+    assert settings["WEBSITE_SWAP_WARMUP_PING_PATH"] == "/healthz"
+    assert settings["WEBSITE_SWAP_WARMUP_PING_STATUSES"] == "200,202"
+
+
+def test_an_image_digest_is_deployed_by_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+
+    def by_digest(app: dict[str, Any]) -> None:
+        del app["apps"][0]["imageTag"]
+        app["apps"][0]["imageDigest"] = digest
+
+    run = run_changed("prod", "app", by_digest)
+    site = named(run.resources, "wiser-prod-app").props["siteConfig"]
+    assert site["linuxFxVersion"] == f"DOCKER|wiserprodacr.azurecr.io/wiserreview/app@{digest}"
+
+
+@pytest.mark.parametrize(
+    ("change", "line"),
+    [
+        (
+            {"imageTag": "stable"},
+            "Pulumi.prod.yaml: backstop:app.apps[0]: imageTag stable moves from release to release: a slot "
+            "swap would exchange identical images; use the release's own tag (e.g. 2026.12.05-1) or "
+            "imageDigest",
+        ),
+        (
+            {"imageTag": "latest"},
+            "Pulumi.prod.yaml: backstop:app.apps[0]: imageTag latest moves from release to release: a slot "
+            "swap would exchange identical images; use the release's own tag (e.g. 2026.12.05-1) or "
+            "imageDigest",
+        ),
+        (
+            {"imageDigest": "sha256:" + "0" * 64},
+            "Pulumi.prod.yaml: backstop:app.apps[0]: give the first release's image as imageTag or "
+            "imageDigest (one of them)",
+        ),
+        (
+            {"imageDigest": "sha256:short"},
+            "Pulumi.prod.yaml: backstop:app.apps[0].imageDigest: String should match pattern "
+            "'^sha256:[0-9a-f]{64}$' (got 'sha256:short')",
+        ),
+    ],
+)
+def test_a_moving_or_ambiguous_image_is_refused_in_one_line(change: dict[str, str], line: str) -> None:
+    from backstop.config import ConfigError, load_stack_config
+
+    sections = read_stack_file(ROOT, "prod").backstop_sections()
+    sections["app"]["apps"][0].update(change)
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config(sections, "Pulumi.prod.yaml")
+    assert str(raised.value) == line

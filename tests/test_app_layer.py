@@ -45,7 +45,7 @@ def test_prod_apps_run_the_registry_image_with_health_check_and_always_on(
 ) -> None:
     app = of_type(prod_run, tokens.AZ_WEB_APP)[site]
     config = app.props["siteConfig"]
-    assert config["linuxFxVersion"] == "DOCKER|wiserprodacr.azurecr.io/wiserreview/app:stable"
+    assert config["linuxFxVersion"] == "DOCKER|wiserprodacr.azurecr.io/wiserreview/app:2026.12.05-1"
     assert config["healthCheckPath"] == "/healthz"
     assert config["alwaysOn"] is True
     assert config["acrUseManagedIdentityCreds"] is True

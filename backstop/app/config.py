@@ -33,6 +33,10 @@ _CLOUDFLARE_ID = r"^[0-9a-f]{32}$"
 # and Isolated v2), by SKU name (`S1`, `P1v3`, `P1mv3`, `I1v2`...).
 SLOT_SKU = re.compile(r"^(S\d|P\d+m?v[234]|I\d+m?v2)$")
 ZONE_REDUNDANT_SKU = re.compile(r"^(P\d+m?v[234]|I\d+m?v2)$")
+# Tags that name "whatever is current", re-pushed on every release: never a deployable reference.
+MOVING_TAGS = frozenset(
+    {"latest", "stable", "main", "master", "prod", "production", "staging", "dev", "edge"}
+)
 # Azure's floor for a zone-redundant plan (two instances today, three before 2025: three is one per zone).
 MIN_ZONE_REDUNDANT_INSTANCES = 2
 BACKUP_CAPABLE_ROLES = tokens.ATLAS_BACKUP_CAPABLE_ROLES
@@ -71,10 +75,32 @@ class WebAppConfig(ConfigModel):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,58}[a-z0-9]$")
     repository: str = Field(pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
-    image_tag: str = Field(default="stable", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    # The image the app is created with: a release's own tag (never a moving one such as `stable`) or a
+    # digest. After creation the release pipeline owns the image (the program ignores later changes), so
+    # production and the `staging` slot can run different releases and a swap rolls back.
+    image_tag: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    image_digest: str | None = Field(default=None, pattern=r"^sha256:[0-9a-f]{64}$")
     health_check_path: str = Field(default="/healthz", pattern=r"^/[^\s]*$")
     container_port: int = Field(default=8080, ge=1, le=65535)
     staging_slot: bool = True
+
+    @model_validator(mode="after")
+    def _immutable_image(self) -> WebAppConfig:
+        if (self.image_tag is None) == (self.image_digest is None):
+            raise ValueError("give the first release's image as imageTag or imageDigest (one of them)")
+        if self.image_tag is not None and self.image_tag.lower() in MOVING_TAGS:
+            raise ValueError(
+                f"imageTag {self.image_tag} moves from release to release: a slot swap would exchange "
+                "identical images; use the release's own tag (e.g. 2026.12.05-1) or imageDigest"
+            )
+        return self
+
+    @property
+    def image_reference(self) -> str:
+        """`<repository>:<tag>` or `<repository>@sha256:...`."""
+        if self.image_digest is not None:
+            return f"{self.repository}@{self.image_digest}"
+        return f"{self.repository}:{self.image_tag}"
 
 
 class SecondaryRegionConfig(ConfigModel):

@@ -21,6 +21,10 @@ from backstop.app.config import AppConfig, RedisConfig, RegistryConfig, WebAppCo
 
 STAGING_SLOT = "staging"
 LINUX_CONTAINER_KIND = "app,linux,container"
+WARMUP_STATUSES = "200,202"
+# The release pipeline owns the running image after creation (it deploys each release's digest or tag to
+# the `staging` slot, then swaps): `pulumi up` must not put the first release back.
+PIPELINE_OWNED = ["siteConfig.linuxFxVersion"]
 
 
 def _status(enabled: bool) -> containerregistry.PolicyStatus:
@@ -168,9 +172,7 @@ class AppService(pulumi.ComponentResource):
         )
 
     def _site_config(self, app: WebAppConfig) -> web.SiteConfigArgs:
-        image = pulumi.Output.concat(
-            "DOCKER|", self._args.registry_login_server, f"/{app.repository}:{app.image_tag}"
-        )
+        image = pulumi.Output.concat("DOCKER|", self._args.registry_login_server, f"/{app.image_reference}")
         return web.SiteConfigArgs(
             linux_fx_version=image,
             health_check_path=app.health_check_path,
@@ -183,6 +185,10 @@ class AppService(pulumi.ComponentResource):
                 web.NameValuePairArgs(name="WEBSITES_PORT", value=str(app.container_port)),
                 # Health checks remove an instance after this many failed probes, then restart it.
                 web.NameValuePairArgs(name="WEBSITE_HEALTHCHECK_MAXPINGFAILURES", value="2"),
+                # A swap warms the swapped-in instances on the health check path and completes only when
+                # it answers one of these statuses, so a broken release is not swapped into production.
+                web.NameValuePairArgs(name="WEBSITE_SWAP_WARMUP_PING_PATH", value=app.health_check_path),
+                web.NameValuePairArgs(name="WEBSITE_SWAP_WARMUP_PING_STATUSES", value=WARMUP_STATUSES),
                 *self._database_settings(),
             ],
         )
@@ -214,7 +220,7 @@ class AppService(pulumi.ComponentResource):
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=self._site_config(app),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PIPELINE_OWNED),
         )
         self._acr_pull(site_name, site.identity)
         return site
@@ -235,7 +241,7 @@ class AppService(pulumi.ComponentResource):
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=self._site_config(app),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PIPELINE_OWNED),
         )
         self._acr_pull(slot_name, slot.identity)
         return slot
