@@ -83,9 +83,19 @@ def _computed_outputs(typ: str, name: str, inputs: Mapping[str, Any]) -> tuple[s
             slot = f"-{inputs['slot']}" if typ == tokens.AZ_WEB_APP_SLOT and inputs.get("slot") else ""
             outputs["defaultHostName"] = f"{site}{slot}.azurewebsites.net"
             if isinstance(inputs.get("identity"), dict):
-                outputs["identity"] = {**inputs["identity"], "principalId": _uuid(typ + name)}
+                identity = {**inputs["identity"], "principalId": _uuid(typ + name)}
+                # Inputs list the user-assigned identities' ids; Azure answers a map of them.
+                assigned = identity.get("userAssignedIdentities")
+                if isinstance(assigned, list):
+                    identity["userAssignedIdentities"] = {
+                        str(key): {"principalId": _uuid("principal" + str(key))} for key in assigned
+                    }
+                outputs["identity"] = identity
             # One value per subscription, as Azure gives every app of it.
             outputs["customDomainVerificationId"] = _hex(_SUBSCRIPTION, 64).upper()
+        elif typ == tokens.AZ_USER_ASSIGNED_IDENTITY:
+            outputs["principalId"] = _uuid("principal" + name)
+            outputs["clientId"] = _uuid("client" + name)
         elif typ == tokens.AZ_WEB_CERTIFICATE:
             outputs["thumbprint"] = _hex(typ + name, 40).upper()
         elif typ == tokens.AZ_REGISTRY:

@@ -285,3 +285,26 @@ def test_a_moving_or_ambiguous_image_is_refused_in_one_line(change: dict[str, st
     with pytest.raises(ConfigError) as raised:
         load_stack_config(sections, "Pulumi.prod.yaml")
     assert str(raised.value) == line
+
+
+# --- 4. apps pull their first image ---------------------------------------------------------------------
+
+
+def test_acr_pull_is_granted_to_a_user_identity_before_any_site_exists(prod_run: ProgramRun) -> None:
+    identity = named(prod_run.resources, "id-app-acr-pull")
+    assert identity.type == tokens.AZ_USER_ASSIGNED_IDENTITY
+    assert (identity.props["resourceName"], identity.props["location"]) == ("id-app-acr-pull", "eastus")
+    grant = named(prod_run.resources, "id-app-acr-pull-grant")
+    assert grant.property_dependencies["principalId"] == (identity.urn,)
+    assert grant.props["roleDefinitionId"].endswith(f"/roleDefinitions/{tokens.ACR_PULL_ROLE_ID}")
+    assert grant.props["scope"].endswith("/Microsoft.ContainerRegistry/registries/wiserprodacr")
+    for site in SITES:
+        resource = named(prod_run.resources, site)
+        config = resource.props["siteConfig"]
+        assert config["acrUseManagedIdentityCreds"] is True
+        # The identity's client id, as App Service expects in acrUserManagedIdentityID.
+        assert re.fullmatch(r"[0-9a-f-]{36}", config["acrUserManagedIdentityID"])
+        assert identity.urn in resource.property_dependencies["siteConfig"]
+        assert resource.props["identity"]["type"] == "UserAssigned"
+        # Created only once the grant exists: App Service pulls the image while it creates the site.
+        assert grant.urn in resource.dependencies

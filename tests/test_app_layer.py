@@ -52,7 +52,13 @@ def test_prod_apps_run_the_registry_image_with_health_check_and_always_on(
     assert {"name": "WEBSITES_PORT", "value": "8080"} in config["appSettings"]
     assert app.props["kind"] == "app,linux,container"
     assert app.props["httpsOnly"] is True
-    assert app.props["identity"] == {"type": "SystemAssigned"}
+    assert app.props["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [
+            f"{SUBSCRIPTION}/resourceGroups/rg-wiser-prod-app/providers/Microsoft.ManagedIdentity/"
+            "userAssignedIdentities/id-app-acr-pull"
+        ],
+    }
 
 
 def test_prod_app_has_a_staging_slot_on_the_same_plan(prod_run: ProgramRun) -> None:
@@ -66,18 +72,13 @@ def test_prod_app_has_a_staging_slot_on_the_same_plan(prod_run: ProgramRun) -> N
     assert [u.split("::")[-1] for u in slot.property_dependencies["name"]] == ["wiser-prod-app"]
 
 
-def test_every_site_pulls_images_with_its_own_identity(prod_run: ProgramRun) -> None:
+def test_every_site_pulls_images_with_the_one_pull_identity(prod_run: ProgramRun) -> None:
     pulls = of_type(prod_run, tokens.AZ_ROLE_ASSIGNMENT)
-    assert set(pulls) == {
-        "wiser-prod-app-acr-pull",
-        "wiser-prod-app-staging-acr-pull",
-        "wiser-prod-app-secondary-acr-pull",
-        "wiser-prod-app-secondary-staging-acr-pull",
-    }
-    for assignment in pulls.values():
-        assert assignment.props["roleDefinitionId"].endswith(f"/roleDefinitions/{tokens.ACR_PULL_ROLE_ID}")
-        assert assignment.props["scope"].endswith("/Microsoft.ContainerRegistry/registries/wiserprodacr")
-        assert assignment.props["principalType"] == "ServicePrincipal"
+    assert set(pulls) == {"id-app-acr-pull-grant"}
+    [assignment] = pulls.values()
+    assert assignment.props["roleDefinitionId"].endswith(f"/roleDefinitions/{tokens.ACR_PULL_ROLE_ID}")
+    assert assignment.props["scope"].endswith("/Microsoft.ContainerRegistry/registries/wiserprodacr")
+    assert assignment.props["principalType"] == "ServicePrincipal"
 
 
 def test_prod_registry_keeps_every_tagged_image_and_a_replica(prod_run: ProgramRun) -> None:

@@ -29,6 +29,7 @@ from pulumi import _types
 from pulumi_azure_native import (
     authorization,
     containerregistry,
+    managedidentity,
     monitor,
     redis,
     resources,
@@ -892,8 +893,8 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
     prod_types = Counter(r.type for r in prod_run.resources)
     staging_types = Counter(r.type for r in staging_run.resources)
     # The same resources, minus the prod-only compliance floor, one of prod's two blob containers, one of
-    # prod's two Atlas users, and prod's secondary region (standby plan, app and slot with their image
-    # pull roles, the app's two availability alerts, the registry replica feeding it).
+    # prod's two Atlas users, and prod's secondary region (standby plan, app and slot, the app's two
+    # availability alerts, the registry replica feeding it).
     assert prod_types - staging_types == Counter(
         {
             tokens.ATLAS_COMPLIANCE_POLICY: 1,
@@ -902,7 +903,6 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
             tokens.AZ_APP_SERVICE_PLAN: 1,
             tokens.AZ_WEB_APP: 1,
             tokens.AZ_WEB_APP_SLOT: 1,
-            tokens.AZ_ROLE_ASSIGNMENT: 2,
             tokens.AZ_METRIC_ALERT: 2,
             tokens.AZ_REGISTRY_REPLICATION: 1,
             # the standby's widget and direct host bindings
@@ -1036,6 +1036,7 @@ SDK_CLASSES: dict[str, type] = {
     tokens.AZ_WEB_APP: web.WebApp,
     tokens.AZ_WEB_APP_SLOT: web.WebAppSlot,
     tokens.AZ_HOST_NAME_BINDING: web.WebAppHostNameBinding,
+    tokens.AZ_USER_ASSIGNED_IDENTITY: managedidentity.UserAssignedIdentity,
     tokens.AZ_WEB_CERTIFICATE: web.Certificate,
     tokens.AZ_ROLE_ASSIGNMENT: authorization.RoleAssignment,
     tokens.AZ_REGISTRY: containerregistry.Registry,

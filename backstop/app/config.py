@@ -256,6 +256,8 @@ class AppConfig(ConfigModel):
     redis: RedisConfig
     alerts: AvailabilityAlertsConfig = AvailabilityAlertsConfig()
     rollback_drill: RollbackDrillConfig = RollbackDrillConfig()
+    # The user-assigned identity every site pulls images with (AcrPull on the registry).
+    pull_identity_name: str = Field(default="id-app-acr-pull", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{2,127}$")
 
     @field_validator("apps")
     @classmethod

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, redis, web
+from pulumi_azure_native import authorization, containerregistry, managedidentity, redis, web
 
 from backstop import tokens
 from backstop.app.config import AppConfig, RedisConfig, RegistryConfig, WebAppConfig
@@ -120,6 +120,7 @@ class AppService(pulumi.ComponentResource):
         super().__init__(tokens.COMPONENT_APP_SERVICE, name, None, opts)
         cfg = args.config
         self._args = args
+        self.pull_identity, self.pull_grant = self._pull_identity(cfg.pull_identity_name, cfg.location)
         plan = cfg.plan
         self.plan = self._plan(plan.name, cfg.location, plan.sku, plan.instance_count, plan.zone_redundant)
         self.apps: dict[str, web.WebApp] = {}
@@ -178,6 +179,8 @@ class AppService(pulumi.ComponentResource):
             health_check_path=app.health_check_path,
             always_on=True,
             acr_use_managed_identity_creds=True,
+            # The user-assigned identity, granted AcrPull before any site exists, pulls the first image.
+            acr_user_managed_identity_id=self.pull_identity.client_id,
             ftps_state=web.FtpsState.DISABLED,
             min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
             http20_enabled=True,
@@ -217,12 +220,11 @@ class AppService(pulumi.ComponentResource):
             kind=LINUX_CONTAINER_KIND,
             server_farm_id=plan.id,
             https_only=True,
-            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            identity=self._identity(),
             site_config=self._site_config(app),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PIPELINE_OWNED),
+            opts=self._site_options(),
         )
-        self._acr_pull(site_name, site.identity)
         return site
 
     def _slot(
@@ -238,22 +240,46 @@ class AppService(pulumi.ComponentResource):
             kind=LINUX_CONTAINER_KIND,
             server_farm_id=plan.id,
             https_only=True,
-            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            identity=self._identity(),
             site_config=self._site_config(app),
             tags=self._args.tags,
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=PIPELINE_OWNED),
+            opts=self._site_options(),
         )
-        self._acr_pull(slot_name, slot.identity)
         return slot
 
-    def _acr_pull(self, name: str, identity: pulumi.Output) -> authorization.RoleAssignment:
-        """The app's managed identity pulls from the registry (no admin user, no stored password)."""
+    def _identity(self) -> web.ManagedServiceIdentityArgs:
+        return web.ManagedServiceIdentityArgs(
+            type=web.ManagedServiceIdentityType.USER_ASSIGNED,
+            user_assigned_identities=[self.pull_identity.id],
+        )
+
+    def _site_options(self) -> pulumi.ResourceOptions:
+        """Sites are created after the pull grant (App Service pulls the image as it creates the site) and
+        leave the image to the release pipeline afterwards."""
+        return pulumi.ResourceOptions(
+            parent=self, depends_on=[self.pull_grant], ignore_changes=PIPELINE_OWNED
+        )
+
+    def _pull_identity(
+        self, identity_name: str, location: str
+    ) -> tuple[managedidentity.UserAssignedIdentity, authorization.RoleAssignment]:
+        """One user-assigned identity every site and slot pulls with, granted AcrPull on the registry before
+        any of them exists: a system-assigned identity exists only with its site, so its grant would come
+        after the site's first pull. No admin user, no stored password."""
+        identity = managedidentity.UserAssignedIdentity(
+            identity_name,
+            resource_group_name=self._args.resource_group_name,
+            resource_name_=identity_name,
+            location=location,
+            tags=self._args.tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         subscription = authorization.get_client_config_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).subscription_id
-        return authorization.RoleAssignment(
-            f"{name}-acr-pull",
-            principal_id=identity.apply(lambda i: i.principal_id),
+        grant = authorization.RoleAssignment(
+            f"{identity_name}-grant",
+            principal_id=identity.principal_id,
             principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
             role_definition_id=subscription.apply(
                 lambda s: (
@@ -264,6 +290,7 @@ class AppService(pulumi.ComponentResource):
             scope=self._args.registry_id,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        return identity, grant
 
 
 @dataclass(frozen=True)
