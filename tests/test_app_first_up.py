@@ -308,3 +308,31 @@ def test_acr_pull_is_granted_to_a_user_identity_before_any_site_exists(prod_run:
         assert resource.props["identity"]["type"] == "UserAssigned"
         # Created only once the grant exists: App Service pulls the image while it creates the site.
         assert grant.urn in resource.dependencies
+
+
+# --- 5. the cache on Azure Managed Redis ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sku", "line"),
+    [
+        (
+            "Standard",
+            "Pulumi.prod.yaml: backstop:app.redis.sku: Standard is an Azure Cache for Redis tier, retiring "
+            "on 2028-09-30; use an Azure Managed Redis SKU such as Balanced_B1",
+        ),
+        (
+            "Balanced",
+            "Pulumi.prod.yaml: backstop:app.redis.sku: expected an Azure Managed Redis SKU such as "
+            "Balanced_B1 (got 'Balanced')",
+        ),
+    ],
+)
+def test_a_retiring_or_unknown_cache_sku_is_refused_in_one_line(sku: str, line: str) -> None:
+    from backstop.config import ConfigError, load_stack_config
+
+    sections = read_stack_file(ROOT, "prod").backstop_sections()
+    sections["app"]["redis"]["sku"] = sku
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config(sections, "Pulumi.prod.yaml")
+    assert str(raised.value) == line

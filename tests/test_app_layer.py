@@ -98,14 +98,24 @@ def test_prod_registry_keeps_every_tagged_image_and_a_replica(prod_run: ProgramR
     assert not [r for r in prod_run.resources if r.type == tokens.AZ_REGISTRY_TASK]
 
 
-def test_cache_has_no_backup_and_tls_only(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
-    prod = named(prod_run.resources, "cache").props
-    assert prod["name"] == "wiser-prod-cache"
-    assert prod["sku"] == {"name": "Standard", "family": "C", "capacity": 1.0}
-    assert prod["enableNonSslPort"] is False and prod["minimumTlsVersion"] == "1.2"
-    assert "redisConfiguration" not in prod  # no RDB/AOF persistence: rebuilt from the database
+def test_cache_is_managed_redis_without_persistence_and_tls_only(
+    prod_run: ProgramRun, staging_run: ProgramRun
+) -> None:
+    prod = named(prod_run.resources, "cache")
+    assert prod.type == tokens.AZ_MANAGED_REDIS  # Azure Cache for Redis retires on 2028-09-30
+    assert prod.props["clusterName"] == "wiser-prod-cache"
+    assert prod.props["sku"] == {"name": "Balanced_B1"}
+    assert prod.props["highAvailability"] == "Enabled" and prod.props["minimumTlsVersion"] == "1.2"
+    database = named(prod_run.resources, "cache-database")
+    assert database.type == tokens.AZ_MANAGED_REDIS_DATABASE
+    assert (database.props["databaseName"], database.props["clientProtocol"]) == ("default", "Encrypted")
+    assert database.property_dependencies["clusterName"] == (prod.urn,)
+    # No RDB/AOF persistence: rebuilt from the database.
+    assert database.props["persistence"] == {"aofEnabled": False, "rdbEnabled": False}
+    assert database.props["evictionPolicy"] == "AllKeysLRU"
+    assert not [r for r in prod_run.resources if r.type == tokens.AZ_REDIS]
     staging = named(staging_run.resources, "cache").props
-    assert staging["sku"] == {"name": "Basic", "family": "C", "capacity": 0.0}
+    assert staging["sku"] == {"name": "Balanced_B0"} and staging["highAvailability"] == "Disabled"
 
 
 EXPECTED_ALERTS = {
@@ -128,9 +138,8 @@ EXPECTED_ALERTS = {
         "GreaterThan",
         10.0,
     ),
-    "wiser-prod-cache-errors-alert": ("Microsoft.Cache/redis/wiser-prod-cache", "errors", "GreaterThan", 0.0),
     "wiser-prod-cache-serverload-alert": (
-        "Microsoft.Cache/redis/wiser-prod-cache",
+        "Microsoft.Cache/redisEnterprise/wiser-prod-cache",
         "serverLoad",
         "GreaterThan",
         90.0,

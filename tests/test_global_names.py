@@ -201,6 +201,7 @@ def test_the_program_creates_the_suffixed_names() -> None:
         or r.props.get("accountName")
         or r.props.get("namespaceName")
         or r.props.get("registryName")
+        or r.props.get("clusterName")
         or r.props.get("name")
         for r in run.resources
         if r.custom and r.name in GLOBALLY_NAMED

@@ -32,6 +32,7 @@ from pulumi_azure_native import (
     managedidentity,
     monitor,
     redis,
+    redisenterprise,
     resources,
     servicebus,
     storage,
@@ -1042,6 +1043,8 @@ SDK_CLASSES: dict[str, type] = {
     tokens.AZ_REGISTRY: containerregistry.Registry,
     tokens.AZ_REGISTRY_REPLICATION: containerregistry.Replication,
     tokens.AZ_REDIS: redis.Redis,
+    tokens.AZ_MANAGED_REDIS: redisenterprise.RedisEnterprise,
+    tokens.AZ_MANAGED_REDIS_DATABASE: redisenterprise.Database,
     tokens.CF_RULESET: cloudflare.Ruleset,
     tokens.CF_DNS_RECORD: cloudflare.DnsRecord,
 }

@@ -164,22 +164,33 @@ class RegistryConfig(ConfigModel):
         return self
 
 
+# Azure Cache for Redis (Basic/Standard/Premium) retires on 2028-09-30 (Enterprise on 2027-03-31), in favour
+# of Azure Managed Redis (`Microsoft.Cache/redisEnterprise`): https://learn.microsoft.com/en-us/azure/
+# azure-cache-for-redis/retirement-faq
+RETIRING_REDIS_SKUS = frozenset({"Basic", "Standard", "Premium"})
+_MANAGED_REDIS_SKU = r"^(Balanced|MemoryOptimized|ComputeOptimized|FlashOptimized)_[A-Z]\d+$"
+
+
 class RedisConfig(ConfigModel):
-    """The cache: no backup, the application rebuilds it from the database ("Redis cache failure")."""
+    """The cache, an Azure Managed Redis cluster with one database: no backup, no persistence, the
+    application rebuilds it from the database ("Redis cache failure")."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-    sku: Literal["Basic", "Standard", "Premium"] = "Standard"
-    capacity: int = Field(default=1, ge=0, le=6)
+    name: str = Field(pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])?$")
+    sku: str = "Balanced_B1"
+    # A replica in another zone takes over when the primary node fails (Azure's default for the service).
+    high_availability: bool = True
 
-    @property
-    def family(self) -> str:
-        return "P" if self.sku == "Premium" else "C"
-
-    @model_validator(mode="after")
-    def _capacity_of_family(self) -> RedisConfig:
-        if self.sku == "Premium" and not 1 <= self.capacity <= 5:
-            raise ValueError(f"a Premium (P) cache has capacity 1-5 (got {self.capacity})")
-        return self
+    @field_validator("sku")
+    @classmethod
+    def _managed_redis_sku(cls, value: str) -> str:
+        if value in RETIRING_REDIS_SKUS:
+            raise ValueError(
+                f"{value} is an Azure Cache for Redis tier, retiring on 2028-09-30; use an Azure Managed "
+                "Redis SKU such as Balanced_B1"
+            )
+        if not re.match(_MANAGED_REDIS_SKU, value):
+            raise ValueError(f"expected an Azure Managed Redis SKU such as Balanced_B1 (got {value!r})")
+        return value
 
 
 class AvailabilityAlertsConfig(ConfigModel):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, managedidentity, redis, web
+from pulumi_azure_native import authorization, containerregistry, managedidentity, redisenterprise, web
 
 from backstop import tokens
 from backstop.app.config import AppConfig, RedisConfig, RegistryConfig, WebAppConfig
@@ -301,25 +301,50 @@ class RebuildableCacheArgs:
     tags: dict[str, str]
 
 
-class RebuildableCache(pulumi.ComponentResource):
-    """Azure Cache for Redis without persistence: the seed rebuilds it from the database on restart."""
+MANAGED_REDIS_DATABASE = "default"  # the one database name Azure Managed Redis accepts
 
-    cache: redis.Redis
+
+class RebuildableCache(pulumi.ComponentResource):
+    """Azure Managed Redis without persistence: the seed rebuilds it from the database on restart.
+    (Azure Cache for Redis, the `redis` module, retires on 2028-09-30.)"""
+
+    cache: redisenterprise.RedisEnterprise
+    database: redisenterprise.Database
 
     def __init__(
         self, name: str, args: RebuildableCacheArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(tokens.COMPONENT_CACHE, name, None, opts)
         cfg = args.config
-        self.cache = redis.Redis(
+        child = pulumi.ResourceOptions(parent=self)
+        self.cache = redisenterprise.RedisEnterprise(
             name,
             resource_group_name=args.resource_group_name,
-            name=cfg.name,
+            cluster_name=cfg.name,
             location=args.location,
-            sku=redis.SkuArgs(name=cfg.sku, family=cfg.family, capacity=cfg.capacity),
-            enable_non_ssl_port=False,
-            minimum_tls_version=redis.TlsVersion.TLS_VERSION_1_2,
+            sku=redisenterprise.SkuArgs(name=cfg.sku),
+            high_availability=(
+                redisenterprise.HighAvailability.ENABLED
+                if cfg.high_availability
+                else redisenterprise.HighAvailability.DISABLED
+            ),
+            minimum_tls_version=redisenterprise.TlsVersion.TLS_VERSION_1_2,
+            # The apps reach it over its TLS endpoint (no private network in this layer).
+            public_network_access=redisenterprise.PublicNetworkAccess.ENABLED,
             tags=args.tags,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child,
+        )
+        self.database = redisenterprise.Database(
+            f"{name}-database",
+            resource_group_name=args.resource_group_name,
+            cluster_name=self.cache.name,
+            database_name=MANAGED_REDIS_DATABASE,
+            client_protocol=redisenterprise.Protocol.ENCRYPTED,
+            clustering_policy=redisenterprise.ClusteringPolicy.OSS_CLUSTER,
+            # A cache: evict the least recently used keys rather than refuse writes when full.
+            eviction_policy=redisenterprise.EvictionPolicy.ALL_KEYS_LRU,
+            # No RDB/AOF: nothing of record lives here.
+            persistence=redisenterprise.PersistenceArgs(aof_enabled=False, rdb_enabled=False),
+            opts=child,
         )
         self.register_outputs({"cacheName": self.cache.name})

@@ -61,18 +61,12 @@ def web_app_watches(cfg: AvailabilityAlertsConfig) -> list[MetricWatch]:
 
 
 def redis_watches(cfg: AvailabilityAlertsConfig) -> list[MetricWatch]:
+    """Azure Managed Redis (`Microsoft.Cache/redisEnterprise`): its server load, the metric of that
+    namespace the availability rule reads."""
     return [
         MetricWatch(
-            tokens.REDIS_ERRORS_METRIC,
-            tokens.REDIS_METRIC_NAMESPACE,
-            monitor.Operator.GREATER_THAN,
-            0,
-            monitor.AggregationTypeEnum.MAXIMUM,
-            "cache errors (failover, lost connections)",
-        ),
-        MetricWatch(
             tokens.REDIS_SERVER_LOAD_METRIC,
-            tokens.REDIS_METRIC_NAMESPACE,
+            tokens.MANAGED_REDIS_METRIC_NAMESPACE,
             monitor.Operator.GREATER_THAN,
             cfg.redis_server_load_percent,
             monitor.AggregationTypeEnum.MAXIMUM,
