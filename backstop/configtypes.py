@@ -66,6 +66,27 @@ def parse_iso_timespan(value: str) -> str:
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
 IsoTimespan = Annotated[str, AfterValidator(parse_iso_timespan)]
 
+# What Azure Monitor accepts for a metric alert (Microsoft.Insights/metricAlerts), as
+# terraform-provider-azurerm's monitor_metric_alert resource validates them: anything else is refused by
+# the API at `pulumi up`, long after the offline plan passed.
+METRIC_ALERT_FREQUENCIES = ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H")
+METRIC_ALERT_WINDOWS = ("PT1M", "PT5M", "PT15M", "PT30M", "PT1H", "PT6H", "PT12H", "P1D")
+
+
+def _one_of(allowed: tuple[str, ...], what: str) -> Any:
+    spans = {parse_duration(a) for a in allowed}
+
+    def check(value: str) -> str:
+        if parse_duration(parse_iso_timespan(value)) not in spans:
+            raise ValueError(f"Azure allows a metric alert {what} of {', '.join(allowed)} (got {value!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+MetricAlertFrequency = Annotated[str, _one_of(METRIC_ALERT_FREQUENCIES, "evaluation frequency")]
+MetricAlertWindow = Annotated[str, _one_of(METRIC_ALERT_WINDOWS, "window size")]
+
 
 def window_covers_frequency(window_size: str, frequency: str | None) -> str:
     """An Azure Monitor metric alert's `windowSize`, refused when shorter than `evaluationFrequency`."""

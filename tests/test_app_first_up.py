@@ -336,3 +336,54 @@ def test_a_retiring_or_unknown_cache_sku_is_refused_in_one_line(sku: str, line: 
     with pytest.raises(ConfigError) as raised:
         load_stack_config(sections, "Pulumi.prod.yaml")
     assert str(raised.value) == line
+
+
+# --- 6. alert timings Azure accepts -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "line"),
+    [
+        (
+            "evaluationFrequency",
+            "PT2M",
+            "Pulumi.prod.yaml: backstop:app.alerts.evaluationFrequency: Azure allows a metric alert "
+            "evaluation frequency of PT1M, PT5M, PT15M, PT30M, PT1H (got 'PT2M')",
+        ),
+        (
+            "evaluationFrequency",
+            "PT6H",
+            "Pulumi.prod.yaml: backstop:app.alerts.evaluationFrequency: Azure allows a metric alert "
+            "evaluation frequency of PT1M, PT5M, PT15M, PT30M, PT1H (got 'PT6H')",
+        ),
+        (
+            "windowSize",
+            "PT10M",
+            "Pulumi.prod.yaml: backstop:app.alerts.windowSize: Azure allows a metric alert window size of "
+            "PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H, P1D (got 'PT10M')",
+        ),
+        (
+            "windowSize",
+            "P2D",
+            "Pulumi.prod.yaml: backstop:app.alerts.windowSize: Azure allows a metric alert window size of "
+            "PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H, P1D (got 'P2D')",
+        ),
+    ],
+)
+def test_alert_timings_azure_rejects_are_refused_in_one_line(key: str, value: str, line: str) -> None:
+    from backstop.config import ConfigError, load_stack_config
+
+    sections = read_stack_file(ROOT, "prod").backstop_sections()
+    sections["app"].setdefault("alerts", {})[key] = value
+    with pytest.raises(ConfigError) as raised:
+        load_stack_config(sections, "Pulumi.prod.yaml")
+    assert str(raised.value) == line
+
+
+@pytest.mark.parametrize(("frequency", "window"), [("PT1H", "P1D"), ("PT15M", "PT6H"), ("PT5M", "PT12H")])
+def test_alert_timings_azure_accepts_are_declared(frequency: str, window: str) -> None:
+    run = run_changed(
+        "prod", "app", lambda app: app.update(alerts={"evaluationFrequency": frequency, "windowSize": window})
+    )
+    alert = named(run.resources, "wiser-prod-app-http5xx-alert").props
+    assert (alert["evaluationFrequency"], alert["windowSize"]) == (frequency, window)

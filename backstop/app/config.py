@@ -22,7 +22,8 @@ from backstop.configtypes import (
     EMAIL_PATTERN,
     ConfigModel,
     Duration,
-    IsoTimespan,
+    MetricAlertFrequency,
+    MetricAlertWindow,
     window_covers_frequency,
 )
 
@@ -197,8 +198,8 @@ class AvailabilityAlertsConfig(ConfigModel):
     """Thresholds of the availability alerts on web apps, the cache and storage (all notify Slack)."""
 
     severity: int = Field(default=1, ge=0, le=4)
-    evaluation_frequency: IsoTimespan = "PT1M"
-    window_size: IsoTimespan = "PT5M"
+    evaluation_frequency: MetricAlertFrequency = "PT1M"
+    window_size: MetricAlertWindow = "PT5M"
     # HealthCheckStatus is the percentage of healthy instances: below 100 one instance fails its probe.
     healthy_instances_percent: float = Field(default=100.0, gt=0, le=100)
     http_5xx_count: int = Field(default=10, ge=0)
