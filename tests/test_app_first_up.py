@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from backstop import tokens
-from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
+from backstop.mocks import ProgramRun, run_stack, run_with_mocks, use_mocks
 from backstop.resources import Resource
 from backstop.stackfile import read_stack_file
 from tests.conftest import ROOT
@@ -23,6 +23,7 @@ KEY_VAULT = (
     f"{SUBSCRIPTION}/resourceGroups/rg-wiser-prod-keys/providers/Microsoft.KeyVault/vaults/wiser-prod-kv"
 )
 ZONE = "0a1b2c3d4e5f60718293a4b5c6d7e8f9"
+STAGING_ZONE = "1b2c3d4e5f60718293a4b5c6d7e8f90a"
 
 
 def of_type(run: ProgramRun, token: str) -> dict[str, Resource]:
@@ -142,22 +143,21 @@ def test_key_vault_certificate_is_bound_with_sni_in_both_regions_from_the_first_
 # --- 2. one stack owns each zone's entry-point rulesets ---------------------------------------------------
 
 
-def test_only_prod_declares_the_shared_zones_entry_point_rulesets(
+def test_each_stack_declares_the_entry_point_rulesets_of_its_own_zone(
     prod_run: ProgramRun, staging_run: ProgramRun
 ) -> None:
-    prod = {r.name: r.props for r in prod_run.resources if r.type == tokens.CF_RULESET}
-    assert set(prod) == {"widget-edge-cache-rules", "widget-edge-stale-if-error"}
-    assert {(p["kind"], p["phase"], p["zoneId"]) for p in prod.values()} == {
-        ("zone", "http_request_cache_settings", ZONE),
-        ("zone", "http_response_cache_settings", ZONE),
-    }
-    for props in prod.values():
-        [rule] = props["rules"]
-        assert '"widget.staging.wiserreview.com"' in rule["expression"]
-    assert not [r for r in staging_run.resources if r.type == tokens.CF_RULESET]
+    for run, zone in ((prod_run, ZONE), (staging_run, STAGING_ZONE)):
+        rulesets = {r.name: r.props for r in run.resources if r.type == tokens.CF_RULESET}
+        assert set(rulesets) == {"widget-edge-cache-rules", "widget-edge-stale-if-error"}
+        assert {(p["kind"], p["phase"], p["zoneId"]) for p in rulesets.values()} == {
+            ("zone", "http_request_cache_settings", zone),
+            ("zone", "http_response_cache_settings", zone),
+        }
 
 
 def _project(tmp_path: Path, staging_owns: bool | None) -> Path:
+    """A copy of the project with staging in prod's zone, `ownsEntryPointRulesets` as given (None: unset,
+    which defaults to owning)."""
     import shutil
 
     import yaml
@@ -167,12 +167,28 @@ def _project(tmp_path: Path, staging_owns: bool | None) -> Path:
     path = tmp_path / "Pulumi.staging.yaml"
     document = yaml.safe_load(path.read_text())
     cloudflare = document["config"]["backstop:cloudflare"]
-    if staging_owns is None:
-        del cloudflare["ownsEntryPointRulesets"]
-    else:
+    cloudflare.update(zoneId=ZONE, zoneName="wiserreview.com")
+    cloudflare.pop("ownsEntryPointRulesets", None)
+    if staging_owns is not None:
         cloudflare["ownsEntryPointRulesets"] = staging_owns
     path.write_text(yaml.safe_dump(document))
     return tmp_path
+
+
+def test_a_stack_sharing_the_zone_declares_none_and_the_owner_names_its_widget_host(
+    tmp_path: Path,
+) -> None:
+    project = _project(tmp_path, staging_owns=False)
+    staging = run_stack(project, "staging")
+    assert not [r for r in staging.resources if r.type == tokens.CF_RULESET]
+    prod = run_stack(project, "prod")
+    for name in ("widget-edge-cache-rules", "widget-edge-stale-if-error"):
+        [rule] = named(prod.resources, name).props["rules"]
+        assert rule["expression"] == (
+            '(http.host eq "widget.wiserreview.com" and starts_with(http.request.uri.path, "/widget/")) or '
+            '(http.host eq "widget.staging.wiserreview.com" and '
+            'starts_with(http.request.uri.path, "/widget/"))'
+        )
 
 
 @pytest.mark.parametrize("staging_owns", [True, None])
@@ -195,9 +211,12 @@ def test_two_stacks_owning_one_zone_are_refused_in_one_line(
 def test_zone_owners_reads_every_stack_file(tmp_path: Path) -> None:
     from backstop.app.zones import shared_widget_hosts, zone_owners
 
-    assert zone_owners(ROOT) == {ZONE: ["Pulumi.prod.yaml"]}
-    assert shared_widget_hosts(ROOT, ZONE) == [("widget.staging.wiserreview.com", "/widget/")]
+    assert zone_owners(ROOT) == {ZONE: ["Pulumi.prod.yaml"], STAGING_ZONE: ["Pulumi.staging.yaml"]}
+    assert shared_widget_hosts(ROOT, ZONE) == []
     assert zone_owners(_project(tmp_path, None)) == {ZONE: ["Pulumi.prod.yaml", "Pulumi.staging.yaml"]}
+    shared = _project(tmp_path, False)
+    assert zone_owners(shared) == {ZONE: ["Pulumi.prod.yaml"]}
+    assert shared_widget_hosts(shared, ZONE) == [("widget.staging.wiserreview.com", "/widget/")]
 
 
 # --- 3. a slot swap exchanges different releases --------------------------------------------------------

@@ -183,11 +183,7 @@ def _rg(scope: str) -> str:
 
 
 def test_cloudflare_caches_widget_assets_and_serves_stale(prod_run: ProgramRun) -> None:
-    # Prod owns the zone's entry-point rulesets: its rules serve staging's widget host (same zone) too.
-    expression = (
-        '(http.host eq "widget.wiserreview.com" and starts_with(http.request.uri.path, "/widget/")) or '
-        '(http.host eq "widget.staging.wiserreview.com" and starts_with(http.request.uri.path, "/widget/"))'
-    )
+    expression = '(http.host eq "widget.wiserreview.com" and starts_with(http.request.uri.path, "/widget/"))'
     cache = named(prod_run.resources, "widget-edge-cache-rules").props
     assert (cache["kind"], cache["phase"], cache["zoneId"]) == (
         "zone",

@@ -46,11 +46,6 @@ def test_staging_has_no_zone_or_region_mechanism(staging_run: Any) -> None:
             "none declared (standby app in a secondary region, images from the registry's geo-replica "
             "missing)"
         ),
-        # Staging shares prod's zone and leaves its entry-point rulesets to prod
-        # (`cloudflare.ownsEntryPointRulesets: false`): its own stack declares no edge cache.
-        "widget_delivery": (
-            "none declared (Cloudflare edge cache with serve-stale and stale-if-error missing)"
-        ),
     }
 
 

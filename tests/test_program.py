@@ -908,8 +908,6 @@ def test_staging_has_the_shape_of_prod_but_costs_less() -> None:
             tokens.AZ_REGISTRY_REPLICATION: 1,
             # the standby's widget and direct host bindings
             tokens.AZ_HOST_NAME_BINDING: 2,
-            # prod owns the shared zone's entry-point rulesets (`cloudflare.ownsEntryPointRulesets`)
-            tokens.CF_RULESET: 2,
         }
     )
     assert staging_types - prod_types == Counter()

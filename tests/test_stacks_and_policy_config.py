@@ -30,9 +30,14 @@ def project(tmp_path: Path) -> Path:
     """The project with three more stacks: dev and dr (staging and prod targets), eu-prod without a target."""
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)
-    staging = (ROOT / "Pulumi.staging.yaml").read_text()
+    # The copies share their originals' Cloudflare zones, whose entry-point rulesets the originals own.
+    leave_rulesets = (
+        "  backstop:cloudflare:\n",
+        "  backstop:cloudflare:\n    ownsEntryPointRulesets: false\n",
+    )
+    staging = (ROOT / "Pulumi.staging.yaml").read_text().replace(*leave_rulesets)
     (tmp_path / "Pulumi.dev.yaml").write_text(staging)
-    prod = (ROOT / "Pulumi.prod.yaml").read_text()
+    prod = (ROOT / "Pulumi.prod.yaml").read_text().replace(*leave_rulesets)
     (tmp_path / "Pulumi.dr.yaml").write_text(prod)
     (tmp_path / "Pulumi.eu-prod.yaml").write_text(prod.replace("  backstop:environment: prod\n", ""))
     return tmp_path

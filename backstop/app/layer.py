@@ -115,7 +115,7 @@ def declare_app_layer(
         project_dir = zones.project_dir_of_program()
         shared: list[tuple[str, str]] = []
         if project_dir is not None:
-            zones.check_zone_owners(project_dir)
+            zones.check_zone_owners(project_dir, cfg.cloudflare.zone_id)
             if cfg.cloudflare.owns_entry_point_rulesets:
                 shared = zones.shared_widget_hosts(project_dir, cfg.cloudflare.zone_id)
         hosted = _hosted_sites(app_cfg, app_service)

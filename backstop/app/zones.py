@@ -55,10 +55,11 @@ def shared_widget_hosts(project_dir: Path, zone_id: str) -> list[tuple[str, str]
     return shared
 
 
-def check_zone_owners(project_dir: Path) -> None:
-    """Raise a one-line `ConfigError` when two stack files would own the same zone's rulesets."""
+def check_zone_owners(project_dir: Path, zone_id: str | None = None) -> None:
+    """Raise a one-line `ConfigError` when two stack files would own the same zone's rulesets (only
+    `zone_id`'s owners when given: the running stack's zone)."""
     for zone, files in sorted(zone_owners(project_dir).items()):
-        if len(files) > 1:
+        if len(files) > 1 and zone_id in (None, zone):
             raise ConfigError(
                 f"{', '.join(files)}: {NAMESPACE}:cloudflare.{OWNER_KEY}: each would own the entry-point "
                 f"rulesets of zone {zone} (Cloudflare allows one per phase per zone); set it false in all "
