@@ -406,3 +406,18 @@ def test_alert_timings_azure_accepts_are_declared(frequency: str, window: str) -
     )
     alert = named(run.resources, "wiser-prod-app-http5xx-alert").props
     assert (alert["evaluationFrequency"], alert["windowSize"]) == (frequency, window)
+
+
+def test_only_the_running_stacks_zone_is_checked(tmp_path: Path) -> None:
+    """A conflict in another zone is that zone's stacks' to resolve, not a reason to refuse this one."""
+    import shutil
+
+    from backstop.app.zones import check_zone_owners
+    from backstop.config import ConfigError
+
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copy(ROOT / "Pulumi.staging.yaml", tmp_path / "Pulumi.dev.yaml")  # dev owns staging's zone too
+    check_zone_owners(tmp_path, ZONE)
+    with pytest.raises(ConfigError, match=r"^Pulumi\.dev\.yaml, Pulumi\.staging\.yaml: backstop:cloudflare"):
+        check_zone_owners(tmp_path, STAGING_ZONE)
