@@ -100,6 +100,7 @@ OPERATIONS_BY_COMMAND: dict[str, tuple[str, ...]] = {
         "listGroupClusterBackupSnapshots",
         "listGroupClusterBackupSnapshotShardedClusters",
         "getGroupClusterBackupSchedule",
+        "listGroupClusterBackupSnapshotDatabases",
         "listGroupClusterBackupRestoreJobs",
         "createGroupClusterBackupRestoreJob",
         "getGroupClusterBackupRestoreJob",

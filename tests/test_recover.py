@@ -742,6 +742,7 @@ def test_the_swapped_connection_target_is_what_the_program_exports_and_cleanup_k
 ) -> None:
     audited.lose(_drop_tenant)
     incident = restore(audited, capsys, *loss_args("region"), "--quiet")
+    assert run(capsys, *audited.args("recover", "verify", *incident_args(incident)))[0] == 0
     original = (audited.project_dir / "Pulumi.prod.yaml").read_text()
     code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident)))
     assert code == 0 and (audited.project_dir / "Pulumi.prod.yaml").read_text() == original

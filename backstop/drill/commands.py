@@ -41,6 +41,12 @@ def _recovery_stacks() -> Any:
     return AutomationDrillStacks(RECOVER_PROJECT, RECOVER_STACK_PREFIX)
 
 
+def _deployed_outputs(project_dir: str, stack: str) -> dict[str, Any]:
+    from backstop.recover.stacks import deployed_outputs
+
+    return deployed_outputs(project_dir, stack)
+
+
 def _connect(uri: str, **kwargs: Any) -> Any:
     from backstop.evidence import connect
 
@@ -57,6 +63,8 @@ class Runtime:
     clock: Callable[[], datetime] = _utc_now
     sleep: Callable[[float], None] = time.sleep
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # The deployed application stack's outputs (`recover cleanup` keeps the cluster production uses).
+    deployed_outputs: Callable[[str, str], Mapping[str, Any]] = _deployed_outputs
 
 
 RUNTIME = Runtime()

@@ -46,6 +46,8 @@ class DrillClusterSpec:
     backup_enabled: bool = False
     # A recovery cluster is read again by later commands: its reader's password is a secret stack output.
     export_password: bool = False
+    # Set on a recovery cluster before it carries production (`recover cutover` of a cluster swap).
+    termination_protection: bool = False
 
     def tags(self) -> dict[str, str]:
         return {
@@ -67,7 +69,7 @@ def drill_program(spec: DrillClusterSpec) -> Callable[[], None]:
             cluster_type=spec.cluster_type,
             backup_enabled=spec.backup_enabled,
             pit_enabled=spec.backup_enabled,
-            termination_protection_enabled=False,
+            termination_protection_enabled=spec.termination_protection,
             delete_on_create_timeout=True,
             mongo_db_major_version=spec.mongo_db_major_version,
             replication_specs=[

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -208,7 +209,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     from backstop.atlas_api import one_line
     from backstop.evidence import ENV_SOURCE_URI, env_uri
-    from backstop.recover.verify import collections_in_scope, diff_collection, summary_lines
+    from backstop.recover.verify import collections_in_scope, diff_collection, summary_lines, verdict_problems
 
     cfg, _ = drill._configs(args)
     evidence, incident, log = _incident(args, cfg)
@@ -227,8 +228,11 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             raise
         production_note = f"production unreachable ({one_line(exc)}): compared with the manifest only"
         diffs = [diff_collection(recovery_db, None, name, manifest) for name in names]
+    problems = verdict_problems(diffs, incident.database)
+    accepted = args.accept_mismatch if problems else None
     log.append(
         "verified",
+        verdict={"passed": not problems or accepted is not None, "problems": problems, "accepted": accepted},
         database=incident.database,
         collections=[d.as_document() for d in diffs],
         manifest=None
@@ -260,12 +264,29 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     ]
     if production_note:
         lines += [production_note, ""]
+    if not problems:
+        lines += ["Verdict: PASSED (counts and the manifest sample agree with the attested manifest).", ""]
+    else:
+        lines += [
+            "Verdict: " + ("MISMATCH ACCEPTED" if accepted else "FAILED") + " (the recovery copy does not "
+            "match what was attested):",
+            *[f"- {p}" for p in problems],
+            "",
+        ]
+        if accepted:
+            lines += [f"Accepted by the operator: {accepted}", ""]
+        else:
+            lines += [
+                "A cutover is refused until a verify passes (or the mismatch is explained with "
+                "--accept-mismatch REASON, which the incident records).",
+                "",
+            ]
     lines.append(
         f"A cutover would insert {missing} missing document(s) and, with --replace-changed, replace "
         f"{changed} changed one(s); nothing else in production is touched. Written to the incident record."
     )
     print("\n".join(lines))
-    return EXIT_OK
+    return EXIT_VIOLATIONS if problems and not accepted else EXIT_OK
 
 
 # --- cutover --------------------------------------------------------------------------------------------
@@ -282,21 +303,68 @@ def _cmd_cutover(args: argparse.Namespace) -> int:
                 f"--confirm {args.confirm}: the incident's database is {incident.database}; "
                 "nothing was written"
             )
+    verified = _passing_verify(args, incident, log)
     if incident.loss in ("cluster", "region"):
         return _switch(args, cfg, incident, log)
-    return _write_back(args, cfg, incident, log)
+    return _write_back(args, cfg, incident, log, verified)
 
 
-def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
-    from backstop.evidence import ENV_SOURCE_URI, env_uri
-    from backstop.recover.cutover import SnapshotIO, pre_cutover_snapshot, write_back
-
-    verified = log.last("verified")
+def _passing_verify(args: argparse.Namespace, incident: Any, log: Any) -> dict[str, Any]:
+    """The incident's last verification, refused unless it passed (or its mismatch was accepted)."""
+    verified: dict[str, Any] | None = log.last("verified")
+    command = f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}"
     if verified is None:
         raise UsageError(
-            f"incident {incident.incident_id}: nothing verified yet: run `backstop recover verify --stack "
-            f"{args.stack} --incident {incident.incident_id}` first (the cutover writes only what it lists)"
+            f"incident {incident.incident_id}: nothing verified yet: run `{command}` first (the cutover "
+            "writes only what it lists); nothing was written"
         )
+    verdict = verified.get("verdict") or {}
+    if verdict.get("passed") is not True:
+        problems = verdict.get("problems") or ["no verdict recorded"]
+        raise UsageError(
+            f"incident {incident.incident_id}: the last verify did not pass ({problems[0]}"
+            + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
+            + f"): nothing was written; run `{command}` again once the recovery copy is right"
+        )
+    return verified
+
+
+def _selected(
+    args: argparse.Namespace, incident: Any, verified: dict[str, Any], recovery_db: Any
+) -> tuple[list[dict[str, Any]], int]:
+    """The verified collections in the incident's scope, narrowed to `--id` / `--filter`; and how many
+    listed documents were left out. A record loss with more than one missing document needs a selection:
+    the others may have been deleted by the application after the loss."""
+    from backstop.recover.guards import Selection, in_scope
+
+    collections = in_scope(list(verified["collections"]), incident.collection)
+    selection = Selection.from_args(args.id, args.filter)
+    if selection is None:
+        missing = sum(len(c["missingInProduction"]) for c in collections)
+        if incident.loss == "record" and missing > 1 and args.execute:
+            raise UsageError(
+                f"incident {incident.incident_id}: verify lists {missing} documents missing for a "
+                "single-record loss: name the lost one(s) with --id or --filter (the others may have been "
+                "deleted by the application since); nothing was written"
+            )
+        return collections, 0
+    chosen: list[dict[str, Any]] = []
+    left = 0
+    for collection in collections:
+        source = recovery_db[collection["collection"]]
+        lost = selection.pick(source, collection["missingInProduction"])
+        changed = selection.pick(source, collection["changedInProduction"])
+        left += len(collection["missingInProduction"]) - len(lost)
+        left += len(collection["changedInProduction"]) - len(changed)
+        chosen.append(dict(collection, missingInProduction=lost, changedInProduction=changed))
+    return chosen, left
+
+
+def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, verified: dict[str, Any]) -> int:
+    from backstop.evidence import ENV_SOURCE_URI, env_uri
+    from backstop.recover.cutover import SnapshotIO, pre_cutover_snapshot, write_back
+    from backstop.recover.guards import check_cutover_uri
+
     env = drill.RUNTIME.env
     uri = (
         env_uri(ENV_CUTOVER_URI, env)
@@ -304,7 +372,13 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> 
         else (env.get(ENV_CUTOVER_URI) or env_uri(ENV_SOURCE_URI, env))
     )
     atlas = drill._atlas()
+    if args.execute:
+        source = atlas.cluster(
+            str(incident.recovery["sourceProjectId"]), str(incident.recovery["sourceCluster"])
+        )
+        check_cutover_uri(uri, ENV_CUTOVER_URI, source)
     recovery_db = _recovery_database(incident, atlas)
+    collections, left_out = _selected(args, incident, verified, recovery_db)
     production_db = drill.RUNTIME.connect(uri)[incident.database]
     say = drill._progress(args.quiet)
     snapshot = None
@@ -325,7 +399,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> 
         log.append("cutover-started", replaceChanged=args.replace_changed, snapshotId=snapshot["snapshotId"])
     try:
         results = write_back(
-            verified["collections"],
+            collections,
             recovery_db=recovery_db,
             production_db=production_db,
             replace_changed=args.replace_changed,
@@ -365,11 +439,17 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> 
     conflicts = [f"- `{r.collection}` {c}" for r in results for c in r.conflicts]
     if conflicts:
         lines += ["", "Conflicts (not written):", *conflicts]
+    if left_out:
+        lines += ["", f"{left_out} listed document(s) not selected by --id/--filter: left alone."]
     if not args.execute:
+        selection = [f"--id {shlex.quote(i)}" for i in args.id or []]
+        if args.filter:
+            selection.append(f"--filter {shlex.quote(args.filter)}")
         lines += [
             "",
             f"To write: backstop recover cutover --stack {args.stack} --incident {incident.incident_id} "
             + ("--replace-changed " if args.replace_changed else "")
+            + "".join(f"{part} " for part in selection)
             + f"--execute --confirm {incident.database}",
         ]
     else:
@@ -418,9 +498,14 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         "",
     ]
     if args.execute:
+        _protect(incident, log, drill._progress(args.quiet))
         path = switch_connection_target(Path(args.project_dir), args.stack, target)
         log.append("cutover-switch", target=target, stackFile=path.name)
-        lines += [f"Written to {path.name}. Apply it with:", ""]
+        lines += [
+            f"Termination protection is on for {target['clusterName']} (it now carries production).",
+            f"Written to {path.name}. Apply it with:",
+            "",
+        ]
     else:
         lines += [
             f"Dry run: run again with --execute --confirm {incident.database} to write it, then apply with:",
@@ -429,6 +514,36 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
     print("\n".join(lines))
     print(pulumi_up_command(args.stack))
     return EXIT_OK
+
+
+def _protect(incident: Any, log: Any, say: Any) -> None:
+    """Termination protection on for the recovery cluster before it carries production: the same
+    recovery stack, updated with the reader it already has, so Atlas refuses to delete the cluster."""
+    from backstop.drill.program import drill_program
+    from backstop.drill.stacks import STACK_EXPIRY_TAG
+    from backstop.recover.restore import recovery_spec
+
+    if log.last("termination-protection-enabled") is not None:
+        return
+    stacks = drill.RUNTIME.recovery_stacks()
+    password = stacks.outputs(incident.stack_name).get("databasePassword")
+    spec = recovery_spec(incident, str(password or ""), termination_protection=True)
+    say(f"turning on termination protection for {incident.stack_name}")
+    stacks.up(
+        incident.stack_name,
+        drill_program(spec),
+        say,
+        {STACK_EXPIRY_TAG: str(incident.recovery["expiresAt"])},
+    )
+    cluster = drill._atlas().cluster(
+        str(incident.recovery["projectId"]), str(incident.recovery["clusterName"])
+    )
+    if cluster.get("terminationProtectionEnabled") is not True:
+        raise UsageError(
+            f"{incident.stack_name}: Atlas does not report termination protection after the update; "
+            "the connection target was not switched"
+        )
+    log.append("termination-protection-enabled", cluster=incident.stack_name)
 
 
 # --- record ---------------------------------------------------------------------------------------------
@@ -474,13 +589,28 @@ def _cmd_record(args: argparse.Namespace) -> int:
 # --- cleanup --------------------------------------------------------------------------------------------
 
 
+def _deployed(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str | None]:
+    """The application stack's deployed outputs, or why they could not be read."""
+    from backstop.atlas_api import one_line
+    from backstop.files import project_dir
+
+    try:
+        return dict(drill.RUNTIME.deployed_outputs(str(project_dir(args.project_dir)), args.stack)), None
+    except Exception as exc:
+        return None, one_line(exc)
+
+
 def _cmd_cleanup(args: argparse.Namespace) -> int:
     from backstop.drill.stacks import DrillStackInfo, effective_expiry
+    from backstop.recover.guards import serving_reasons
     from backstop.recover.stacks import created_from_name, stack_name_for
 
     cfg, _ = drill._configs(args)
     if not args.dry_run:
         drill._atlas()  # destroying needs the provider's credentials: fail early, with one line
+    # What says a recovery cluster serves production: the incidents' trails and the deployed stack.
+    evidence = drill._evidence(cfg)
+    deployed, deployed_error = _deployed(args)
     stacks = drill.RUNTIME.recovery_stacks()
     now = drill.RUNTIME.clock()
     ttl = timedelta(hours=cfg.recover.ttl_hours)
@@ -511,6 +641,13 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
                 f"keep   {info.name}: it is the application's connection target in Pulumi.{args.stack}.yaml "
                 "(backstop:recover.connectionTarget); switch back first",
             )
+            failures += 1
+            continue
+        reasons = serving_reasons(name, evidence, deployed, args.stack)
+        if deployed_error is not None:
+            reasons.append(f"the deployed stack {args.stack}'s outputs could not be read ({deployed_error})")
+        if reasons:
+            print(f"keep   {info.name}: may serve production: {'; '.join(reasons)}")
             failures += 1
             continue
         if args.dry_run:
@@ -574,6 +711,11 @@ def register(subparsers: Any) -> None:
     )
     drill._common(verify)
     _incident_argument(verify)
+    verify.add_argument(
+        "--accept-mismatch",
+        metavar="REASON",
+        help="let a cutover go on despite a mismatch with the manifest; the reason is recorded",
+    )
     verify.set_defaults(handler=guarded(_cmd_verify))
 
     cutover = steps.add_parser(
@@ -582,6 +724,14 @@ def register(subparsers: Any) -> None:
     drill._common(cutover)
     _incident_argument(cutover)
     cutover.add_argument("--replace-changed", action="store_true", help="also replace changed documents")
+    cutover.add_argument(
+        "--id",
+        action="append",
+        help="write back only this document (its _id as verify prints it; repeatable)",
+    )
+    cutover.add_argument(
+        "--filter", help="write back only listed documents matching this Extended JSON query (recovery copy)"
+    )
     cutover.add_argument("--execute", action="store_true", help="write (default: a dry run)")
     cutover.add_argument("--confirm", help="the incident's database name, required with --execute")
     cutover.add_argument("--quiet", action="store_true", help="no progress on stderr")

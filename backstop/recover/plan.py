@@ -22,6 +22,7 @@ from backstop.atlas_api import (
     AtlasClient,
     cluster_topology,
     newest_completed_snapshot,
+    one_line,
     parse_time,
 )
 from backstop.audit import source_cluster_name
@@ -355,6 +356,25 @@ def _expected_time(
     return getattr(cfg.objectives.estimates, loss.estimate), basis
 
 
+def _check_database_in_snapshot(
+    atlas: AtlasClient, project_id: str, cluster: str, snapshot: Mapping[str, Any], request: LossRequest
+) -> list[str]:
+    """Refuse a database the snapshot does not hold (the snapshot contents API, as the audit reads it):
+    restoring it would bring back nothing. When Atlas cannot list the contents, say so in a note."""
+    snapshot_id = str(snapshot.get("id"))
+    try:
+        listed = atlas.snapshot_databases(project_id, cluster, snapshot_id)
+    except AtlasApiError as exc:
+        return [f"could not check that snapshot {snapshot_id} holds {request.database}: {one_line(exc)}"]
+    if request.database not in listed:
+        raise RecoveryRefused(
+            f"--database {request.database}: not in snapshot {snapshot_id} of {cluster} taken "
+            f"{snapshot.get('createdAt')}: there is nothing to restore (Atlas lists "
+            f"{', '.join(sorted(listed)) or 'no databases'})"
+        )
+    return []
+
+
 def plan_recovery(
     cfg: StackConfig,
     prod_cfg: StackConfig,
@@ -452,6 +472,7 @@ def plan_recovery(
         created = parse_time(snapshot.get("createdAt"))
         assert created is not None
         point = created
+        notes += _check_database_in_snapshot(atlas, source_project_id, source_cluster, snapshot, request)
         if loss.cross_region and copy_region not in (snapshot.get("copyRegions") or []):
             notes.append(
                 f"snapshot {snapshot.get('id')} has no copy in {copy_region}: restored from the source"

@@ -63,6 +63,9 @@ def open_incident(
             "restoreRequest": plan.restore_request(stack_name),
             "sourceProjectId": plan.source_project_id,
             "sourceCluster": plan.source_cluster,
+            "sourceMajorVersion": plan.source_major_version,
+            "clusterType": plan.cluster_type,
+            "shards": plan.shards,
         },
     )
     return Incident(incident_id, opened), log
@@ -84,27 +87,39 @@ class RestoreOutcome:
         return max(self.finished_at - self.accepted_at, timedelta(0))
 
 
-def _spec(plan: RecoveryPlan, incident: Incident, password: str) -> DrillClusterSpec:
+def recovery_spec(
+    incident: Incident, password: str, *, termination_protection: bool = False
+) -> DrillClusterSpec:
+    """The recovery cluster as the incident recorded it when it was opened (so a later `up` changes only
+    what it means to, such as termination protection before a cluster swap)."""
+    from backstop.recover.plan import LOSSES
+
     recovery = incident.recovery
+    major = recovery.get("sourceMajorVersion")
     return DrillClusterSpec(
-        project_id=plan.target_project_id,
+        project_id=str(recovery["projectId"]),
         cluster_name=incident.stack_name,
-        instance_size=plan.instance_size,
-        region=plan.region,
+        instance_size=str(recovery["instanceSize"]),
+        region=str(recovery["region"]),
         expires_at=datetime.fromisoformat(str(recovery["expiresAt"]).replace("Z", "+00:00")),
-        source_cluster=plan.source_cluster,
+        source_cluster=str(recovery["sourceCluster"]),
         drill_id=incident.incident_id,
-        mongo_db_major_version=plan.source_major_version,
+        mongo_db_major_version=str(major) if major else None,
         database_username=str(recovery["databaseUsername"]),
         database_password=password,
-        cluster_type=plan.cluster_type,
-        shards=plan.shards,
+        cluster_type=str(recovery.get("clusterType") or "REPLICASET"),
+        shards=int(recovery.get("shards") or 1),
         purpose=RECOVERY_PURPOSE,
         id_tag="incident-id",
         # A cluster that will carry production after a swap is backed up like production from the start.
-        backup_enabled=not plan.loss.writes_back,
+        backup_enabled=not LOSSES[incident.loss].writes_back,
         export_password=True,
+        termination_protection=termination_protection,
     )
+
+
+def _spec(plan: RecoveryPlan, incident: Incident, password: str) -> DrillClusterSpec:
+    return recovery_spec(incident, password)
 
 
 def execute_restore(

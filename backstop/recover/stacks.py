@@ -38,3 +38,12 @@ def created_from_name(stack_name: str) -> datetime | None:
     if not match:
         return None
     return datetime.strptime(match.group(1) + match.group(2), "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def deployed_outputs(project_dir: str, stack: str) -> dict[str, Any]:
+    """The outputs of the application's own deployed stack (`pulumi stack output` in the project
+    directory): `applicationDatabase` names the cluster production connects to."""
+    from pulumi import automation as auto
+
+    selected = auto.select_stack(stack_name=stack, work_dir=project_dir)
+    return {key: output.value for key, output in selected.outputs().items()}

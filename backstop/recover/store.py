@@ -15,14 +15,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backstop.evidence import EvidenceError, canonical_json, utc_iso
+from backstop.evidence import GENESIS_HASH, EvidenceError, canonical_json, record_hash, utc_iso
 
 RECOVERY_LOG = "recovery_log"
 INCIDENT_REGISTRY = "incident_registry"
 
 
 class IncidentLog:
-    """Append-only steps of one incident, numbered per incident (a unique index refuses a fork)."""
+    """Append-only steps of one incident, numbered per incident (a unique index refuses a fork) and
+    hash-chained per incident like `backup_audit_log`, so an edited step (a `verified` list naming another
+    collection, a removed `cutover-switch`) is refused instead of acted on."""
 
     def __init__(self, evidence: Any, incident_id: str, clock: Callable[[], datetime]) -> None:
         self.collection = evidence[RECOVERY_LOG]
@@ -38,12 +40,37 @@ class IncidentLog:
             "step": step,
             "at": utc_iso(self.clock()),
             **details,
+            "previousHash": str(last[0].get("recordHash", "")) if last else GENESIS_HASH,
         }
+        document["recordHash"] = record_hash(document)
         self.collection.insert_one(dict(document))
         return document
 
+    def verify(self) -> None:
+        """Refuse a trail that was changed after writing: every step's hash and its link to the one before."""
+        previous = GENESIS_HASH
+        for expected, event in enumerate(
+            self.collection.find({"incidentId": self.incident_id}).sort("sequence", 1), start=1
+        ):
+            where = f"{RECOVERY_LOG} step #{event.get('sequence')} of incident {self.incident_id}"
+            if event.get("sequence") != expected:
+                raise EvidenceError(f"{where}: expected #{expected} (a step was removed or inserted)")
+            if record_hash(event) != event.get("recordHash"):
+                raise EvidenceError(
+                    f"{where}: its content does not match its recordHash (changed after writing)"
+                )
+            if event.get("previousHash") != previous:
+                raise EvidenceError(
+                    f"{where}: previousHash does not match the step before it (removed or moved)"
+                )
+            previous = str(event["recordHash"])
+
     def events(self) -> list[dict[str, Any]]:
-        return list(self.collection.find({"incidentId": self.incident_id}, {"_id": 0}).sort("sequence", 1))
+        return list(
+            self.collection.find(
+                {"incidentId": self.incident_id}, {"_id": 0, "previousHash": 0, "recordHash": 0}
+            ).sort("sequence", 1)
+        )
 
     def steps(self, step: str) -> list[dict[str, Any]]:
         return [e for e in self.events() if e["step"] == step]
@@ -111,4 +138,5 @@ def load_incident(
         raise EvidenceError(
             f"{RECOVERY_LOG}: no incident {incident_id} (the id `backstop recover restore` printed)"
         )
+    log.verify()
     return Incident(incident_id, opened), log

@@ -140,3 +140,24 @@ def summary_lines(diffs: list[CollectionDiff], limit: int = 20) -> list[str]:
                     "(all in the incident record)"
                 )
     return lines
+
+
+def verdict_problems(diffs: list[CollectionDiff], database: str) -> list[str]:
+    """Why the recovery copy cannot be trusted: fewer documents than the attested manifest counts, sampled
+    documents absent or different, or nothing restored at all. Empty when it verifies."""
+    problems: list[str] = []
+    for d in diffs:
+        if d.manifest_count is not None and d.recovery_count < d.manifest_count:
+            problems.append(
+                f"`{d.collection}`: {d.recovery_count} document(s) restored, the attested manifest counts "
+                f"{d.manifest_count}"
+            )
+        sampled = d.sample_equal + d.sample_different + d.sample_absent
+        if d.sample_different or d.sample_absent:
+            problems.append(
+                f"`{d.collection}`: of {sampled} manifest-sampled document(s), {d.sample_equal} equal, "
+                f"{d.sample_different} different, {d.sample_absent} absent in the recovery copy"
+            )
+    if sum(d.recovery_count for d in diffs) == 0:
+        problems.append(f"the recovery copy holds no documents of `{database}`: nothing to recover")
+    return problems
