@@ -125,7 +125,8 @@ def test_the_text_plan_names_the_runbook_steps_and_the_deadlines(
         f"backstop recover plan: record loss in tenant_acme.orders at {utc_iso(LOSS)} (stack prod)"
     )
     assert "  runbook           Was a single record deleted? → use oplog replay (1 min)" in out
-    assert "  data lost         1 s (RPO target 0 s: MISSED)" in out  # the seed's RPO for a record is 0
+    # The seed's RPO for a record is "0 min (oplog replay)": point in time to the second is that.
+    assert "  data lost         1 s (RPO target 0 s: met, within point-in-time's 1-second granularity)" in out
     assert "  expected time     1 min, seed estimate" in out and "(RTO target 30 min: met)" in out
     assert f"  tenant notice due    {utc_iso(LOSS + timedelta(hours=1))} (in 30 min) (loss + 1 h)" in out
     assert f"  incident record due  {utc_iso(LOSS + timedelta(hours=24))} (in 23 h 30 min)" in out

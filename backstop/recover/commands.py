@@ -19,6 +19,7 @@ from typing import Any
 from backstop.config import SRV_HOST_PATTERN
 from backstop.drill import commands as drill
 from backstop.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.recover.text import shown, terminal_safe
 
 LOSS_CHOICES = ("record", "collection", "tenant", "cluster", "region")
 # A user on the production cluster that may insert and replace in the affected database (cutover only).
@@ -44,7 +45,11 @@ def _request(args: argparse.Namespace) -> Any:
         database=args.database,
         collection=args.collection,
         at=parse_when(args.at, "--at"),
-        detected_at=parse_when(args.detected_at, "--detected-at") if args.detected_at else None,
+        detected_at=(
+            parse_when(args.detected_at, "--detected-at", now=drill.RUNTIME.clock())
+            if args.detected_at
+            else None
+        ),
     )
 
 
@@ -65,7 +70,7 @@ def _plan(args: argparse.Namespace, cfg: Any, prod: Any, atlas: Any) -> Any:
 def _cmd_plan(args: argparse.Namespace) -> int:
     cfg, prod = drill._configs(args)
     plan = _plan(args, cfg, prod, drill._atlas())
-    print(plan.as_json() if args.format == "json" else plan.as_text())
+    print(plan.as_json() if args.format == "json" else terminal_safe(plan.as_text()))
     return EXIT_OK
 
 
@@ -247,8 +252,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     missing = sum(len(d.missing) for d in diffs)
     changed = sum(len(d.changed) for d in diffs)
     lines = [
-        f"# Recovery verify `{incident.incident_id}`: `{incident.database}`"
-        + (f".`{incident.collection}`" if incident.collection else ""),
+        f"# Recovery verify `{incident.incident_id}`: `{shown(incident.database)}`"
+        + (f".`{shown(incident.collection)}`" if incident.collection else ""),
         "",
         f"Recovery cluster `{incident.stack_name}` (restored to {incident.plan['restorePoint']['at']}) "
         "against production now and "
@@ -285,7 +290,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         f"A cutover would insert {missing} missing document(s) and, with --replace-changed, replace "
         f"{changed} changed one(s); nothing else in production is touched. Written to the incident record."
     )
-    print("\n".join(lines))
+    print(terminal_safe("\n".join(lines)))
     return EXIT_VIOLATIONS if problems and not accepted else EXIT_OK
 
 
@@ -433,10 +438,10 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     ]
     for r in results:
         lines.append(
-            f"| `{r.collection}` | {r.inserted} | {r.replaced} | {r.already} | {r.not_replaced} "
+            f"| `{shown(r.collection)}` | {r.inserted} | {r.replaced} | {r.already} | {r.not_replaced} "
             f"| {len(r.conflicts)} |"
         )
-    conflicts = [f"- `{r.collection}` {c}" for r in results for c in r.conflicts]
+    conflicts = [f"- `{shown(r.collection)}` {c}" for r in results for c in r.conflicts]
     if conflicts:
         lines += ["", "Conflicts (not written):", *conflicts]
     if left_out:
@@ -458,7 +463,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
             collections=[r.as_document() for r in results],
             snapshotId=snapshot and snapshot["snapshotId"],
         )
-    print("\n".join(lines))
+    print(terminal_safe("\n".join(lines)))
     return EXIT_VIOLATIONS if conflicts else EXIT_OK
 
 
@@ -511,7 +516,7 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
             f"Dry run: run again with --execute --confirm {incident.database} to write it, then apply with:",
             "",
         ]
-    print("\n".join(lines))
+    print(terminal_safe("\n".join(lines)))
     print(pulumi_up_command(args.stack))
     return EXIT_OK
 
@@ -558,7 +563,9 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
     cfg, _ = drill._configs(args)
     notified = (
-        parse_when(args.tenants_notified_at, "--tenants-notified-at") if args.tenants_notified_at else None
+        parse_when(args.tenants_notified_at, "--tenants-notified-at", now=drill.RUNTIME.clock())
+        if args.tenants_notified_at
+        else None
     )
     evidence, incident, log = _incident(args, cfg)
     registry = evidence[INCIDENT_REGISTRY]
@@ -576,7 +583,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
     linked = append_record(registry, record.document, previous=chain)
     text = postmortem_markdown(linked, log.events())
     write_output(args.postmortem, text)
-    print(text.rstrip())
+    print(terminal_safe(text.rstrip()))
     print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
     if args.result_json:
         write_output(

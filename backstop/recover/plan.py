@@ -37,8 +37,19 @@ from backstop.drill.run import (
 )
 from backstop.errors import UsageError
 from backstop.evidence import SYSTEM_DATABASES, utc_iso
+from backstop.recover.text import shown
 
 RECOVER_STACK_PREFIX = "recover-"
+# Tier 1: "Point-in-time recovery: down to 1-second granularity": a point-in-time restore to the second
+# before the loss gives up no more than that, which is what the seed's "0 min (oplog replay)" promises.
+PITR_GRANULARITY = timedelta(seconds=1)
+
+
+def rpo_met(data_lost: timedelta, rpo: timedelta, mode: str) -> bool:
+    """Data lost within the objective; a point-in-time restore is allowed its 1-second granularity."""
+    return data_lost <= rpo + (PITR_GRANULARITY if mode == MODE_POINT_IN_TIME else timedelta(0))
+
+
 PROJECT_SETTING = "backstop:recover.projectId"
 
 
@@ -114,13 +125,23 @@ class RecoveryRefused(UsageError):
     """The loss cannot be recovered as asked (nothing to restore from, bad time, system database)."""
 
 
-def parse_when(value: str, option: str) -> datetime:
-    """ISO 8601; a time without an offset is UTC (the plan prints every time in UTC)."""
+def parse_when(value: str, option: str, *, now: datetime | None = None) -> datetime:
+    """ISO 8601 with a time zone (`Z` or an offset): an operator's local time taken for UTC would move the
+    restore point by hours. With `now`, a time in the future is refused too."""
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"{option} {value}: not an ISO 8601 time (like 2026-05-18T02:13:00Z)") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise UsageError(
+            f"{option} {shown(value)}: not an ISO 8601 time (like 2026-05-18T02:13:00Z)"
+        ) from None
+    if parsed.tzinfo is None:
+        raise UsageError(
+            f"{option} {shown(value)}: no time zone: add Z for UTC or an offset (like "
+            f"{parsed.isoformat(timespec='seconds')}Z or {parsed.isoformat(timespec='seconds')}+02:00)"
+        )
+    if now is not None and parsed > now:
+        raise UsageError(f"{option} {utc_iso(parsed)}: in the future (now {utc_iso(now)})")
+    return parsed.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -133,7 +154,7 @@ class LossRequest:
 
     def describe(self) -> str:
         what = f"{self.database}.{self.collection}" if self.collection else self.database
-        return f"{self.loss} loss in {what}"
+        return f"{self.loss} loss in {shown(what)}"
 
 
 @dataclass(frozen=True)
@@ -184,7 +205,7 @@ class RecoveryPlan:
 
     @property
     def rpo_met(self) -> bool:
-        return self.data_lost <= self.rpo
+        return rpo_met(self.data_lost, self.rpo, self.mode)
 
     @property
     def rto_met(self) -> bool:
@@ -291,6 +312,8 @@ class RecoveryPlan:
                 f"({snap.get('snapshotType', 'scheduled')}, {snap.get('frequencyType', '?')})"
             )
         met = "met" if self.rpo_met else "MISSED"
+        if self.rpo_met and self.data_lost > self.rpo:
+            met += ", within point-in-time's 1-second granularity"
         rto_met = "met" if self.rto_met else "MISSED"
         lines = [
             f"backstop recover plan: {req.describe()} at {utc_iso(req.at)} (stack {self.stack})",
@@ -368,9 +391,9 @@ def _check_database_in_snapshot(
         return [f"could not check that snapshot {snapshot_id} holds {request.database}: {one_line(exc)}"]
     if request.database not in listed:
         raise RecoveryRefused(
-            f"--database {request.database}: not in snapshot {snapshot_id} of {cluster} taken "
+            f"--database {shown(request.database)}: not in snapshot {snapshot_id} of {cluster} taken "
             f"{snapshot.get('createdAt')}: there is nothing to restore (Atlas lists "
-            f"{', '.join(sorted(listed)) or 'no databases'})"
+            f"{', '.join(shown(name) for name in sorted(listed)) or 'no databases'})"
         )
     return []
 
@@ -390,7 +413,7 @@ def plan_recovery(
     now = clock()
     if request.database in SYSTEM_DATABASES:
         raise RecoveryRefused(
-            f"--database {request.database}: a system database is not recovered by backstop"
+            f"--database {shown(request.database)}: a system database is not recovered by backstop"
         )
     if loss.key == "collection" and not request.collection:
         raise UsageError("--loss collection needs --collection (the collection that was emptied)")

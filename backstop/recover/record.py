@@ -19,6 +19,7 @@ from backstop import seeds
 from backstop.atlas_api import parse_time
 from backstop.drill.run import duration_text
 from backstop.evidence import utc_iso
+from backstop.recover.plan import rpo_met as plan_rpo_met
 from backstop.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG, Incident, IncidentLog, trail_hash
 
 RECORD_KIND = "incident"
@@ -84,7 +85,7 @@ def build_record(
     record_status = "met" if now <= record_due else "missed"
     if record_status == "missed":
         missed.append(f"incident record due {utc_iso(record_due)} (loss + 24 h): recorded {utc_iso(now)}")
-    rpo_met = data_lost <= rpo_target
+    rpo_met = plan_rpo_met(data_lost, rpo_target, str(plan["mechanism"]["restoreMode"]))
     if not rpo_met:
         missed.append(f"RPO: {duration_text(data_lost)} of data lost, target {duration_text(rpo_target)}")
     rto_met = None if rto_achieved is None else rto_achieved <= rto_target
@@ -93,8 +94,15 @@ def build_record(
             f"RTO: recovered {duration_text(rto_achieved)} after the loss, target {duration_text(rto_target)}"
         )
 
+    if recovered_at is None:
+        missed.append(
+            "not recovered: no cutover was executed (the recovery cluster was never written back or swapped "
+            "in); record again once it is"
+        )
+
     verified = log.last("verified")
     document: dict[str, Any] = {
+        "outcome": "recovered" if recovered_at is not None else "not cut over",
         "kind": RECORD_KIND,
         "incidentId": incident.incident_id,
         "stack": incident.stack,
@@ -170,6 +178,7 @@ def postmortem_markdown(record: dict[str, Any], events: list[dict[str, Any]]) ->
         ("incident", f"`{record['incidentId']}` (stack {record['stack']})"),
         ("lost", f"{lost['type']} loss in {what} at {lost['at']}"),
         ("detected", record["detectedAt"]),
+        ("outcome", record.get("outcome", "recovered")),
         ("mechanism", f"{record['mechanism']['description']} ({record['mechanism']['restoreMode']})"),
         ("recovery point", record["recoveryPoint"]),
         (

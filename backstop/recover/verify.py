@@ -16,6 +16,7 @@ from typing import Any
 
 from backstop.evidence import document_hash
 from backstop.mongo_manifest import Manifest, format_id, user_collections
+from backstop.recover.text import shown
 
 BATCH = 500
 
@@ -125,18 +126,19 @@ def summary_lines(diffs: list[CollectionDiff], limit: int = 20) -> list[str]:
         manifest = "n/a" if d.manifest_count is None else str(d.manifest_count)
         only = "" if d.production_count is None else str(d.production_only)
         lines.append(
-            f"| `{d.collection}` | {d.recovery_count} | {prod} | {manifest} | {len(d.missing)} | "
+            f"| `{shown(d.collection)}` | {d.recovery_count} | {prod} | {manifest} | {len(d.missing)} | "
             f"{len(d.changed)} | {only} |"
         )
     for d in diffs:
         for kind, items in (("missing", d.missing), ("changed", d.changed)):
             for item in items[:limit]:
                 lines.append(
-                    f"- {kind} `{d.collection}` {format_id(item['id'])} sha256 {item['sha256'][:16]}…"
+                    f"- {kind} `{shown(d.collection)}` {shown(format_id(item['id']))} "
+                    f"sha256 {item['sha256'][:16]}…"
                 )
             if len(items) > limit:
                 lines.append(
-                    f"- … and {len(items) - limit} more {kind} in `{d.collection}` "
+                    f"- … and {len(items) - limit} more {kind} in `{shown(d.collection)}` "
                     "(all in the incident record)"
                 )
     return lines
@@ -149,15 +151,16 @@ def verdict_problems(diffs: list[CollectionDiff], database: str) -> list[str]:
     for d in diffs:
         if d.manifest_count is not None and d.recovery_count < d.manifest_count:
             problems.append(
-                f"`{d.collection}`: {d.recovery_count} document(s) restored, the attested manifest counts "
-                f"{d.manifest_count}"
+                f"`{shown(d.collection)}`: {d.recovery_count} document(s) restored, the attested manifest "
+                f"counts {d.manifest_count}"
             )
         sampled = d.sample_equal + d.sample_different + d.sample_absent
         if d.sample_different or d.sample_absent:
             problems.append(
-                f"`{d.collection}`: of {sampled} manifest-sampled document(s), {d.sample_equal} equal, "
-                f"{d.sample_different} different, {d.sample_absent} absent in the recovery copy"
+                f"`{shown(d.collection)}`: of {sampled} manifest-sampled document(s), "
+                f"{d.sample_equal} equal, {d.sample_different} different, {d.sample_absent} absent in the "
+                "recovery copy"
             )
     if sum(d.recovery_count for d in diffs) == 0:
-        problems.append(f"the recovery copy holds no documents of `{database}`: nothing to recover")
+        problems.append(f"the recovery copy holds no documents of `{shown(database)}`: nothing to recover")
     return problems
