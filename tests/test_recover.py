@@ -781,7 +781,7 @@ def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
     audited.lose(_empty_orders)
     first = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
     audited.clock.advance(hours=1)
-    second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--new", "--quiet")
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--dry-run"))
     assert code == 0 and "would destroy 0 recovery stack(s)" in out
     audited.clock.advance(hours=71)  # the first expired 30 min ago, the second expires in 15 min
@@ -808,6 +808,7 @@ def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -
         "cutover",
         "record",
         "cleanup",
+        "status",
     }
     parser = build_parser()
     for command in commands:

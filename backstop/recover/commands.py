@@ -77,18 +77,57 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 # --- restore ------------------------------------------------------------------------------------------
 
 
+def _resumed_request(incident: Any) -> Any:
+    from backstop.recover.plan import LossRequest, parse_when
+
+    loss = incident.plan["loss"]
+    return LossRequest(
+        loss=str(loss["type"]),
+        database=str(loss["database"]),
+        collection=loss.get("collection"),
+        at=parse_when(str(loss["at"]), "--at"),
+        detected_at=parse_when(str(loss["detectedAt"]), "--detected-at"),
+    )
+
+
 def _cmd_restore(args: argparse.Namespace) -> int:
     from backstop.drill.run import RefusedTarget, duration_text
+    from backstop.recover.plan import plan_recovery
     from backstop.recover.restore import RecoveryIO, execute_restore, open_incident
-    from backstop.recover.store import ensure_log_indexes
+    from backstop.recover.store import StepLock, ensure_log_indexes, incident_for_loss, load_incident
 
+    if not args.incident and not (args.loss and args.database and args.at):
+        raise UsageError("recover restore needs --loss, --database and --at (or --incident to resume one)")
     cfg, prod = drill._configs(args)
     atlas = drill._atlas()
     evidence = drill._evidence(cfg)
-    plan = _plan(args, cfg, prod, atlas)  # refuses a prod recovery project before anything exists
     say = drill._progress(args.quiet)
     ensure_log_indexes(evidence)
-    incident, log = open_incident(plan, evidence, drill.RUNTIME.clock)
+    resumed: str | None = args.incident
+    if resumed is None:
+        plan = _plan(args, cfg, prod, atlas)  # refuses a prod recovery project before anything exists
+        if not args.new:
+            resumed = incident_for_loss(evidence, args.stack, plan.as_document()["loss"])
+    if resumed is not None:
+        incident, log = load_incident(evidence, resumed, drill.RUNTIME.clock)
+        if incident.stack != args.stack:
+            raise UsageError(f"--incident {resumed}: recovers stack {incident.stack}, not {args.stack}")
+        if log.last("restore-finished") is not None:
+            print(f"incident {resumed}: already restored")
+            print(f"next: backstop recover verify --stack {args.stack} --incident {resumed}")
+            return EXIT_OK
+        plan = plan_recovery(
+            cfg,
+            prod,
+            stack=args.stack,
+            request=_resumed_request(incident),
+            atlas=atlas,
+            clock=drill.RUNTIME.clock,
+            drill_results=_drill_results(cfg),
+        )
+        say(f"resuming incident {resumed} (its restore had not finished; --new opens another incident)")
+    else:
+        incident, log = open_incident(plan, evidence, drill.RUNTIME.clock)
     say(
         f"incident {incident.incident_id}: {plan.request.describe()}, {plan.mode} restore of "
         f"{plan.source_cluster} into {incident.stack_name}"
@@ -104,9 +143,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         timedelta(seconds=args.poll_interval) if args.poll_interval is not None else cfg.recover.poll_interval
     )
     try:
-        outcome = execute_restore(
-            plan, incident, log, io, timeout=cfg.recover.restore_timeout, poll_interval=poll
-        )
+        with StepLock(evidence, incident.incident_id, "restore", drill.RUNTIME.clock, force=args.break_lock):
+            outcome = execute_restore(
+                plan, incident, log, io, timeout=cfg.recover.restore_timeout, poll_interval=poll
+            )
     except RefusedTarget as refused:
         raise RefusedTarget(
             f"{refused}; no restore was requested (remove what was created: backstop recover cleanup "
@@ -120,6 +160,10 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     )
     if outcome.error:
         print(f"backstop: restore not complete: {outcome.error}", file=sys.stderr)
+        print(
+            f"resume: backstop recover restore --stack {args.stack} --incident {incident.incident_id}",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED if outcome.interrupted else EXIT_VIOLATIONS
     met = "met" if outcome.time_to_restore is not None and outcome.time_to_restore <= plan.rto else "MISSED"
     print(
@@ -210,14 +254,21 @@ def _latest_manifest(evidence: Any, incident: Any) -> tuple[Any, dict[str, Any] 
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from backstop.recover.store import StepLock
+
+    cfg, _ = drill._configs(args)
+    evidence, incident, log = _incident(args, cfg)
+    with StepLock(evidence, incident.incident_id, "verify", drill.RUNTIME.clock, force=args.break_lock):
+        return _verify(args, cfg, evidence, incident, log)
+
+
+def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, log: Any) -> int:
     from pymongo.errors import PyMongoError
 
     from backstop.atlas_api import one_line
     from backstop.evidence import ENV_SOURCE_URI, env_uri
     from backstop.recover.verify import collections_in_scope, diff_collection, summary_lines, verdict_problems
 
-    cfg, _ = drill._configs(args)
-    evidence, incident, log = _incident(args, cfg)
     atlas = drill._atlas()
     if not _restore_finished(incident, log, atlas):
         return EXIT_VIOLATIONS
@@ -298,8 +349,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_cutover(args: argparse.Namespace) -> int:
+    from backstop.recover.store import StepLock
+
     cfg, _ = drill._configs(args)
-    _, incident, log = _incident(args, cfg)
+    evidence, incident, log = _incident(args, cfg)
     if args.execute:
         if args.confirm is None:
             raise UsageError(f"--execute needs --confirm {incident.database} (the incident's database)")
@@ -308,6 +361,13 @@ def _cmd_cutover(args: argparse.Namespace) -> int:
                 f"--confirm {args.confirm}: the incident's database is {incident.database}; "
                 "nothing was written"
             )
+    if not args.execute:
+        return _cutover(args, cfg, incident, log)
+    with StepLock(evidence, incident.incident_id, "cutover", drill.RUNTIME.clock, force=args.break_lock):
+        return _cutover(args, cfg, incident, log)
+
+
+def _cutover(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
     verified = _passing_verify(args, incident, log)
     if incident.loss in ("cluster", "region"):
         return _switch(args, cfg, incident, log)
@@ -673,15 +733,43 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 
+# --- status ---------------------------------------------------------------------------------------------
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from backstop.recover.guards import serving_reasons
+    from backstop.recover.status import as_json, as_text, gather
+
+    cfg, _ = drill._configs(args)
+    evidence = drill._evidence(cfg)
+    deployed, deployed_error = _deployed(args)
+    stacks = [info.name.rsplit("/", 1)[-1] for info in drill.RUNTIME.recovery_stacks().list()]
+    live = cfg.recover.connection_target
+
+    def serving(name: str) -> list[str]:
+        reasons = serving_reasons(name, evidence, deployed, args.stack)
+        if live is not None and live.cluster_name == name:
+            reasons.insert(0, f"the connection target in Pulumi.{args.stack}.yaml")
+        if deployed_error is not None:
+            reasons.append(f"unknown: the deployed stack's outputs could not be read ({deployed_error})")
+        return reasons
+
+    status = gather(evidence, now=drill.RUNTIME.clock(), stacks=stacks, serving=serving, only=args.incident)
+    if args.incident and not status["incidents"]:
+        raise UsageError(f"--incident {args.incident}: no such incident in recovery_log")
+    print(as_json(status) if args.format == "json" else terminal_safe(as_text(status)).rstrip())
+    return EXIT_OK
+
+
 # --- argument parsing -----------------------------------------------------------------------------------
 
 
-def _loss_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--loss", choices=LOSS_CHOICES, required=True, help="what was lost")
-    parser.add_argument("--database", required=True, help="the affected (tenant) database")
+def _loss_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    parser.add_argument("--loss", choices=LOSS_CHOICES, required=required, help="what was lost")
+    parser.add_argument("--database", required=required, help="the affected (tenant) database")
     parser.add_argument("--collection", help="the affected collection (required for --loss collection)")
     parser.add_argument(
-        "--at", required=True, help="when the loss happened, ISO 8601 (UTC unless an offset is given)"
+        "--at", required=required, help="when the loss happened, ISO 8601 with Z or an offset"
     )
     parser.add_argument("--detected-at", help="when the loss was detected (default: now)")
 
@@ -708,9 +796,16 @@ def register(subparsers: Any) -> None:
         "restore", help="step 2: restore into a recovery cluster (never production); it is kept"
     )
     drill._common(restore)
-    _loss_arguments(restore)
+    _loss_arguments(restore, required=False)
+    _incident_argument(restore, required=False)
+    restore.add_argument(
+        "--new", action="store_true", help="open a new incident even if one for this loss is unfinished"
+    )
     restore.add_argument("--poll-interval", type=float, help="seconds between restore job polls")
     restore.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    restore.add_argument(
+        "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
+    )
     restore.set_defaults(handler=guarded(_cmd_restore))
 
     verify = steps.add_parser(
@@ -722,6 +817,9 @@ def register(subparsers: Any) -> None:
         "--accept-mismatch",
         metavar="REASON",
         help="let a cutover go on despite a mismatch with the manifest; the reason is recorded",
+    )
+    verify.add_argument(
+        "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
     )
     verify.set_defaults(handler=guarded(_cmd_verify))
 
@@ -742,6 +840,9 @@ def register(subparsers: Any) -> None:
     cutover.add_argument("--execute", action="store_true", help="write (default: a dry run)")
     cutover.add_argument("--confirm", help="the incident's database name, required with --execute")
     cutover.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    cutover.add_argument(
+        "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
+    )
     cutover.set_defaults(handler=guarded(_cmd_cutover))
 
     record = steps.add_parser(
@@ -753,6 +854,14 @@ def register(subparsers: Any) -> None:
     record.add_argument("--postmortem", help="also write the Markdown post-mortem skeleton to this file")
     record.add_argument("--result-json", help="also write the registry record as JSON")
     record.set_defaults(handler=guarded(_cmd_record))
+
+    status = steps.add_parser(
+        "status", help="every incident: steps done, next command, deadlines, recovery clusters"
+    )
+    drill._common(status)
+    _incident_argument(status, required=False)
+    status.add_argument("--format", choices=["text", "json"], default="text")
+    status.set_defaults(handler=guarded(_cmd_status))
 
     cleanup = steps.add_parser("cleanup", help="destroy a recovery cluster (--incident) or every expired one")
     drill._common(cleanup)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from backstop.atlas_api import AtlasClient, one_line, parse_time, restore_job_state
+from backstop.atlas_api import AtlasClient, RestoreSubmission, one_line, parse_time, restore_job_state
 from backstop.drill.program import DrillClusterSpec, drill_program
 from backstop.drill.run import RefusedTarget, duration_text, guard_restore_target
 from backstop.drill.stacks import STACK_EXPIRY_TAG
@@ -122,6 +122,65 @@ def _spec(plan: RecoveryPlan, incident: Incident, password: str) -> DrillCluster
     return recovery_spec(incident, password)
 
 
+def _create_and_submit(
+    plan: RecoveryPlan, incident: Incident, log: IncidentLog, io: RecoveryIO
+) -> RestoreSubmission:
+    """Create (or, resumed, bring up again) the recovery cluster, guard it, submit the restore once: a job
+    an interrupted run already submitted into this cluster is adopted, not submitted twice."""
+    name = incident.stack_name
+    password = None
+    if log.last("cluster-requested") is not None:
+        try:  # keep the reader's password of the stack already up
+            password = io.stacks.outputs(name).get("databasePassword")
+        except Exception:
+            password = None
+    else:
+        log.append("cluster-requested", stackName=name, projectId=plan.target_project_id)
+    io.progress(f"creating recovery cluster {name} in project {plan.target_project_name}")
+    io.stacks.up(
+        name,
+        drill_program(_spec(plan, incident, str(password or secrets.token_urlsafe(24)))),
+        io.progress,
+        {STACK_EXPIRY_TAG: str(incident.recovery["expiresAt"])},
+    )
+    cluster = io.atlas.cluster(plan.target_project_id, name)
+    log.append(
+        "cluster-created",
+        cluster=name,
+        groupId=cluster.get("groupId"),
+        stateName=cluster.get("stateName"),
+    )
+    # The drill's second check, right before the request: the cluster Atlas reports is ours, not prod's.
+    guard_restore_target(
+        cluster,
+        project_id=plan.target_project_id,
+        cluster_name=name,
+        prod_project_ids=plan.prod_project_ids,
+        prod_cluster_names=plan.prod_cluster_names,
+        role="recovery",
+    )
+    request = incident.recovery["restoreRequest"]
+    earlier = [
+        j
+        for j in io.atlas.restore_jobs(plan.source_project_id, plan.source_cluster)
+        if j.get("targetClusterName") == name and j.get("targetGroupId") == plan.target_project_id
+    ]
+    if earlier:
+        job = earlier[0]
+        io.progress(f"restore job {job.get('id')} into {name} already submitted: adopting it")
+        submission = RestoreSubmission(job, parse_time(job.get("createdAt")) or io.clock(), "adopted", True)
+    else:
+        submission = io.atlas.submit_restore_job(plan.source_project_id, plan.source_cluster, request)
+    log.append(
+        "restore-requested",
+        jobId=str(submission.job.get("id")),
+        request=request,
+        acceptedAt=utc_iso(submission.accepted_at),
+    )
+    io.progress(f"restore job {submission.job.get('id')} accepted ({request['deliveryType']})")
+    return submission
+
+
 def execute_restore(
     plan: RecoveryPlan,
     incident: Incident,
@@ -133,42 +192,25 @@ def execute_restore(
 ) -> RestoreOutcome:
     """Create the recovery cluster, guard it, restore into it, wait; every step into `recovery_log`."""
     outcome = RestoreOutcome()
-    name = incident.stack_name
     try:
-        io.progress(f"creating recovery cluster {name} in project {plan.target_project_name}")
-        log.append("cluster-requested", stackName=name, projectId=plan.target_project_id)
-        io.stacks.up(
-            name,
-            drill_program(_spec(plan, incident, secrets.token_urlsafe(24))),
-            io.progress,
-            {STACK_EXPIRY_TAG: str(incident.recovery["expiresAt"])},
-        )
-        cluster = io.atlas.cluster(plan.target_project_id, name)
-        log.append(
-            "cluster-created",
-            cluster=name,
-            groupId=cluster.get("groupId"),
-            stateName=cluster.get("stateName"),
-        )
-        # The drill's second check, right before the request: the cluster Atlas reports is ours, not prod's.
-        guard_restore_target(
-            cluster,
-            project_id=plan.target_project_id,
-            cluster_name=name,
-            prod_project_ids=plan.prod_project_ids,
-            prod_cluster_names=plan.prod_cluster_names,
-            role="recovery",
-        )
-        request = incident.recovery["restoreRequest"]
-        submission = io.atlas.submit_restore_job(plan.source_project_id, plan.source_cluster, request)
+        requested = log.last("restore-requested")
+        if requested is None:
+            submission = _create_and_submit(plan, incident, log, io)
+        else:
+            # A resumed incident: the job was accepted before the interruption; wait on it, submit nothing.
+            accepted = parse_time(requested.get("acceptedAt")) or io.clock()
+            submission = RestoreSubmission(
+                io.atlas.restore_job(plan.source_project_id, plan.source_cluster, str(requested["jobId"])),
+                accepted,
+                "recorded",
+            )
+            io.progress(
+                f"resuming incident {incident.incident_id}: restore job {requested['jobId']} accepted"
+            )
         job = submission.job
         outcome.job, outcome.accepted_at = job, submission.accepted_at
         outcome.state = restore_job_state(job)
         job_id = str(job.get("id"))
-        log.append(
-            "restore-requested", jobId=job_id, request=request, acceptedAt=utc_iso(submission.accepted_at)
-        )
-        io.progress(f"restore job {job_id} accepted ({request['deliveryType']})")
         deadline = submission.accepted_at + timeout
         while True:
             job = io.atlas.restore_job(plan.source_project_id, plan.source_cluster, job_id)
@@ -180,7 +222,9 @@ def execute_restore(
             if io.clock() >= deadline:
                 outcome.error = (
                     f"restore job {job_id} still running after {duration_text(timeout)}; Atlas cannot cancel "
-                    f"it: run `backstop recover verify --incident {incident.incident_id}` once it finishes"
+                    f"it: `backstop recover restore --stack {incident.stack} --incident "
+                    f"{incident.incident_id}` keeps waiting, `backstop recover verify` picks it up once it "
+                    "finishes"
                 )
                 break
             io.sleep(poll_interval.total_seconds())

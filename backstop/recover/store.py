@@ -140,3 +140,77 @@ def load_incident(
         )
     log.verify()
     return Incident(incident_id, opened), log
+
+
+def incident_for_loss(evidence: Any, stack: str, loss: dict[str, Any]) -> str | None:
+    """The newest incident opened for the same loss (stack, type, database, collection, time) whose restore
+    did not fail or get refused: what a rerun of `recover restore` resumes (or finds finished)."""
+    collection = evidence[RECOVERY_LOG]
+    query = {
+        "step": "opened",
+        "plan.stack": stack,
+        "plan.loss.type": loss["type"],
+        "plan.loss.database": loss["database"],
+        "plan.loss.collection": loss.get("collection"),
+        "plan.loss.at": loss["at"],
+    }
+    for opened in collection.find(query, {"incidentId": 1}).sort("at", -1):
+        incident_id = str(opened["incidentId"])
+        dead = collection.find_one(
+            {
+                "incidentId": incident_id,
+                "$or": [
+                    {"step": "refused"},
+                    {"step": "restore-ended", "state": {"$nin": ["running", "finished"]}},
+                ],
+            }
+        )
+        if dead is None:
+            return incident_id
+    return None
+
+
+RECOVERY_LOCKS = "recovery_locks"
+
+
+class StepLock:
+    """One `recover restore|verify|cutover` of an incident at a time: a document whose `_id` names the
+    incident and step, inserted before the step starts and removed when it ends (however it ends). A
+    second run finds it and stops in one line, before reading or writing anything. A lock left by a killed
+    process is broken with `--break-lock`, never by a timeout (a long cutover must keep it)."""
+
+    def __init__(
+        self,
+        evidence: Any,
+        incident_id: str,
+        step: str,
+        clock: Callable[[], datetime],
+        *,
+        force: bool = False,
+    ) -> None:
+        import os
+        import socket
+
+        self.collection = evidence[RECOVERY_LOCKS]
+        self.key = f"{incident_id}:{step}"
+        self.incident_id, self.step, self.force = incident_id, step, force
+        self.holder = {"host": socket.gethostname(), "pid": os.getpid(), "since": utc_iso(clock())}
+
+    def __enter__(self) -> StepLock:
+        from pymongo.errors import DuplicateKeyError
+
+        if self.force:
+            self.collection.delete_one({"_id": self.key})
+        try:
+            self.collection.insert_one({"_id": self.key, **self.holder})
+        except DuplicateKeyError:
+            held = self.collection.find_one({"_id": self.key}) or {}
+            raise EvidenceError(
+                f"incident {self.incident_id}: another `backstop recover {self.step}` has held its lock "
+                f"since {held.get('since')} ({held.get('host')}, pid {held.get('pid')}); nothing was done "
+                "(if that process is gone, run again with --break-lock)"
+            ) from None
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.collection.delete_one({"_id": self.key, **self.holder})
