@@ -207,13 +207,13 @@ def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
                 "drillId": "q2",
                 "mechanism": "oplog_replay",
                 "timeToRestoreSeconds": 2700,
-                "finishedAt": "2026-05-18",
+                "finishedAt": "2026-05-10",
             },
             {
                 "drillId": "bad",
                 "mechanism": "oplog_replay",
                 "timeToRestoreSeconds": None,
-                "finishedAt": "2026-05-19",
+                "finishedAt": "2026-05-11",
             },
             {
                 "drillId": "snap",
@@ -228,7 +228,7 @@ def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
     ]
     assert expected == {
         "seconds": 2700.0,
-        "basis": "measured by the last drill (q2, finished 2026-05-18)",
+        "basis": "measured by the last drill (q2, finished 2026-05-10)",
         "rtoSeconds": 7200.0,
         "rtoMet": True,
     }
@@ -809,6 +809,7 @@ def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -
         "record",
         "cleanup",
         "status",
+        "verify-registry",
     }
     parser = build_parser()
     for command in commands:

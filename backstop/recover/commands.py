@@ -234,7 +234,11 @@ def _recovery_database(incident: Any, atlas: Any) -> Any:
     return client[incident.database]
 
 
-def _latest_manifest(evidence: Any, incident: Any) -> tuple[Any, dict[str, Any] | None]:
+def _latest_manifest(
+    evidence: Any, incident: Any, ignore_broken: bool = False
+) -> tuple[Any, dict[str, Any] | None, str | None]:
+    """The latest attested manifest of the incident's database; with `ignore_broken`, a broken audit chain
+    is reported (third item) and no manifest is used, instead of stopping the incident response."""
     from backstop.audit import latest_records
     from backstop.evidence import AUDIT_COLLECTION, EvidenceError, verify_chain
     from backstop.mongo_manifest import Manifest
@@ -242,15 +246,20 @@ def _latest_manifest(evidence: Any, incident: Any) -> tuple[Any, dict[str, Any] 
     log = evidence[AUDIT_COLLECTION]
     chain = verify_chain(log)
     if chain.broken is not None:
-        raise EvidenceError(f"{chain.broken.line()}; not verifying against it (run `backstop audit verify`)")
+        if ignore_broken:
+            return None, None, chain.broken.line()
+        raise EvidenceError(
+            f"{chain.broken.line()}; not verifying against it (run `backstop audit verify`; "
+            "--ignore-audit-chain verifies against production only and records that in the incident)"
+        )
     recovery = incident.recovery
     records = latest_records(
         log, project_id=str(recovery["sourceProjectId"]), cluster=str(recovery["sourceCluster"])
     )
     record = records.get(incident.database)
     if record is None:
-        return None, None
-    return Manifest.from_document(record["manifest"]), record
+        return None, None, None
+    return Manifest.from_document(record["manifest"]), record, None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -273,7 +282,13 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     if not _restore_finished(incident, log, atlas):
         return EXIT_VIOLATIONS
     recovery_db = _recovery_database(incident, atlas)
-    manifest, record = _latest_manifest(evidence, incident)
+    manifest, record, broken_chain = _latest_manifest(evidence, incident, args.ignore_audit_chain)
+    if broken_chain is not None:
+        print(
+            f"backstop: WARNING: {broken_chain}: the audit log was changed; verifying against production "
+            "only, without a manifest (--ignore-audit-chain, recorded in the incident)",
+            file=sys.stderr,
+        )
     production_db: Any = drill.RUNTIME.connect(env_uri(ENV_SOURCE_URI, drill.RUNTIME.env))[incident.database]
     production_note = None
     names = collections_in_scope(recovery_db, incident.collection, manifest)
@@ -299,6 +314,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
             "restorePoint": manifest.as_document()["capturedAt"] if manifest else None,
         },
         production=production_note or "compared",
+        auditChain=None if broken_chain is None else {"ignored": True, "broken": broken_chain},
     )
     missing = sum(len(d.missing) for d in diffs)
     changed = sum(len(d.changed) for d in diffs)
@@ -733,6 +749,30 @@ def _cmd_cleanup(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 
+# --- verify-registry ------------------------------------------------------------------------------------
+
+
+def _cmd_verify_registry(args: argparse.Namespace) -> int:
+    """`incident_registry`'s chain, as `audit verify` checks `backup_audit_log`'s (with `--head`)."""
+    from backstop.evidence import verify_chain
+    from backstop.recover.store import INCIDENT_REGISTRY
+
+    cfg, _ = drill._configs(args)
+    evidence = drill._evidence(cfg)
+    status = verify_chain(
+        evidence[INCIDENT_REGISTRY], expected_head=args.head, name=INCIDENT_REGISTRY, label="incidentId"
+    )
+    if status.broken is not None:
+        print(f"backstop: TAMPERED: {terminal_safe(status.broken.line())}", file=sys.stderr)
+        print(f"FAILED: {INCIDENT_REGISTRY} chain broken at record #{status.broken.sequence}")
+        return EXIT_VIOLATIONS
+    print(
+        f"PASSED: {INCIDENT_REGISTRY} chain intact, {status.records} record(s), head "
+        f"#{status.head_sequence} {status.head_hash}"
+    )
+    return EXIT_OK
+
+
 # --- status ---------------------------------------------------------------------------------------------
 
 
@@ -814,6 +854,11 @@ def register(subparsers: Any) -> None:
     drill._common(verify)
     _incident_argument(verify)
     verify.add_argument(
+        "--ignore-audit-chain",
+        action="store_true",
+        help="go on when backup_audit_log's chain is broken (no manifest used; recorded in the incident)",
+    )
+    verify.add_argument(
         "--accept-mismatch",
         metavar="REASON",
         help="let a cutover go on despite a mismatch with the manifest; the reason is recorded",
@@ -854,6 +899,13 @@ def register(subparsers: Any) -> None:
     record.add_argument("--postmortem", help="also write the Markdown post-mortem skeleton to this file")
     record.add_argument("--result-json", help="also write the registry record as JSON")
     record.set_defaults(handler=guarded(_cmd_record))
+
+    registry = steps.add_parser(
+        "verify-registry", help="check incident_registry's hash chain (and a published head)"
+    )
+    drill._common(registry)
+    registry.add_argument("--head", help="a head hash published earlier: it must still be in the chain")
+    registry.set_defaults(handler=guarded(_cmd_verify_registry))
 
     status = steps.add_parser(
         "status", help="every incident: steps done, next command, deadlines, recovery clusters"

@@ -358,7 +358,12 @@ def recovery_project_id(cfg: StackConfig, stack: str) -> str:
 
 
 def _expected_time(
-    cfg: StackConfig, loss: LossType, mode: str, drill_results: Sequence[Mapping[str, Any]] | None
+    cfg: StackConfig,
+    loss: LossType,
+    mode: str,
+    drill_results: Sequence[Mapping[str, Any]] | None,
+    now: datetime | None = None,
+    notes: list[str] | None = None,
 ) -> tuple[timedelta, str]:
     mechanism = MECHANISMS[mode]
     best: tuple[str, float, str] | None = None
@@ -366,6 +371,18 @@ def _expected_time(
         seconds = result.get("timeToRestoreSeconds")
         finished = str(result.get("finishedAt", ""))
         if result.get("mechanism") != mechanism or isinstance(seconds, bool):
+            continue
+        finished_at = parse_time(finished) if finished else None
+        if finished_at is not None and finished_at.tzinfo is None:
+            finished_at = finished_at.replace(tzinfo=UTC)
+        if finished_at is None or (now is not None and finished_at > now):
+            # A drill cannot have finished in the future (or at no time): not a measurement.
+            if notes is not None:
+                why = "not a time" if finished_at is None and finished else "in the future"
+                when = shown(finished) or "at no time"
+                notes.append(
+                    f"drill result {shown(result.get('drillId', '?'))} finished {when} is not used: {why}"
+                )
             continue
         if isinstance(seconds, int | float) and (best is None or finished > best[0]):
             best = (finished, float(seconds), str(result.get("drillId", "?")))
@@ -504,7 +521,7 @@ def plan_recovery(
         snapshot = {key: snapshot[key] for key in keys if key in snapshot}
 
     objective = getattr(cfg.objectives, loss.scenario)
-    expected, basis = _expected_time(cfg, loss, mode, drill_results)
+    expected, basis = _expected_time(cfg, loss, mode, drill_results, now, notes)
     region = cfg.atlas.backup.copy_region if loss.cross_region else cluster_cfg.region
     if loss.writes_back:
         notes.append(
