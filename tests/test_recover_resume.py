@@ -222,3 +222,58 @@ def test_status_shows_each_incident_s_steps_next_command_deadlines_and_clusters(
     assert (
         f"- orphaned recovery cluster recover-{incident} (no incident opened it): SERVING PRODUCTION" in out
     )
+
+
+def _verified_tenant_loss(world: RecoverWorld, capsys: pytest.CaptureFixture[str]) -> str:
+    world.lose(_drop_tenant)
+    kept = world.backup["tenant_acme"]["customers"].find_one({"n": 4})
+    world.source["tenant_acme"]["customers"].insert_one(dict(kept, n=999))  # changed since the restore point
+    incident = restore(world, capsys, *loss_args("tenant"), "--quiet")
+    assert run(capsys, *world.args("recover", "verify", *incident_args(incident)))[0] == 0
+    return incident
+
+
+def test_ctrl_c_while_waiting_for_the_pre_cutover_snapshot_is_one_line_and_writes_nothing(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    commands.RUNTIME = audited.runtime(sleep=interrupted)
+    args = audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
+    code, out, err = run(capsys, *args)
+    [snapshot] = [e for e in steps_of(audited, incident) if e["step"] == "cutover-snapshot-requested"]
+    assert (code, out, err) == (
+        130,
+        "",
+        f"backstop: cutover interrupted while waiting for the pre-cutover snapshot {snapshot['snapshotId']}; "
+        "nothing was written: run the same command again to keep waiting\n",
+    )
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
+    assert audited.evidence[RECOVERY_LOCKS].count_documents({}) == 0
+    commands.RUNTIME = audited.runtime()
+    assert run(capsys, *args)[0] == 0
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
+    assert len(audited.atlas.calls("POST", "/backup/snapshots")) == 1
+
+
+def test_the_rto_ends_at_the_first_cutover_that_wrote(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+    args = audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
+    assert run(capsys, *args)[0] == 0
+    first = audited.clock.now()
+    audited.clock.advance(hours=5)
+    replace = audited.args("recover", "cutover", *incident_args(incident), "--replace-changed", *EXECUTE)
+    assert run(capsys, *replace, "--quiet")[0] == 0
+    run(capsys, *audited.args("recover", "record", *incident_args(incident)))
+    [record] = list(audited.evidence["incident_registry"].find({}, {"_id": 0}))
+    assert record["rto"]["achievedSeconds"] == (first - LOSS).total_seconds()
+    assert record["outcome"] == "recovered"
+
+
+def steps_of(world: RecoverWorld, incident: str) -> list[dict]:
+    return list(world.evidence[RECOVERY_LOG].find({"incidentId": incident}).sort("sequence", 1))

@@ -441,9 +441,28 @@ def _selected(
     return chosen, left
 
 
+def _snapshot_or_interrupted(incident: Any, log: Any, io: Any) -> dict[str, Any] | None:
+    """The pre-cutover snapshot; Ctrl-C while waiting for it is one line (nothing was written), not a
+    traceback."""
+    from backstop.recover.cutover import pre_cutover_snapshot
+
+    try:
+        return pre_cutover_snapshot(incident, log, io)
+    except KeyboardInterrupt:
+        requested = log.last("cutover-snapshot-requested")
+        log.append("cutover-interrupted", beforeAnyWrite=True)
+        what = f"snapshot {requested['snapshotId']}" if requested else "the snapshot request"
+        print(
+            f"backstop: cutover interrupted while waiting for the pre-cutover {what}; nothing was written: "
+            "run the same command again to keep waiting",
+            file=sys.stderr,
+        )
+        return None
+
+
 def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, verified: dict[str, Any]) -> int:
     from backstop.evidence import ENV_SOURCE_URI, env_uri
-    from backstop.recover.cutover import SnapshotIO, pre_cutover_snapshot, write_back
+    from backstop.recover.cutover import SnapshotIO, write_back
     from backstop.recover.guards import check_cutover_uri
 
     env = drill.RUNTIME.env
@@ -464,7 +483,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     say = drill._progress(args.quiet)
     snapshot = None
     if args.execute:
-        snapshot = pre_cutover_snapshot(
+        snapshot = _snapshot_or_interrupted(
             incident,
             log,
             SnapshotIO(
@@ -477,6 +496,8 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
                 retention_days=cfg.recover.snapshot_retention_days,
             ),
         )
+        if snapshot is None:
+            return EXIT_INTERRUPTED
         log.append("cutover-started", replaceChanged=args.replace_changed, snapshotId=snapshot["snapshotId"])
     try:
         results = write_back(

@@ -59,7 +59,11 @@ def build_record(
     assert point is not None
     finished = log.last("restore-finished")
     restored_at = parse_time(finished.get("finishedAt")) if finished else None
-    cutover = log.last("cutover-completed")
+    # RTO ends at the first cutover that wrote something (a later rerun that finds everything in place, or
+    # replaces a document with --replace-changed, does not move it); else at the last one.
+    completed = log.steps("cutover-completed")
+    wrote = [c for c in completed if any(n.get("inserted") or n.get("replaced") for n in c["collections"])]
+    cutover = wrote[0] if wrote else (completed[-1] if completed else None)
     switch = log.last("cutover-switch")
     recovered_at: datetime | None = None
     recovered_by = "not recovered yet"
