@@ -277,3 +277,24 @@ def test_the_rto_ends_at_the_first_cutover_that_wrote(
 
 def steps_of(world: RecoverWorld, incident: str) -> list[dict]:
     return list(world.evidence[RECOVERY_LOG].find({"incidentId": incident}).sort("sequence", 1))
+
+
+def test_503s_past_the_polling_budget_say_the_job_keeps_running_and_how_to_resume(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    audited.atlas.inject("503", times=100, method="GET", path_contains="/restoreJobs/")
+    code, out, err = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet"))
+    assert code == 1
+    [incident] = audited.evidence[RECOVERY_LOG].distinct("incidentId")
+    [job] = [e for e in steps_of(audited, incident) if e["step"] == "restore-requested"]
+    assert (
+        f"; restore job {job['jobId']} keeps running in Atlas: resume the wait with `backstop recover "
+        f"restore --stack prod --incident {incident}`" in err
+    )
+    audited.atlas.faults.clear()
+    code, out, err = run(
+        capsys, *audited.args("recover", "restore", "--stack", "prod", "--incident", incident)
+    )
+    assert code == 0, out + err
+    assert len(_restore_posts(audited)) == 1

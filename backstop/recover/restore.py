@@ -249,5 +249,11 @@ def execute_restore(
         log.append("interrupted", error=outcome.error, jobId=(outcome.job or {}).get("id"))
     except Exception as exc:
         outcome.error = f"{type(exc).__name__}: {one_line(exc)}"
+        if outcome.job is not None:
+            # Atlas answered 503s past the retry budget (or the network went): the job it accepted goes on.
+            outcome.error += (
+                f"; restore job {outcome.job.get('id')} keeps running in Atlas: resume the wait with "
+                f"`backstop recover restore --stack {incident.stack} --incident {incident.incident_id}`"
+            )
         log.append("failed", error=outcome.error, jobId=(outcome.job or {}).get("id"))
     return outcome
