@@ -676,10 +676,11 @@ def test_the_on_demand_snapshot_completes_before_any_write_and_only_listed_docum
 
 
 class _InterruptAfter:
-    """A production client whose N+1-th insert is interrupted (Ctrl-C)."""
+    """A production client whose N+1-th batch insert is interrupted: before it is sent (Ctrl-C), or once
+    the server applied it but before the answer (`applied`, as a SIGKILL right after the write)."""
 
-    def __init__(self, inner, inserts: int) -> None:
-        self.inner, self.left = inner, inserts
+    def __init__(self, inner, batches: int, *, applied: bool = False) -> None:
+        self.inner, self.left, self.applied = inner, batches, applied
 
     def __getitem__(self, name: str):
         outer = self
@@ -692,28 +693,42 @@ class _InterruptAfter:
                     def __getattr__(self, attr: str):
                         return getattr(real, attr)
 
-                    def insert_one(self, document):
+                    def insert_many(self, documents, **options):
                         if outer.left == 0:
+                            if outer.applied:
+                                real.insert_many(documents, **options)
                             raise KeyboardInterrupt
                         outer.left -= 1
-                        return real.insert_one(document)
+                        return real.insert_many(documents, **options)
 
                 return Collection()
 
         return Database()
 
 
+@pytest.mark.parametrize("applied", [False, True], ids=["before-the-batch", "after-the-batch"])
 def test_an_interrupted_cutover_resumes_without_duplicates(
-    verified, capsys: pytest.CaptureFixture[str]
+    verified, capsys: pytest.CaptureFixture[str], applied: bool
 ) -> None:
     world, incident = verified
-    world.production_wrapper = lambda client: _InterruptAfter(client, 50)
+    world.production_wrapper = lambda client: _InterruptAfter(client, 1, applied=applied)
     args = world.args("recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme")
     code, _, err = run(capsys, *args)
     assert code == 130
     assert "run the same command again to resume" in err
-    logged = list(world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"}))
-    assert sum(w["count"] for w in logged) == 50  # every write made before the interruption is logged
+    log = world.evidence[RECOVERY_LOG]
+    # Every batch is logged before it is sent: the interrupted one names its 40 orders, acknowledged or not.
+    logged = [
+        (w["step"], w["collection"], w["count"])
+        for w in log.find(
+            {"incidentId": incident, "step": {"$in": ["cutover-writing", "cutover-write"]}}
+        ).sort("sequence", 1)
+    ]
+    assert logged == [
+        ("cutover-writing", "customers", 14),
+        ("cutover-write", "customers", 14),
+        ("cutover-writing", "orders", 40),
+    ]
     world.production_wrapper = None
     code, out, err = run(capsys, *args)
     assert code == 0, out + err
@@ -726,12 +741,12 @@ def test_an_interrupted_cutover_resumes_without_duplicates(
     }
     ids = [
         (w["collection"], repr(i))
-        for w in world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"})
+        for w in log.find({"incidentId": incident, "step": "cutover-write"})
         for i in w["ids"]
     ]
-    assert len(ids) == len(set(ids)) == 79  # 40 + 14 + 25, each written once
-    completed = world.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "cutover-completed"})
-    assert sum(c["alreadyInPlace"] for c in completed["collections"]) == 50
+    assert len(ids) == len(set(ids)) == (39 if applied else 79)  # the applied batch is found in place
+    completed = log.find_one({"incidentId": incident, "step": "cutover-completed"})
+    assert sum(c["alreadyInPlace"] for c in completed["collections"]) == (54 if applied else 14)
     assert all(c["conflicts"] == [] for c in completed["collections"])
 
 

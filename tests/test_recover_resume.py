@@ -147,7 +147,7 @@ def test_a_second_cutover_at_the_same_time_is_refused_in_one_line(
     second: list[int] = []
 
     class Concurrent:
-        """The production client; on the first insert, the other operator's cutover runs."""
+        """The production client; on the first batch inserted, the other operator's cutover runs."""
 
         def __init__(self, inner) -> None:
             self.inner = inner
@@ -163,10 +163,10 @@ def test_a_second_cutover_at_the_same_time_is_refused_in_one_line(
                         def __getattr__(self, attr: str):
                             return getattr(real, attr)
 
-                        def insert_one(self, document):
+                        def insert_many(self, documents, **options):
                             if not second:
                                 second.append(main(args))
-                            return real.insert_one(document)
+                            return real.insert_many(documents, **options)
 
                     return Collection()
 

@@ -8,7 +8,7 @@ the production document again and only writes when production is still as verify
   inserting twice;
 - a document production changed since verify is reported as a conflict and left alone;
 - nothing verify did not list is read for writing, let alone touched.
-Every write is logged in `recovery_log` with its `_id`s and counts, in batches, flushed on every exit path.
+Every batch is logged in `recovery_log` with its `_id`s before it is sent and once it is acknowledged.
 
 Cluster and region losses: the swap is the application's connection target, `backstop:recover.
 connectionTarget` in the stack's config, pointed at the recovered cluster; the program exports it as
@@ -116,25 +116,76 @@ def pre_cutover_snapshot(incident: Incident, log: IncidentLog, io: SnapshotIO) -
 
 
 class _WriteLog:
-    """Writes logged in batches of `LOG_BATCH`, flushed on every exit path."""
+    """Every write in `recovery_log` before the next one can be lost: a batch's `_id`s are logged as
+    `cutover-writing` before it is sent and as `cutover-write` once it is acknowledged, so a SIGKILL leaves
+    at most one batch whose outcome the log does not state, and names it (a rerun finds those documents
+    in place and counts them, never writing them twice)."""
 
     def __init__(self, log: IncidentLog) -> None:
         self.log = log
-        self.pending: dict[tuple[str, str], list[Any]] = {}
 
-    def add(self, collection: str, action: str, document_id: Any) -> None:
-        ids = self.pending.setdefault((collection, action), [])
-        ids.append(document_id)
-        if len(ids) >= LOG_BATCH:
-            self.flush()
+    def intent(self, collection: str, action: str, ids: list[Any]) -> None:
+        self.log.append("cutover-writing", collection=collection, action=action, ids=ids, count=len(ids))
 
-    def flush(self) -> None:
-        for (collection, action), ids in list(self.pending.items()):
-            if ids:
-                self.log.append(
-                    "cutover-write", collection=collection, action=action, ids=ids, count=len(ids)
-                )
-        self.pending = {}
+    def done(self, collection: str, action: str, ids: list[Any]) -> None:
+        if ids:
+            self.log.append("cutover-write", collection=collection, action=action, ids=ids, count=len(ids))
+
+
+def _chunks(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+def _insert_missing(
+    name: str,
+    items: list[dict[str, Any]],
+    source: Any,
+    target: Any,
+    counts: CutoverCounts,
+    writes: _WriteLog | None,
+) -> None:
+    """Insert the listed missing documents, `LOG_BATCH` at a time: one read of each side, one logged
+    `insert_many`, per batch."""
+    from pymongo.errors import BulkWriteError
+
+    for chunk in _chunks(items, LOG_BATCH):
+        ids = [item["id"] for item in chunk]
+        sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
+        currents = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+        batch: list[dict[str, Any]] = []
+        for item in chunk:
+            key = format_id(item["id"])
+            document = sources.get(key)
+            if document is None or document_hash(document) != item["sha256"]:
+                counts.conflicts.append(f"{key}: the recovery copy changed since verify")
+                continue
+            current = currents.get(key)
+            if current is not None:
+                if document_hash(current) == item["sha256"]:
+                    counts.already += 1
+                else:
+                    counts.conflicts.append(f"{key}: created in production since verify")
+                continue
+            batch.append(document)
+        if not batch:
+            continue
+        if writes is None:
+            counts.inserted += len(batch)
+            continue
+        writes.intent(name, "insert", [d["_id"] for d in batch])
+        refused: set[int] = set()
+        try:
+            target.insert_many(batch, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            refused = {int(e["index"]) for e in errors}
+        written = [d for i, d in enumerate(batch) if i not in refused]
+        for i in sorted(refused):
+            counts.conflicts.append(f"{format_id(batch[i]['_id'])}: created in production meanwhile")
+        writes.done(name, "insert", [d["_id"] for d in written])
+        counts.inserted += len(written)
 
 
 def write_back(
@@ -147,71 +198,39 @@ def write_back(
     log: IncidentLog | None,
 ) -> list[CutoverCounts]:
     """Insert what verify found missing and (optionally) replace what it found changed, and only that."""
-    from pymongo.errors import DuplicateKeyError
-
     writes = _WriteLog(log) if execute and log is not None else None
     results: list[CutoverCounts] = []
-    try:
-        for diff in diffs:
-            name = str(diff["collection"])
-            counts = CutoverCounts(name)
-            results.append(counts)
-            source, target = recovery_db[name], production_db[name]
-            for item in diff.get("missingInProduction", []):
-                document = source.find_one({"_id": item["id"]})
-                if document is None or document_hash(document) != item["sha256"]:
-                    counts.conflicts.append(
-                        f"{format_id(item['id'])}: the recovery copy changed since verify"
-                    )
+    for diff in diffs:
+        name = str(diff["collection"])
+        counts = CutoverCounts(name)
+        results.append(counts)
+        source, target = recovery_db[name], production_db[name]
+        _insert_missing(name, list(diff.get("missingInProduction", [])), source, target, counts, writes)
+        for item in diff.get("changedInProduction", []):
+            if not replace_changed:
+                counts.not_replaced += 1
+                continue
+            document = source.find_one({"_id": item["id"]})
+            if document is None or document_hash(document) != item["sha256"]:
+                counts.conflicts.append(f"{format_id(item['id'])}: the recovery copy changed since verify")
+                continue
+            current = target.find_one({"_id": item["id"]})
+            if current is not None and document_hash(current) == item["sha256"]:
+                counts.already += 1
+                continue
+            if current is None or document_hash(current) != item["productionSha256"]:
+                what = "deleted" if current is None else "changed again"
+                counts.conflicts.append(f"{format_id(item['id'])}: {what} in production since verify")
+                continue
+            if writes is not None:
+                writes.intent(name, "replace", [item["id"]])
+                # Only if production still holds exactly what verify saw: matched on the whole document.
+                outcome = target.replace_one(current, document)
+                if outcome.matched_count != 1:
+                    counts.conflicts.append(f"{format_id(item['id'])}: changed in production meanwhile")
                     continue
-                current = target.find_one({"_id": item["id"]})
-                if current is not None:
-                    if document_hash(current) == item["sha256"]:
-                        counts.already += 1
-                    else:
-                        counts.conflicts.append(
-                            f"{format_id(item['id'])}: created in production since verify"
-                        )
-                    continue
-                if execute:
-                    try:
-                        target.insert_one(document)
-                    except DuplicateKeyError:
-                        counts.conflicts.append(f"{format_id(item['id'])}: created in production meanwhile")
-                        continue
-                    assert writes is not None
-                    writes.add(name, "insert", item["id"])
-                counts.inserted += 1
-            for item in diff.get("changedInProduction", []):
-                if not replace_changed:
-                    counts.not_replaced += 1
-                    continue
-                document = source.find_one({"_id": item["id"]})
-                if document is None or document_hash(document) != item["sha256"]:
-                    counts.conflicts.append(
-                        f"{format_id(item['id'])}: the recovery copy changed since verify"
-                    )
-                    continue
-                current = target.find_one({"_id": item["id"]})
-                if current is not None and document_hash(current) == item["sha256"]:
-                    counts.already += 1
-                    continue
-                if current is None or document_hash(current) != item["productionSha256"]:
-                    what = "deleted" if current is None else "changed again"
-                    counts.conflicts.append(f"{format_id(item['id'])}: {what} in production since verify")
-                    continue
-                if execute:
-                    # Only if production still holds exactly what verify saw: matched on the whole document.
-                    outcome = target.replace_one(current, document)
-                    if outcome.matched_count != 1:
-                        counts.conflicts.append(f"{format_id(item['id'])}: changed in production meanwhile")
-                        continue
-                    assert writes is not None
-                    writes.add(name, "replace", item["id"])
-                counts.replaced += 1
-    finally:
-        if writes is not None:
-            writes.flush()
+                writes.done(name, "replace", [item["id"]])
+            counts.replaced += 1
     return results
 
 
