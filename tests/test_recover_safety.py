@@ -327,3 +327,34 @@ def test_a_cutover_uri_naming_another_cluster_is_refused_before_the_snapshot(
     assert err.endswith("; nothing was written\n") and err.count("\n") == 1
     assert _writes(audited) == []
     assert "cutover-started" not in steps(audited, incident)
+
+
+def test_a_dropped_tenant_database_gets_its_indexes_back(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_drop_tenant)
+    incident = restore(audited, capsys, *loss_args("tenant"), "--quiet")
+    copy = audited.recovery_client(f"recover-{incident}")["tenant_acme"]
+    # What Atlas restores along with the documents (the fake's restore copies documents only).
+    copy["orders"].create_index([("n", 1)], unique=True, name="n_unique")
+    copy["reviews"].create_index([("at", -1), ("n", 1)], name="recent")
+    assert _verify(audited, capsys, incident)[0] == 0
+    code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident)))
+    assert code == 0
+    assert (
+        "Indexes production lacks, to create:\n- `orders` index `n_unique` {'n': 1} {'unique': True}\n" in out
+    )
+    production = audited.source["tenant_acme"]
+    assert "n_unique" not in production["orders"].index_information()
+    code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert code == 0, out + err
+    assert production["orders"].index_information()["n_unique"]["unique"] is True
+    assert production["reviews"].index_information()["recent"]["key"] == [("at", -1), ("n", 1)]
+    logged = audited.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-index"})
+    assert sorted((e["collection"], e["index"]) for e in logged) == [
+        ("orders", "n_unique"),
+        ("reviews", "recent"),
+    ]
+    # Once there, a rerun creates nothing.
+    code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert code == 0 and "Indexes production lacks" not in out

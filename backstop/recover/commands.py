@@ -462,7 +462,7 @@ def _snapshot_or_interrupted(incident: Any, log: Any, io: Any) -> dict[str, Any]
 
 def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, verified: dict[str, Any]) -> int:
     from backstop.evidence import ENV_SOURCE_URI, env_uri
-    from backstop.recover.cutover import SnapshotIO, write_back
+    from backstop.recover.cutover import SnapshotIO, restore_indexes, write_back
     from backstop.recover.guards import check_cutover_uri
 
     env = drill.RUNTIME.env
@@ -516,6 +516,13 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED
+    indexes, index_failures = restore_indexes(
+        [str(c["collection"]) for c in collections],
+        recovery_db=recovery_db,
+        production_db=production_db,
+        execute=args.execute,
+        log=log if args.execute else None,
+    )
     verb = "" if args.execute else "would be "
     lines = [
         f"# Recovery cutover `{incident.incident_id}`: "
@@ -543,6 +550,11 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         lines += ["", "Conflicts (not written):", *conflicts]
     if left_out:
         lines += ["", f"{left_out} listed document(s) not selected by --id/--filter: left alone."]
+    if indexes:
+        lines += ["", f"Indexes production lacks, {'created' if args.execute else 'to create'}:"]
+        lines += [f"- {shown(text)}" for text in indexes]
+    if index_failures:
+        lines += ["", "Indexes NOT created:", *[f"- {shown(text)}" for text in index_failures]]
     if not args.execute:
         selection = [f"--id {shlex.quote(i)}" for i in args.id or []]
         if args.filter:
@@ -561,7 +573,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
             snapshotId=snapshot and snapshot["snapshotId"],
         )
     print(terminal_safe("\n".join(lines)))
-    return EXIT_VIOLATIONS if conflicts else EXIT_OK
+    return EXIT_VIOLATIONS if conflicts or index_failures else EXIT_OK
 
 
 def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:

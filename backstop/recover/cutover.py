@@ -234,6 +234,53 @@ def write_back(
     return results
 
 
+# --- indexes: a dropped collection or database loses them with its documents ----------------------------
+
+_INDEX_FIELDS_NOT_OPTIONS = frozenset({"key", "v", "ns"})
+
+
+def missing_indexes(source: Any, target: Any) -> list[tuple[str, list[tuple[str, Any]], dict[str, Any]]]:
+    """The recovery copy's indexes production lacks, by name: (name, key, options)."""
+    have = target.index_information()
+    missing = []
+    for name, spec in source.index_information().items():
+        if name == "_id_" or name in have:
+            continue
+        options = {k: v for k, v in spec.items() if k not in _INDEX_FIELDS_NOT_OPTIONS}
+        missing.append((str(name), [(str(f), d) for f, d in spec["key"]], options))
+    return missing
+
+
+def restore_indexes(
+    names: list[str], *, recovery_db: Any, production_db: Any, execute: bool, log: IncidentLog | None
+) -> tuple[list[str], list[str]]:
+    """Create, after the write-back, the indexes production lacks that the recovery copy has (a dropped
+    tenant database or collection comes back with them); (created or to create, failed)."""
+    from pymongo.errors import PyMongoError
+
+    done: list[str] = []
+    failed: list[str] = []
+    for name in names:
+        for index, key, options in missing_indexes(recovery_db[name], production_db[name]):
+            text = f"`{name}` index `{index}` {dict(key)}" + (f" {options}" if options else "")
+            if execute:
+                try:
+                    production_db[name].create_index(key, name=index, **options)
+                except PyMongoError as exc:
+                    failed.append(f"{text}: {' '.join(str(exc).split())}")
+                    continue
+                if log is not None:
+                    log.append(
+                        "cutover-index",
+                        collection=name,
+                        index=index,
+                        key=[list(k) for k in key],
+                        options=options,
+                    )
+            done.append(text)
+    return done, failed
+
+
 # --- cluster and region losses: the connection-target switch ---------------------------------------------
 
 _SECTION_KEY = "backstop:recover"
