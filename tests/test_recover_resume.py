@@ -298,3 +298,29 @@ def test_503s_past_the_polling_budget_say_the_job_keeps_running_and_how_to_resum
     )
     assert code == 0, out + err
     assert len(_restore_posts(audited)) == 1
+
+
+def test_restore_verify_cutover_and_record_answer_in_json(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    fmt = ("--format", "json")
+    code, out, _ = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet", *fmt))
+    restored = json.loads(out)
+    incident = restored["incidentId"]
+    assert code == 0 and restored["error"] is None and restored["rtoMet"] is True
+    assert restored["timeToRestoreSeconds"] == 2700.0
+    assert restored["next"] == f"backstop recover verify --stack prod --incident {incident}"
+    code, out, _ = run(capsys, *audited.args("recover", "verify", *incident_args(incident), *fmt))
+    verified = json.loads(out)
+    assert code == 0 and verified["verdict"] == {"passed": True, "problems": [], "accepted": None}
+    assert [(c["collection"], c["missingInProduction"]) for c in verified["collections"]] == [("orders", 40)]
+    code, out, _ = run(
+        capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet", *fmt)
+    )
+    cutover = json.loads(out)
+    assert code == 0 and cutover["executed"] is True and cutover["snapshotId"]
+    assert [(c["collection"], c["inserted"]) for c in cutover["collections"]] == [("orders", 40)]
+    code, out, _ = run(capsys, *audited.args("recover", "record", *incident_args(incident), *fmt))
+    record = json.loads(out)
+    assert (record["incidentId"], record["sequence"], record["outcome"]) == (incident, 1, "recovered")

@@ -152,6 +152,37 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             f"{refused}; no restore was requested (remove what was created: backstop recover cleanup "
             f"--stack {args.stack} --incident {incident.incident_id})"
         ) from None
+    met = "met" if outcome.time_to_restore is not None and outcome.time_to_restore <= plan.rto else "MISSED"
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "incidentId": incident.incident_id,
+                    "recoveryCluster": {
+                        "name": incident.stack_name,
+                        "projectId": plan.target_project_id,
+                        "keptUntil": incident.recovery["expiresAt"],
+                    },
+                    "restoredTo": None if outcome.error else incident.plan["restorePoint"]["at"],
+                    "timeToRestoreSeconds": outcome.time_to_restore.total_seconds()
+                    if outcome.time_to_restore
+                    else None,
+                    "rtoSeconds": plan.rto.total_seconds(),
+                    "rtoMet": None if outcome.error else met == "met",
+                    "error": outcome.error,
+                    "next": (
+                        f"backstop recover restore --stack {args.stack} --incident {incident.incident_id}"
+                        if outcome.error
+                        else f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}"
+                    ),
+                },
+                indent=2,
+            )
+        )
+        if outcome.error:
+            print(f"backstop: restore not complete: {outcome.error}", file=sys.stderr)
+            return EXIT_INTERRUPTED if outcome.interrupted else EXIT_VIOLATIONS
+        return EXIT_OK
     print(f"incident {incident.incident_id}")
     print(
         f"recovery cluster {incident.stack_name} in project {plan.target_project_name}, kept until "
@@ -165,7 +196,6 @@ def _cmd_restore(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED if outcome.interrupted else EXIT_VIOLATIONS
-    met = "met" if outcome.time_to_restore is not None and outcome.time_to_restore <= plan.rto else "MISSED"
     print(
         f"restored to {incident.plan['restorePoint']['at']} in {duration_text(outcome.time_to_restore)} "
         f"(RTO target {duration_text(plan.rto)}: {met})"
@@ -357,7 +387,32 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
         f"A cutover would insert {missing} missing document(s) and, with --replace-changed, replace "
         f"{changed} changed one(s); nothing else in production is touched. Written to the incident record."
     )
-    print(terminal_safe("\n".join(lines)))
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "incidentId": incident.incident_id,
+                    "verdict": {
+                        "passed": not problems or accepted is not None,
+                        "problems": problems,
+                        "accepted": accepted,
+                    },
+                    "collections": [
+                        {
+                            **{k: v for k, v in d.as_document().items() if not k.endswith("InProduction")},
+                            "missingInProduction": len(d.missing),
+                            "changedInProduction": len(d.changed),
+                        }
+                        for d in diffs
+                    ],
+                    "production": production_note or "compared",
+                    "auditChain": None if broken_chain is None else {"ignored": True, "broken": broken_chain},
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(terminal_safe("\n".join(lines)))
     return EXIT_VIOLATIONS if problems and not accepted else EXIT_OK
 
 
@@ -572,7 +627,24 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
             collections=[r.as_document() for r in results],
             snapshotId=snapshot and snapshot["snapshotId"],
         )
-    print(terminal_safe("\n".join(lines)))
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "incidentId": incident.incident_id,
+                    "executed": bool(args.execute),
+                    "snapshotId": snapshot["snapshotId"] if snapshot else None,
+                    "collections": [r.as_document() for r in results],
+                    "notSelected": left_out,
+                    "indexes": indexes,
+                    "indexFailures": index_failures,
+                },
+                indent=2,
+                default=str,
+            )
+        )
+    else:
+        print(terminal_safe("\n".join(lines)))
     return EXIT_VIOLATIONS if conflicts or index_failures else EXIT_OK
 
 
@@ -625,6 +697,20 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
             f"Dry run: run again with --execute --confirm {incident.database} to write it, then apply with:",
             "",
         ]
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "incidentId": incident.incident_id,
+                    "executed": bool(args.execute),
+                    "connectionTarget": target,
+                    "configSet": config_set_commands(args.stack, target),
+                    "apply": pulumi_up_command(args.stack),
+                },
+                indent=2,
+            )
+        )
+        return EXIT_OK
     print(terminal_safe("\n".join(lines)))
     print(pulumi_up_command(args.stack))
     return EXIT_OK
@@ -692,8 +778,11 @@ def _cmd_record(args: argparse.Namespace) -> int:
     linked = append_record(registry, record.document, previous=chain)
     text = postmortem_markdown(linked, log.events())
     write_output(args.postmortem, text)
-    print(terminal_safe(text.rstrip()))
-    print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
+    if args.format == "json":
+        print(json.dumps({k: v for k, v in linked.items() if k != "_id"}, indent=2, default=str))
+    else:
+        print(terminal_safe(text.rstrip()))
+        print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
     if args.result_json:
         write_output(
             args.result_json,
@@ -879,6 +968,7 @@ def register(subparsers: Any) -> None:
     restore.add_argument(
         "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
     )
+    restore.add_argument("--format", choices=["text", "json"], default="text")
     restore.set_defaults(handler=guarded(_cmd_restore))
 
     verify = steps.add_parser(
@@ -899,6 +989,7 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
     )
+    verify.add_argument("--format", choices=["text", "json"], default="text")
     verify.set_defaults(handler=guarded(_cmd_verify))
 
     cutover = steps.add_parser(
@@ -921,6 +1012,7 @@ def register(subparsers: Any) -> None:
     cutover.add_argument(
         "--break-lock", action="store_true", help="take over the lock a killed run of this step left"
     )
+    cutover.add_argument("--format", choices=["text", "json"], default="text")
     cutover.set_defaults(handler=guarded(_cmd_cutover))
 
     record = steps.add_parser(
@@ -931,6 +1023,7 @@ def register(subparsers: Any) -> None:
     record.add_argument("--tenants-notified-at", help="when affected tenants were notified (ISO 8601)")
     record.add_argument("--postmortem", help="also write the Markdown post-mortem skeleton to this file")
     record.add_argument("--result-json", help="also write the registry record as JSON")
+    record.add_argument("--format", choices=["text", "json"], default="text")
     record.set_defaults(handler=guarded(_cmd_record))
 
     registry = steps.add_parser(
