@@ -324,3 +324,39 @@ def test_restore_verify_cutover_and_record_answer_in_json(
     code, out, _ = run(capsys, *audited.args("recover", "record", *incident_args(incident), *fmt))
     record = json.loads(out)
     assert (record["incidentId"], record["sequence"], record["outcome"]) == (incident, 1, "recovered")
+
+
+def test_a_write_back_reports_documents_done_rate_and_eta(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+
+    class TwoSecondsABatch:
+        def __init__(self, inner) -> None:
+            self.inner = inner
+
+        def __getitem__(self, name: str):
+            database = self.inner[name]
+
+            class Database:
+                def __getitem__(self, collection: str):
+                    real = database[collection]
+
+                    class Collection:
+                        def __getattr__(self, attr: str):
+                            return getattr(real, attr)
+
+                        def insert_many(self, documents, **options):
+                            audited.clock.advance(seconds=2)
+                            return real.insert_many(documents, **options)
+
+                    return Collection()
+
+            return Database()
+
+    audited.production_wrapper = TwoSecondsABatch
+    code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert code == 0, out + err
+    progress = [line for line in err.splitlines() if "documents checked" in line]
+    assert progress[0].startswith("[backstop] customers: 14/79 documents checked, 7 documents/s, ETA ")
+    assert progress[-1] == "[backstop] reviews: 79/79 documents checked, 13 documents/s"

@@ -562,6 +562,8 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
             replace_changed=args.replace_changed,
             execute=args.execute,
             log=log if args.execute else None,
+            progress=say,
+            clock=drill.RUNTIME.clock,
         )
     except KeyboardInterrupt:
         log.append("cutover-interrupted")

@@ -136,6 +136,26 @@ def _chunks(items: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
+class _Progress:
+    """Documents done out of the write-back's total, the rate and the time left, after every batch."""
+
+    def __init__(self, total: int, say: Callable[[str], None] | None, clock: Callable[[], datetime] | None):
+        self.total, self.say, self.clock = total, say, clock
+        self.done = 0
+        self.started = clock() if clock is not None else None
+
+    def advance(self, name: str, count: int) -> None:
+        self.done += count
+        if self.say is None or self.clock is None or self.started is None:
+            return
+        elapsed = (self.clock() - self.started).total_seconds()
+        rate = self.done / elapsed if elapsed > 0 else None
+        left = self.total - self.done
+        eta = f", ETA {duration_text(timedelta(seconds=left / rate))}" if rate and left > 0 else ""
+        speed = f", {rate:.0f} documents/s" if rate else ""
+        self.say(f"{name}: {self.done}/{self.total} documents checked{speed}{eta}")
+
+
 def _insert_missing(
     name: str,
     items: list[dict[str, Any]],
@@ -143,11 +163,10 @@ def _insert_missing(
     target: Any,
     counts: CutoverCounts,
     writes: _WriteLog | None,
+    progress: _Progress | None = None,
 ) -> None:
     """Insert the listed missing documents, `LOG_BATCH` at a time: one read of each side, one logged
     `insert_many`, per batch."""
-    from pymongo.errors import BulkWriteError
-
     for chunk in _chunks(items, LOG_BATCH):
         ids = [item["id"] for item in chunk]
         sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
@@ -167,25 +186,34 @@ def _insert_missing(
                     counts.conflicts.append(f"{key}: created in production since verify")
                 continue
             batch.append(document)
-        if not batch:
-            continue
-        if writes is None:
-            counts.inserted += len(batch)
-            continue
-        writes.intent(name, "insert", [d["_id"] for d in batch])
-        refused: set[int] = set()
-        try:
-            target.insert_many(batch, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != 11000 for e in errors):
-                raise
-            refused = {int(e["index"]) for e in errors}
-        written = [d for i, d in enumerate(batch) if i not in refused]
-        for i in sorted(refused):
-            counts.conflicts.append(f"{format_id(batch[i]['_id'])}: created in production meanwhile")
-        writes.done(name, "insert", [d["_id"] for d in written])
-        counts.inserted += len(written)
+        if batch:
+            _insert_batch(name, batch, target, counts, writes)
+        if progress is not None:
+            progress.advance(name, len(chunk))
+
+
+def _insert_batch(
+    name: str, batch: list[dict[str, Any]], target: Any, counts: CutoverCounts, writes: _WriteLog | None
+) -> None:
+    from pymongo.errors import BulkWriteError
+
+    if writes is None:
+        counts.inserted += len(batch)
+        return
+    writes.intent(name, "insert", [d["_id"] for d in batch])
+    refused: set[int] = set()
+    try:
+        target.insert_many(batch, ordered=False)
+    except BulkWriteError as exc:
+        errors = exc.details.get("writeErrors", [])
+        if any(e.get("code") != 11000 for e in errors):
+            raise
+        refused = {int(e["index"]) for e in errors}
+    written = [d for i, d in enumerate(batch) if i not in refused]
+    for i in sorted(refused):
+        counts.conflicts.append(f"{format_id(batch[i]['_id'])}: created in production meanwhile")
+    writes.done(name, "insert", [d["_id"] for d in written])
+    counts.inserted += len(written)
 
 
 def write_back(
@@ -196,16 +224,21 @@ def write_back(
     replace_changed: bool,
     execute: bool,
     log: IncidentLog | None,
+    progress: Callable[[str], None] | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[CutoverCounts]:
     """Insert what verify found missing and (optionally) replace what it found changed, and only that."""
     writes = _WriteLog(log) if execute and log is not None else None
+    total = sum(len(d.get("missingInProduction", [])) for d in diffs)
+    meter = _Progress(total, progress, clock) if total else None
     results: list[CutoverCounts] = []
     for diff in diffs:
         name = str(diff["collection"])
         counts = CutoverCounts(name)
         results.append(counts)
         source, target = recovery_db[name], production_db[name]
-        _insert_missing(name, list(diff.get("missingInProduction", [])), source, target, counts, writes)
+        missing = list(diff.get("missingInProduction", []))
+        _insert_missing(name, missing, source, target, counts, writes, meter)
         for item in diff.get("changedInProduction", []):
             if not replace_changed:
                 counts.not_replaced += 1
