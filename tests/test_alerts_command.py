@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from backstop.alerts.channels import ATLAS_RESULT, AzureMonitor
-from backstop.alerts.commands import run_tests
 from backstop.cli import main as cli_main
+from backstop.clients.alert_channels import ATLAS_RESULT, AzureMonitor
+from backstop.operations.alerts.commands import run_tests
 from tests.conftest import ROOT
 from tests.fakes.alert_endpoints import (
     GONE_WEBHOOK_PATH,

@@ -154,7 +154,7 @@ def test_sarif_has_real_levels_rules_and_logical_locations(
 def test_unknowns_are_notes_unless_counted_as_violations(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, prod_run
 ) -> None:
-    from backstop.resources import UNKNOWN
+    from backstop.ground.resources import UNKNOWN
 
     unknown = mutate(prod_run.resources, "atlas-cartie-prod", {"pitEnabled": UNKNOWN})
     path = _write(tmp_path, "preview.json", to_preview(unknown))

@@ -37,8 +37,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.version import VERSION as POLICY_SDK_VERSION
 
-from backstop import seeds, tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.core import Rule, Severity, evaluate, load_rules
 from backstop.policy.crossguard import config_schema
 from backstop.policy.targets import (
@@ -48,7 +48,7 @@ from backstop.policy.targets import (
     PolicyTargets,
     prod_inventory,
 )
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import mutate, named, without
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
 from backstop.policy import crossguard
 from backstop.policy.core import RuleRegistry, Severity, evaluate, resource_rule, stack_rule
 from backstop.policy.formats import render

@@ -15,11 +15,11 @@ import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.web import WebSiteManagementClient
 
-from backstop.app import rollback
 from backstop.cli import main
-from backstop.evidence import DRILL_RESULTS_COLLECTION
-from backstop.objectives import derive, measured_restore_times
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.operations.rollback import drill as rollback
+from backstop.report.evidence import DRILL_RESULTS_COLLECTION
+from backstop.report.objectives import derive, measured_restore_times
 from tests.conftest import ROOT
 from tests.fakes.arm_server import FakeArm, FakeWebApp
 

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
 
 STACK = "prod"
 ROOT_URN = f"urn:pulumi:{STACK}::backstop::pulumi:pulumi:Stack::backstop-{STACK}"

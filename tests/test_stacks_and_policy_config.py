@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
 from tests.conftest import ROOT
 from tests.policy_support import mutate, to_export
 

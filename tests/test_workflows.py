@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 import yaml
 
-from backstop import seeds
-from backstop.mocks import ProgramRun
+from backstop.ground import seeds
+from backstop.program.mocks import ProgramRun
 from tests.conftest import ROOT
 from tests.policy_support import mutate, to_preview
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from backstop.memory import gc_paused
+from backstop.ground.memory import gc_paused
+from backstop.ground.resources import Resource
 from backstop.policy.targets import LevelName, PolicyTargets
-from backstop.resources import Resource
 
 if TYPE_CHECKING:
     from backstop.policy.stackview import StackView

@@ -67,7 +67,8 @@ from pulumi_policy import Severity as PolicySeverity
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, _DictProxy, _ListProxy
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import Resource, name_of, stack_of
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
 from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
@@ -79,7 +80,6 @@ from backstop.policy.targets import (
     environment_of_stack,
     prod_inventory,
 )
-from backstop.resources import Resource, name_of, stack_of
 
 PACK_NAME = "backstop"
 PACK_DESCRIPTION = (

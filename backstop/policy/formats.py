@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import name_of
 from backstop.policy.core import Report, Violation
-from backstop.resources import name_of
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -29,6 +29,9 @@ How a state becomes the resource the rules judge:
 The streaming form of a preview (one engine event per line) is read as the digest it stands for. Anything
 unusable (bytes that are not UTF-8 or UTF-16 with a BOM, JSON nested too deep, integers too long, a failed
 preview, features Pulumi does not know) is a `SourceError`: one line naming the file and what is wrong.
+
+Long because the three formats share one reading of a resource state (outputs over inputs, secrets,
+unknowns, drift); keeping them together keeps that reading single.
 """
 
 from __future__ import annotations
@@ -41,10 +44,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from backstop import tokens
-from backstop.errors import BackstopError
-from backstop.memory import gc_paused
-from backstop.resources import Resource, stack_of
+from backstop.ground import tokens
+from backstop.ground.errors import BackstopError
+from backstop.ground.memory import gc_paused
+from backstop.ground.resources import Resource, stack_of
 
 DocumentKind = Literal["preview", "export", "checkpoint"]
 

@@ -21,6 +21,9 @@ stays linear in its size: no rule scans pairs of resources. The indexes, and the
   `cluster_for`, `same_project`.
 
 A rule that needs a join not listed here adds an index to this module rather than a loop over pairs.
+
+Long because every index lives here, next to the others it is built with, so that no rule grows a join of
+its own.
 """
 
 from __future__ import annotations
@@ -30,9 +33,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown, name_of
 from backstop.policy.values import MISSING, get, items
-from backstop.resources import UNKNOWN, Resource, is_unknown, name_of
 
 # An ARM id naming a Service Bus namespace ends in `…/providers/microsoft.servicebus/namespaces/<name>`.
 _SB_NAMESPACE_MARKER = f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/"

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets, prod_inventory
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.conftest import ROOT
 from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided
 
@@ -103,7 +103,7 @@ def test_every_role_the_spec_lets_write_backups_is_backup_capable() -> None:
     """Each role the official spec names for a Cloud Backup write (restore jobs, exports, snapshots,
     schedules, export buckets, the compliance policy) is one the rule and the config refuse for anyone but
     the listed principals."""
-    from backstop.app.config import BACKUP_CAPABLE_ROLES
+    from backstop.config.app import BACKUP_CAPABLE_ROLES
     from tests.contract.spec import spec_document
 
     named = {

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.app_common import alert_metrics, enabled, reaches_slack
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import Resource, is_unknown
 
 _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
 _WATCHED: list[tuple[frozenset[str], frozenset[str], str]] = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.rules.servicebus_dead_letter_alert import _criteria
 from backstop.policy.values import MISSING, get, is_true, items
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 # Receivers that can post into Slack: a webhook (a Slack incoming webhook, or a relay in front of one), a
 # Logic App or an Azure Function (the relays that turn Azure's alert schema into a message Slack shows).

@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.atlas_common import cloud_backup
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 ANY_EVENT = "*"  # an alert whose event type is not known yet may be any of them
 

@@ -6,11 +6,11 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 # Legacy Cluster: "The possible values are 3, 5, or 7. The default value is 3." (SDK docstring)
 LEGACY_DEFAULT_REPLICATION_FACTOR = 3.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds
+from backstop.ground import seeds
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.atlas_common import (
     BACKUP_POLICY_TYPES,
@@ -17,7 +18,6 @@ from backstop.policy.rules.atlas_common import (
 )
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt
-from backstop.resources import Resource, is_unknown
 
 WIRE_NAMES = {tier: key for tier, key, _is_list in TIERS}
 

@@ -12,12 +12,12 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, number
-from backstop.resources import Resource, is_unknown
 
 
 def _verdict(service: Resource, targets: PolicyTargets) -> bool | str | None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.s3_common import (
     copies_sse_kms,
@@ -28,7 +29,6 @@ from backstop.policy.rules.s3_common import (
 from backstop.policy.stackview import ReplicationRule, StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt
-from backstop.resources import Resource, is_unknown
 
 
 def sse_kms_setting(rule: ReplicationRule) -> str:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource
 from backstop.policy.core import Finding, Severity, resource_rule
 from backstop.policy.rules.servicebus_queue_dead_lettering import dead_letter_flag, delivery_count
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import Resource
 
 
 @resource_rule(
