@@ -214,6 +214,17 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, through package metadata), so the
+    answer is what pip installed, not a second copy of the number kept in the code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("backstop")
+    except PackageNotFoundError:
+        return "(version unknown: the backstop distribution is not installed)"
+
+
 @functools.cache
 def build_parser() -> argparse.ArgumentParser:
     """Every command's parser, built once per process: argparse keeps no state between `parse_args`
@@ -223,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backstop", description=__doc__.splitlines()[0] if __doc__ else None
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="run the Pulumi program engine-free and check it against every rule")

@@ -273,3 +273,16 @@ def test_bad_stack_config_exits_2_without_traceback(tmp_path: Path) -> None:
         "backstop: Pulumi.prod.yaml: backstop:atlas.backup.hourlyIntervalHours: "
         "must be one of 1, 2, 4, 6, 8, 12 (got 5)"
     )
+
+
+def test_version_prints_the_installed_package_version_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`backstop --version` answers from package metadata, which pyproject.toml's version sets."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    out, err = capsys.readouterr()
+    assert (exit_info.value.code, out, err) == (0, f"backstop {declared}\n", "")
