@@ -149,7 +149,7 @@ class AzureMonitor:
         while True:
             if response.status_code == 200:
                 status = response.json()
-                if str(status.get("state", "")).lower() in _DONE_STATES or status.get("completedTime"):
+                if _done(status):
                     return dict(status)
             location = response.headers.get("Location") or response.headers.get("Azure-AsyncOperation")
             if not location:
@@ -168,19 +168,38 @@ def _receivers(properties: Mapping[str, Any]) -> Iterator[tuple[str, list[dict[s
             yield key, [{k: v for k, v in r.items() if k != "status"} for r in value if isinstance(r, dict)]
 
 
-def _field(detail: Mapping[str, Any], name: str) -> str:
-    """`actionDetails` fields are PascalCase in Azure's answers (`MechanismType`); accept either case."""
-    for key, value in detail.items():
+def _value(document: Mapping[str, Any], name: str) -> Any:
+    """A field of a test-notification status in either spelling: the 2022-06-01 spec declares `State`,
+    `CompletedTime`, `ActionDetails` (and each detail's `MechanismType`, `Status`) in PascalCase, its
+    SDKs and older answers use camelCase (`state`, `actionDetails`)."""
+    if name in document:
+        return document[name]
+    for key, value in document.items():
         if key.lower() == name.lower():
-            return str(value)
-    return ""
+            return value
+    return None
+
+
+def _field(detail: Mapping[str, Any], name: str) -> str:
+    value = _value(detail, name)
+    return "" if value is None else str(value)
+
+
+def _done(status: Mapping[str, Any]) -> bool:
+    """Done when the state says so, or a completion time is set: the spec's example answers
+    `0001-01-01T00:00:00` (.NET's empty date) for a test that has not completed, which is no time."""
+    if _field(status, "state").lower() in _DONE_STATES:
+        return True
+    completed = _field(status, "completedTime")
+    return bool(completed) and not completed.startswith("0001-01-01")
 
 
 def _verdict(channel: str, status: Mapping[str, Any]) -> ChannelResult:
-    details = [d for d in status.get("actionDetails") or [] if isinstance(d, Mapping)]
+    listed = _value(status, "actionDetails")
+    details = [d for d in listed if isinstance(d, Mapping)] if isinstance(listed, list) else []
     if not details:
         return ChannelResult(
-            channel, "failed", f"Azure reported state {status.get('state')!r} and no receiver"
+            channel, "failed", f"Azure reported state {_value(status, 'state')!r} and no receiver"
         )
     parts = []
     ok = True
