@@ -5,7 +5,9 @@ time until production's health check path answers healthy, and swaps back, throu
 with azure-mgmt-web's own request classes (`WebSiteManagementClient.web_apps`, `CsmSlotEntity`). Whatever
 happens (a failed health check, a swap that errs half way, an interrupt), it ends by making sure production
 runs the image it ran before: it compares production's `linuxFxVersion` with the one it read first and
-swaps again until they match. Prod stacks are refused, as the database drill refuses them.
+swaps again until they match. Prod stacks are refused, as the database drill refuses them. When both slots
+run the same image reference the drill fails without swapping: that swap would exchange identical
+configuration, production's image would compare equal, and a rollback that was never tested would pass.
 
 Seed basis (WiserReview, Backup Testing): "Periodic scheduled recovery drills: database point-in-time
 recovery test and application rollback test" and "Recovery tests documented with results"; Recovery
@@ -70,6 +72,9 @@ class RollbackOutcome:
     swapped_back: bool = False
     swap_backs: int = 0
     errors: list[str] = field(default_factory=list)
+    # Set when both slots run the same image: a swap would exchange identical configuration and prove
+    # nothing, so the drill fails without swapping.
+    nothing_to_roll_back: str | None = None
 
     @property
     def passed(self) -> bool:
@@ -136,6 +141,36 @@ def _swap(plan: RollbackPlan, io: RollbackIO) -> None:
     swap_slot_with_production(io.client, plan.resource_group, plan.app, STAGING_SLOT)
 
 
+def image_reference(linux_fx_version: str | None) -> str:
+    """`linuxFxVersion` as one comparable reference: the kind (`DOCKER|`) and registry host in one case
+    (both are case-insensitive), a bare repository as Docker reads it (`:latest`); tags and digests are
+    compared exactly."""
+    text = (linux_fx_version or "").strip()
+    kind, bar, image = text.partition("|")
+    if not bar:
+        kind, image = "", text
+    first, slash, rest = image.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        image = f"{first.lower()}/{rest}"
+    last = image.rsplit("/", 1)[-1]
+    if image and ":" not in last and "@" not in last:
+        image += ":latest"
+    return f"{kind.upper()}|{image}" if bar else image
+
+
+def nothing_to_roll_back(production: str | None, staged: str | None) -> str | None:
+    """Why the swap would test nothing, or None: both slots run the same image reference (a moving tag
+    such as `:stable` pushed to both), so the swap exchanges identical configuration."""
+    if image_reference(production) != image_reference(staged):
+        return None
+    if not (production or "").strip():
+        return "neither production nor the staging slot reports an image (linuxFxVersion is empty)"
+    return (
+        f"production and the {STAGING_SLOT} slot both run {production}: there is nothing to roll back to "
+        "(deploy each release to the slot under its own tag or digest)"
+    )
+
+
 def _production_image(plan: RollbackPlan, io: RollbackIO) -> str | None:
     config = io.client.web_apps.get_configuration(plan.resource_group, plan.app)
     return config.linux_fx_version
@@ -197,8 +232,12 @@ def execute_rollback(plan: RollbackPlan, io: RollbackIO) -> RollbackOutcome:
         plan.resource_group, plan.app, STAGING_SLOT
     ).linux_fx_version
     outcome.host = web_apps.get(plan.resource_group, plan.app).default_host_name
-    io.progress(f"swapping {plan.app}/{STAGING_SLOT} ({outcome.staged_image}) into production")
+    outcome.nothing_to_roll_back = nothing_to_roll_back(outcome.production_image_before, outcome.staged_image)
     try:
+        if outcome.nothing_to_roll_back is not None:
+            outcome.errors.append(outcome.nothing_to_roll_back)
+            return outcome
+        io.progress(f"swapping {plan.app}/{STAGING_SLOT} ({outcome.staged_image}) into production")
         swapped_at = io.clock()
         try:
             _swap(plan, io)
@@ -247,6 +286,7 @@ def result_document(plan: RollbackPlan, outcome: RollbackOutcome) -> dict[str, A
         "probes": outcome.probes,
         "swappedBack": outcome.swapped_back,
         "swapBacks": outcome.swap_backs,
+        "nothingToRollBack": outcome.nothing_to_roll_back,
         "timeToRestoreSeconds": seconds,
         "rtoSeconds": plan.rto.total_seconds(),
         "rtoMet": seconds is not None and seconds <= plan.rto.total_seconds(),
@@ -277,6 +317,9 @@ def summary_markdown(plan: RollbackPlan, outcome: RollbackOutcome) -> str:
     ]
     for error in outcome.errors:
         lines.append(f"| error | {error} |")
+    if outcome.nothing_to_roll_back is not None:
+        lines += ["", f"{verdict}: application rollback (slot swap) not run: {outcome.nothing_to_roll_back}"]
+        return "\n".join(lines) + "\n"
     lines += [
         "",
         f"{verdict}: application rollback (slot swap) {measured} against an RTO of "
@@ -351,6 +394,10 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
     print(text.rstrip())
+    if outcome.nothing_to_roll_back is not None:
+        print(
+            f"backstop: drill rollback FAILED on {plan.app}: {outcome.nothing_to_roll_back}", file=sys.stderr
+        )
     if not outcome.swapped_back:
         print(
             f"backstop: PRODUCTION NOT SWAPPED BACK on {plan.app}: it runs {outcome.production_image_after}, "
