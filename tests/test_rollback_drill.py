@@ -133,6 +133,24 @@ def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: A
     assert (tmp_path / "rollback.md").read_text() == out.rstrip() + "\n"
 
 
+def test_the_sdk_waits_as_each_202_says_before_polling_the_location(
+    world: Any, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Retry-After` on each in-progress answer of the swap's Location is what azure-core's poller sleeps
+    (it polls once at once after the request's 202, then waits as each 202 says)."""
+    from azure.core.pipeline.transport import HttpTransport
+
+    fake, _, _ = world
+    fake.retry_after = 7
+    waits: list[float] = []
+    monkeypatch.setattr(HttpTransport, "sleep", lambda self, seconds: waits.append(seconds))
+    code, _, err, _ = _drill(capsys, tmp_path)
+    assert code == 0, err
+    # Per swap, one wait: after the first poll's 202; two swaps.
+    assert waits == [7, 7]
+    assert fake.app.operation_polls == [("op1", 202), ("op1", 200), ("op2", 202), ("op2", 200)]
+
+
 def test_the_report_takes_the_measured_swap_time(
     world: Any, capsys: Any, tmp_path: Path, staging_run: Any
 ) -> None:
