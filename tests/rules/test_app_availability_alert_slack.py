@@ -163,3 +163,44 @@ def test_unknown_group_ids_are_settled_by_dependencies(prod_run: ProgramRun) -> 
         {"actions[0].actionGroupId": UNKNOWN, "actions[1].actionGroupId": UNKNOWN},
     )
     assert failing(RULE, loaded) == set() == undecided(RULE, loaded)
+
+
+def _literal_scope(resources: list[Any], scope: str) -> list[Any]:
+    """The storage alert scoped by a literal ARM id, as a user copies it from the portal: no dependency."""
+    deps = dict(named(resources, STORAGE_ALERT).property_dependencies)
+    deps.pop("scopes")
+    return mutate(resources, STORAGE_ALERT, {"scopes": [scope]}, property_dependencies=deps)
+
+
+ACCOUNT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/RG-WISER-PROD-BACKUP/providers/"
+    "Microsoft.Storage/storageAccounts/{name}"
+)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_literal_arm_id_of_a_resource_being_created_is_resolved_by_group_type_and_name(
+    prod_preview_run: ProgramRun, shape: str
+) -> None:
+    """At a first preview the account has no id; its literal ARM id still names it (resource group from
+    the declared group it was computed from, provider type, name), as ARM compares ids (case ignored)."""
+    loaded = shape_of(
+        _literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="wiserprodmedia")), shape
+    )
+    assert named(loaded, ACCOUNT).id in (None, UNKNOWN) or shape == "export"
+    assert ACCOUNT not in failing(RULE, loaded) | undecided(RULE, loaded)
+    other = shape_of(_literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="someoneelse")), shape)
+    assert ACCOUNT in failing(RULE, other)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_literal_arm_id_whose_group_is_unknown_is_undecided_never_a_violation(
+    prod_preview_run: ProgramRun, shape: str
+) -> None:
+    scoped = _literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="wiserprodmedia"))
+    account = named(scoped, ACCOUNT)
+    deps = {k: v for k, v in account.property_dependencies.items() if k != "resourceGroupName"}
+    loaded = shape_of(mutate(scoped, ACCOUNT, {}, property_dependencies=deps), shape)
+    assert ACCOUNT in undecided(RULE, loaded)
+    assert ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT, "advisory") in levels(RULE, loaded, PROD)
