@@ -92,7 +92,7 @@ def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
     engineering = named(prod_run.resources, "messaging-dlq-action-group").id
     email_only = mutate(prod_run.resources, STORAGE_ALERT, {"actions": [{"actionGroupId": engineering}]})
     assert failing(RULE, without_dependencies(email_only)) == {ACCOUNT}
-    # A webhook receiver (a relay, or Slack's own incoming webhook) counts.
+    # A webhook receiver to a relay counts (one straight to hooks.slack.com does not, see below).
     hooked = mutate(
         email_only,
         "messaging-dlq-action-group",
@@ -103,14 +103,64 @@ def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
     assert failing(RULE, without_dependencies(disabled)) == {ACCOUNT}
 
 
-def test_a_declared_secret_receiver_list_counts(prod_run: ProgramRun) -> None:
+def test_a_declared_secret_receiver_list_counts_when_computed_from_the_relay(prod_run: ProgramRun) -> None:
     group = named(prod_run.resources, SLACK_GROUP)
     assert group.props["logicAppReceivers"] is UNKNOWN  # a secret: the callback URL carries a signature
     assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
-    assert failing(RULE, without_dependencies(prod_run.resources)) == set()
+    # Without the engine's word that the list was computed from the Logic App relay, it is unreadable:
+    # unknown, never a pass.
+    hidden = without_dependencies(prod_run.resources)
+    assert failing(RULE, hidden) == set()
+    assert undecided(RULE, hidden) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
     # No receiver list at all: the Slack group reaches nobody.
     bare = mutate(prod_run.resources, SLACK_GROUP, {"logicAppReceivers": MISSING})
     assert failing(RULE, bare) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("receivers", "expected_failing", "expected_undecided"),
+    [
+        pytest.param(
+            {"webhookReceivers": [{"name": "s", "serviceUri": "https://hooks.slack.com/services/T0/B0/x"}]},
+            {ACCOUNT},
+            set(),
+            id="webhook-straight-to-slack-is-rejected-by-slack",
+        ),
+        pytest.param(
+            {"webhookReceivers": [{"name": "r", "serviceUri": "https://relay.example.com/alerts"}]},
+            set(),
+            set(),
+            id="webhook-to-a-relay",
+        ),
+        pytest.param(
+            {"webhookReceivers": [{"name": "r", "serviceUri": UNKNOWN}]},
+            set(),
+            {ACCOUNT},
+            id="unknown-webhook-url",
+        ),
+        pytest.param({"webhookReceivers": UNKNOWN}, set(), {ACCOUNT}, id="unreadable-receiver-list"),
+        pytest.param(
+            {"azureFunctionReceivers": [{"name": "f", "functionName": "relay"}]},
+            set(),
+            set(),
+            id="function-relay",
+        ),
+    ],
+)
+def test_only_slack_readable_receivers_count(
+    prod_run: ProgramRun,
+    shape: str,
+    receivers: dict[str, Any],
+    expected_failing: set[str],
+    expected_undecided: set[str],
+) -> None:
+    engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    alone = mutate(prod_run.resources, STORAGE_ALERT, {"actions": [{"actionGroupId": engineering}]})
+    hooked = without_dependencies(mutate(alone, "messaging-dlq-action-group", receivers))
+    loaded = shape_of(hooked, shape)
+    assert ACCOUNT in failing(RULE, loaded) if expected_failing else ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT in undecided(RULE, loaded)) == bool(expected_undecided)
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -41,7 +41,7 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if on is not True or level is None or level > targets.critical_alert_severity:
             continue
         groups, undecided = stack.action_groups_notified(alert)
-        verdicts = [reaches_slack(group) for group in groups]
+        verdicts = [reaches_slack(group, stack) for group in groups]
         if any(v is True for v in verdicts):
             continue
         if undecided or any(is_unknown(v) for v in verdicts):
@@ -50,6 +50,6 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
             named = ", ".join(g.name for g in groups) or "no declared action group"
             yield violation(
                 alert,
-                f"severity {int(level)} alert notifies {named}: none has a Slack (webhook, Logic App or "
-                "Function) receiver",
+                f"severity {int(level)} alert notifies {named}: none has a Slack-readable receiver (a Logic "
+                "App or Function relay, or a webhook to one; hooks.slack.com rejects Azure's alert schema)",
             )
