@@ -486,7 +486,9 @@ def test_analyzer_info_lists_every_rule_with_its_description_level_and_settings(
     for policy in info.policies:
         rule = rules[policy.name]
         assert policy.description == rule.description
-        assert policy.remediation_steps == rule.remediation
+        # The prod pack's declared defaults fill the targets into the fix (no `$setting` left).
+        assert policy.remediation_steps == rule.remediation_for(PolicyTargets.for_environment("prod"))
+        assert "$" not in policy.remediation_steps
         assert policy.enforcementLevel == MANDATORY
         assert policy.severity == analyzer_pb2.PolicySeverity.Value(f"POLICY_SEVERITY_{rule.severity.name}")
         expected_type = "POLICY_TYPE_RESOURCE" if rule.scope == "resource" else "POLICY_TYPE_STACK"

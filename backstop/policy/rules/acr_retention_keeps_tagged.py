@@ -57,7 +57,7 @@ def _retention_days(registry: Resource) -> Any:
     severity=Severity.HIGH,
     remediation=(
         "Remove `acr purge` tasks; keep only policies=PoliciesArgs(retention_policy=RetentionPolicyArgs("
-        "status='enabled', days=<at least minUntaggedRetentionDays>)), which only purges untagged manifests."
+        "status='enabled', days=$min_untagged_retention_days or more)), which only purges untagged manifests."
     ),
     tunables=("min_untagged_retention_days",),
 )

@@ -28,8 +28,9 @@ from backstop.policy.values import fmt, get, is_true, items
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Give each copy_policy_items entry the schedule's retention: daily ≥ 7 days, weekly ≥ 4 weeks, "
-        "monthly ≥ 12 months."
+        "Give each copy_policy_items entry the schedule's retention: daily $min_daily_retention_days days "
+        "or more, weekly $min_weekly_retention_weeks weeks or more, monthly $min_monthly_retention_months "
+        "months or more."
     ),
     tunables=("min_daily_retention_days", "min_weekly_retention_weeks", "min_monthly_retention_months"),
 )

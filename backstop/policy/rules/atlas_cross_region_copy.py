@@ -25,8 +25,8 @@ from backstop.policy.values import MISSING, fmt, get, is_true, items, number
     severity=Severity.HIGH,
     remediation=(
         "Add copy_settings to the CloudBackupSchedule with region_name in another region (e.g. US_WEST_2 "
-        "for a US_EAST_1 cluster), copy_policy_items (copy_policy_items_enabled=True) and "
-        "should_copy_oplogs=True."
+        "for a US_EAST_1 cluster), copy_policy_items (copy_policy_items_enabled=True) whose most frequent "
+        "copied tier is at most $max_region_loss_rpo_hours hours apart, and should_copy_oplogs=True."
     ),
     tunables=("require_oplog_copy", "max_region_loss_rpo_hours"),
 )

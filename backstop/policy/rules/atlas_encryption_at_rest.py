@@ -31,7 +31,8 @@ PROVIDER_KEYS = {
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set encryption_at_rest_provider='AWS' on every cluster and declare mongodbatlas.EncryptionAtRest("
+        "Set encryption_at_rest_provider to one of $encryption_at_rest_providers (the seed: 'AWS') on every "
+        "cluster and declare mongodbatlas.EncryptionAtRest("
         "project_id=project.id, aws_kms_config={'enabled': True, 'customer_master_key_id': key.key_id, "
         "'region': ..., 'role_id': ...}) for its project."
     ),

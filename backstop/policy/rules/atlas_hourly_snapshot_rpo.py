@@ -23,8 +23,9 @@ from backstop.policy.values import MISSING, fmt, get, number
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set policy_item_hourly with frequency_interval of 6 or less, one of 1, 2, 4, 6, 8, 12 "
-        "(e.g. {'frequency_interval': 6, 'retention_unit': 'days', 'retention_value': 7})."
+        "Set policy_item_hourly with frequency_interval of $max_snapshot_interval_hours or less, one of "
+        "$allowed_hourly_intervals (e.g. {'frequency_interval': <that>, 'retention_unit': 'days', "
+        "'retention_value': 7})."
     ),
     tunables=("max_snapshot_interval_hours", "allowed_hourly_intervals"),
 )

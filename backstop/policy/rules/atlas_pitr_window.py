@@ -23,7 +23,8 @@ from backstop.policy.values import MISSING, fmt, get, number
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set restore_window_days to 7 or more, and policy_item_hourly.retention_value (in days) to at least "
+        "Set restore_window_days to $min_restore_window_days or more, and policy_item_hourly.retention_value "
+        "(in days) to at least "
         "restore_window_days."
     ),
     tunables=("min_restore_window_days",),

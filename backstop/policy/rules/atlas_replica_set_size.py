@@ -25,7 +25,7 @@ LEGACY_DEFAULT_REPLICATION_FACTOR = 3.0
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Give every replication spec at least 3 electable nodes: AdvancedCluster "
+        "Give every replication spec at least $min_electable_nodes electable nodes: AdvancedCluster "
         "replication_specs[].region_configs[].electable_specs.node_count (summed over regions), or the "
         "legacy Cluster's replication_factor / replication_specs[].regions_configs[].electable_nodes."
     ),

@@ -41,7 +41,8 @@ def _minimums(targets: PolicyTargets) -> dict[str, tuple[float, str]]:
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Keep daily snapshots ≥ 7 days, weekly ≥ 4 weeks and monthly ≥ 12 months (policy_item_daily, "
+        "Keep daily snapshots $min_daily_retention_days days or more, weekly $min_weekly_retention_weeks "
+        "weeks or more and monthly $min_monthly_retention_months months or more (policy_item_daily, "
         "policy_item_weeklies, policy_item_monthlies), each at least as long as every more frequent item."
     ),
     tunables=("min_daily_retention_days", "min_weekly_retention_weeks", "min_monthly_retention_months"),

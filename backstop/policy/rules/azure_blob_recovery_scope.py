@@ -154,7 +154,8 @@ CLASSIC = {
     ),
     severity=Severity.HIGH,
     remediation=(
-        "On the BlobServiceProperties set container_delete_retention_policy={'enabled': True, 'days': 14}, "
+        "On the BlobServiceProperties set container_delete_retention_policy={'enabled': True, 'days': "
+        "<$min_blob_soft_delete_days or more>}, "
         "is_versioning_enabled=True, change_feed={'enabled': True} and restore_policy days below the "
         "soft-delete days (classic: blob_properties container_delete_retention_policy, versioning_enabled, "
         "change_feed_enabled, restore_policy)."

@@ -77,8 +77,9 @@ def _account_name(account: Resource) -> Any:
     severity=Severity.HIGH,
     remediation=(
         "Add azure_native.storage.BlobServiceProperties(account_name=<account>.name, "
-        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': 14}); with classic "
-        "pulumi-azure, blob_properties={'delete_retention_policy': {'days': 14}} on the account."
+        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': "
+        "<$min_blob_soft_delete_days or more>}); with classic pulumi-azure, blob_properties="
+        "{'delete_retention_policy': {'days': <$min_blob_soft_delete_days or more>}} on the account."
     ),
     tunables=("min_blob_soft_delete_days",),
 )

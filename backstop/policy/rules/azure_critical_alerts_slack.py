@@ -27,7 +27,8 @@ _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
     severity=Severity.MEDIUM,
     remediation=(
         "Add the Slack relay action group (monitor.ActionGroup with a logic_app_receivers or "
-        "webhook_receivers entry) to the alert's actions, or lower its severity if it is not critical."
+        "webhook_receivers entry) to the actions of every alert of severity $critical_alert_severity or "
+        "more severe (0), or lower its severity if it is not critical."
     ),
     tunables=("critical_alert_severity",),
 )

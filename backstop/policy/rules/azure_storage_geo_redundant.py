@@ -28,8 +28,8 @@ from backstop.policy.values import fmt, get
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set sku={'name': 'Standard_RAGZRS'} (or Standard_GRS, RAGRS, GZRS) on the account; with classic "
-        "pulumi-azure, account_replication_type='RAGZRS' (or GRS, RAGRS, GZRS)."
+        "Set sku={'name': <one of $geo_redundant_skus>} on the account; with classic pulumi-azure, "
+        "account_replication_type=<the same without 'Standard_'> (GRS, RAGRS, GZRS or RAGZRS)."
     ),
     tunables=("require_geo_redundant_storage", "geo_redundant_skus"),
 )

@@ -146,7 +146,8 @@ def _fallback(record: Resource, host: str, candidates: list[Resource]) -> bool |
     remediation=(
         "Declare cloudflare.Ruleset(kind='zone', phase='http_request_cache_settings', rules=[{'action': "
         "'set_cache_settings', 'expression': '(http.host eq \"<widget host>\" ...)', 'action_parameters': "
-        "{'cache': True, 'edge_ttl': {'mode': 'override_origin', 'default': 2592000}, 'serve_stale': "
+        "{'cache': True, 'edge_ttl': {'mode': 'override_origin', 'default': <$min_edge_ttl_seconds or "
+        "more>}, 'serve_stale': "
         "{'disable_stale_while_updating': False}}}]) and a 'http_response_cache_settings' ruleset with "
         "'set_cache_control' and stale_if_error={'operation': 'set', 'value': 604800}; and a DNS-only "
         "cloudflare.DnsRecord(name='direct.<zone>', proxied=False, content=<the widget record's origin>)."

@@ -94,7 +94,8 @@ def _replicated(
     severity=Severity.HIGH,
     remediation=(
         "On the export bucket and its replica keep expiration.days and noncurrent_version_expiration."
-        "noncurrent_days ≥ the window (or an Object Lock default retention that long); remove expiration "
+        "noncurrent_days at $min_export_retention_days days or more (or an Object Lock default retention "
+        "that long); remove expiration "
         "of current objects from replicated buckets; give a replica the same noncurrent_days as its source."
     ),
     tunables=("min_export_retention_days", "default_aws_region"),

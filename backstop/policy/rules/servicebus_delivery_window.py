@@ -33,7 +33,8 @@ SERVICE_BUS_DEFAULT_LOCK_SECONDS = 60.0
     ),
     severity=Severity.MEDIUM,
     remediation=(
-        "Raise lock_duration (up to PT5M) or max_delivery_count so their product is at least 3 minutes."
+        "Raise lock_duration (up to PT5M) or max_delivery_count so their product is at least "
+        "$min_delivery_window_minutes minutes."
     ),
     tunables=("min_delivery_window_minutes",),
 )

@@ -85,7 +85,10 @@ def delivery_count(resource: Resource, targets: PolicyTargets) -> Iterator[Findi
         "dead-lettering'."
     ),
     severity=Severity.HIGH,
-    remediation="Set dead_lettering_on_message_expiration=True and max_delivery_count>=3 on the queue.",
+    remediation=(
+        "Set dead_lettering_on_message_expiration=True and max_delivery_count to $min_max_delivery_count or "
+        "more on the queue."
+    ),
     tunables=("min_max_delivery_count",),
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:

@@ -30,7 +30,8 @@ from backstop.policy.targets import PolicyTargets
     severity=Severity.HIGH,
     remediation=(
         "Set dead_lettering_on_message_expiration=True, dead_lettering_on_filter_evaluation_exceptions=True "
-        "(classic pulumi-azure: dead_lettering_on_filter_evaluation_error=True) and max_delivery_count>=3 "
+        "(classic pulumi-azure: dead_lettering_on_filter_evaluation_error=True) and max_delivery_count "
+        "$min_max_delivery_count or more "
         "on the subscription."
     ),
     tunables=("min_max_delivery_count",),
