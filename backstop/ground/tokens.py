@@ -35,6 +35,19 @@ ATLAS_USER_PROJECT_ASSIGNMENT = "mongodbatlas:index/cloudUserProjectAssignment:C
 ATLAS_TEAM_PROJECT_ASSIGNMENT = "mongodbatlas:index/teamProjectAssignment:TeamProjectAssignment"
 ATLAS_PROJECT_INVITATION = "mongodbatlas:index/projectInvitation:ProjectInvitation"
 ATLAS_API_KEY_PROJECT_ASSIGNMENT = "mongodbatlas:index/apiKeyProjectAssignment:ApiKeyProjectAssignment"
+# Every other way the installed pulumi-mongodbatlas grants a project role (ORG_OWNER: every project's).
+ATLAS_SERVICE_ACCOUNT_PROJECT_ASSIGNMENT = (
+    "mongodbatlas:index/serviceAccountProjectAssignment:ServiceAccountProjectAssignment"
+)
+ATLAS_PROJECT_SERVICE_ACCOUNT = "mongodbatlas:index/projectServiceAccount:ProjectServiceAccount"
+ATLAS_PROJECT_API_KEY = "mongodbatlas:index/projectApiKey:ProjectApiKey"
+ATLAS_FEDERATED_ROLE_MAPPING = (
+    "mongodbatlas:index/federatedSettingsOrgRoleMapping:FederatedSettingsOrgRoleMapping"
+)
+ATLAS_ORG_INVITATION = "mongodbatlas:index/orgInvitation:OrgInvitation"
+ATLAS_USER_ORG_ASSIGNMENT = "mongodbatlas:index/cloudUserOrgAssignment:CloudUserOrgAssignment"
+ATLAS_API_KEY = "mongodbatlas:index/apiKey:ApiKey"
+ATLAS_SERVICE_ACCOUNT = "mongodbatlas:index/serviceAccount:ServiceAccount"
 
 ATLAS_CLUSTERS = frozenset({ATLAS_ADVANCED_CLUSTER, ATLAS_LEGACY_CLUSTER})
 ATLAS_RESTORE_JOBS = frozenset({ATLAS_RESTORE_JOB, ATLAS_COLLECTION_RESTORE_JOB})
@@ -188,8 +201,9 @@ def short_name(token: str) -> str:
 # `x-rolesRequirements` opens to them (the vendored spec): Project Owner (every operation; the compliance
 # policy only to it), Project Backup Manager (schedules, snapshots, export buckets), Project Backup Export
 # Operator and Project Backup Recovery Operator (restore jobs, exports), Project Backup Creator (on-demand
-# snapshots); and Project Cluster Manager, which edits and so can restore onto the clusters it manages. API
-# names as the Atlas "Atlas User Roles" page spells them.
+# snapshots); Project Cluster Manager, which edits and so can restore onto the clusters it manages; and
+# Project Replica Set Manager, which edits replication specs and tiers and pauses clusters. API names as the
+# Atlas "Atlas User Roles" page spells them.
 ATLAS_BACKUP_CAPABLE_ROLES = (
     "GROUP_OWNER",
     "GROUP_BACKUP_MANAGER",
@@ -197,7 +211,10 @@ ATLAS_BACKUP_CAPABLE_ROLES = (
     "GROUP_BACKUP_RECOVERY_OPERATOR",
     "GROUP_BACKUP_CREATOR",
     "GROUP_CLUSTER_MANAGER",
+    "GROUP_REPLICA_SET_MANAGER",
 )
+# "Organization Owner — Project Owner access to all projects in the organization" (Atlas User Roles).
+ATLAS_ORG_OWNER = "ORG_OWNER"
 ATLAS_BACKUP_ALERT_EVENTS = (
     "CPS_SNAPSHOT_FAILED",
     "CPS_SNAPSHOT_BEHIND",
