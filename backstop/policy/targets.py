@@ -114,6 +114,14 @@ class PolicyTargets(BaseModel):
         ge=0,
         description="Days an untagged manifest is kept before a retention policy may purge it",
     )
+    release_tags_locked: bool = Field(
+        default=False,
+        description=(
+            "The release pipeline locks every release image (ACR `writeEnabled`/`deleteEnabled` false, set "
+            "per image with `az acr repository update`; no Pulumi resource declares it), so an "
+            "untagged-manifest retention policy never purges a prior release"
+        ),
+    )
     critical_alert_severity: int = Field(
         default=1,
         ge=0,
