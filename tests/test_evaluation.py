@@ -14,6 +14,7 @@ from backstop.policy import crossguard
 from backstop.policy.core import RuleRegistry, Severity, evaluate, resource_rule, stack_rule
 from backstop.policy.formats import render
 from backstop.policy.targets import PolicyTargets
+from backstop.resources import Resource
 from tests.policy_support import res, to_preview
 
 
@@ -162,7 +163,7 @@ def test_a_tuned_target_is_the_one_the_fix_asks_for(prod_run) -> None:
     assert messages and all("Remediation: Set restore_window_days to 14 or more" in m for m in messages)
 
 
-def schedule_of(resources, name):  # type: ignore[no-untyped-def]
+def schedule_of(resources: list[Resource], name: str) -> Resource:
     return next(r for r in resources if r.name == name and r.custom)
 
 
