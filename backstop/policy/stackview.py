@@ -251,9 +251,10 @@ class _AlertIndex:
         certain: set[int] = set()
         maybe: set[int] = set()
         for position, scope_group in candidates:
+            if isinstance(group, str) and scope_group != group.lower():
+                continue  # another resource group: not this resource, whatever its name
             if isinstance(group, str) and isinstance(name, str):
-                if scope_group == group.lower():
-                    certain.add(position)
+                certain.add(position)
             elif is_unknown(group) or is_unknown(name):
                 maybe.add(position)
         return certain, maybe - certain

@@ -254,3 +254,24 @@ def test_a_literal_arm_id_whose_group_is_unknown_is_undecided_never_a_violation(
     assert ACCOUNT in undecided(RULE, loaded)
     assert ACCOUNT not in failing(RULE, loaded)
     assert (ACCOUNT, "advisory") in levels(RULE, loaded, PROD)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("group", "expected_failing", "expected_undecided"),
+    [("RG-WISER-PROD-BACKUP", set(), {ACCOUNT}), ("rg-somewhere-else", {ACCOUNT}, set())],
+)
+def test_an_auto_named_resource_is_perhaps_named_only_in_its_own_resource_group(
+    prod_preview_run: ProgramRun,
+    shape: str,
+    group: str,
+    expected_failing: set[str],
+    expected_undecided: set[str],
+) -> None:
+    """Without `accountName` the provider adds a random suffix: a literal id in the account's resource group
+    may name it (unknown); one in another resource group cannot (the alert covers nothing here)."""
+    scope = ACCOUNT_ID.format(name="wiserprodmedia1a2b3c").replace("RG-WISER-PROD-BACKUP", group)
+    auto_named = mutate(_literal_scope(prod_preview_run.resources, scope), ACCOUNT, {"accountName": MISSING})
+    loaded = shape_of(auto_named, shape)
+    assert ACCOUNT in failing(RULE, loaded) if expected_failing else ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT in undecided(RULE, loaded)) == bool(expected_undecided)
