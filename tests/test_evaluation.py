@@ -10,11 +10,11 @@ import pytest
 
 from backstop.cli import main
 from backstop.ground import tokens
+from backstop.ground.resources import Resource
 from backstop.policy import crossguard
 from backstop.policy.core import RuleRegistry, Severity, evaluate, resource_rule, stack_rule
 from backstop.policy.formats import render
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import Resource
 from tests.policy_support import res, to_preview
 
 

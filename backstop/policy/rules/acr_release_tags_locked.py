@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule
 from backstop.policy.rules.acr_retention_keeps_tagged import _retention_days
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt
-from backstop.resources import Resource, is_unknown
 
 
 @resource_rule(
