@@ -134,6 +134,16 @@ def test_the_prod_program_reports_its_scope(prod_run) -> None:
 # --- remediation states the target in force -----------------------------------------------------------
 
 
+def test_a_boolean_target_is_stated_as_config_spells_it() -> None:
+    """`releaseTagsLocked: true` is what the user writes, so the fix says `true`, never Python's `True`."""
+    from backstop.policy.core import load_rules
+
+    rule = load_rules().get("acr-release-tags-locked")
+    prod = PolicyTargets.for_environment("prod")
+    assert "(now: false)" in rule.remediation_for(prod)
+    assert "(now: true)" in rule.remediation_for(prod.with_config({"releaseTagsLocked": True}, "test"))
+
+
 def test_a_tuned_target_is_the_one_the_fix_asks_for(prod_run) -> None:
     """`minRestoreWindowDays: 14`: the fix says "14 or more", in the report, the text output, SARIF and
     the CrossGuard message, never the seed's 7."""

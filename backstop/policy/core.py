@@ -81,7 +81,10 @@ class Rule:
 
 
 def target_text(value: Any) -> str:
-    """A target as a fix states it: whole floats as integers, lists comma-separated."""
+    """A target as a fix states it, as the user writes it in config: whole floats as integers, lists
+    comma-separated, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, list | tuple):
         return ", ".join(target_text(v) for v in value)
     if isinstance(value, float) and value.is_integer():
