@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
-from backstop.drill import commands
-from backstop.evidence import DRILL_RESULTS_COLLECTION, document_hash, utc_iso, verify_chain
-from backstop.program import application_database
-from backstop.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.ground import tokens
+from backstop.ground.documents import document_hash, utc_iso
+from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
+from backstop.program.stack import application_database
+from backstop.report.evidence import DRILL_RESULTS_COLLECTION, verify_chain
+from backstop.restore import runtime
 from tests.conftest import ROOT
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
 from tests.fakes.recover_world import RecoverWorld
@@ -36,7 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         yield world
 
 
@@ -234,7 +235,7 @@ def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
     }
     env = audited.env()
     del env["BACKSTOP_EVIDENCE_MONGODB_URI"]
-    commands.RUNTIME = audited.runtime(env=env)
+    runtime.RUNTIME = audited.runtime(env=env)
     expected = plan_json(audited, capsys, *loss_args("collection", collection="orders"))[
         "expectedTimeToRestore"
     ]
@@ -834,7 +835,7 @@ def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -
 def test_the_runbook_calls_only_the_atlas_operations_listed_for_recover(
     audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from backstop.clients.atlas import OPERATIONS_BY_COMMAND
     from tests.contract.spec import find_operation
 
     audited.atlas.requests.clear()

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from backstop.drill import commands
-from backstop.evidence import utc_iso
-from backstop.recover.store import INCIDENT_REGISTRY
-from backstop.recover.text import shown, terminal_safe
+from backstop.ground.documents import utc_iso
+from backstop.operations.recover.store import INCIDENT_REGISTRY
+from backstop.operations.recover.text import shown, terminal_safe
+from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
 from tests.test_recover import LOSS, _delete_one_order, _drop_tenant, incident_args, loss_args, restore, run
 
@@ -23,7 +23,7 @@ def audited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[RecoverWorld]:
     with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
         world.clock.advance(hours=2)
         yield world

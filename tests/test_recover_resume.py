@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from backstop.cli import main
-from backstop.drill import commands
-from backstop.evidence import utc_iso
-from backstop.recover.store import RECOVERY_LOCKS, RECOVERY_LOG
+from backstop.ground.documents import utc_iso
+from backstop.operations.recover.store import RECOVERY_LOCKS, RECOVERY_LOG
+from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
 from tests.test_recover import (
     LOSS,
@@ -37,7 +37,7 @@ def audited(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Iterator[RecoverWorld]:
     with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
         world.clock.advance(hours=2)
         yield world
@@ -59,12 +59,12 @@ def test_ctrl_c_during_the_wait_prints_the_resume_command_and_a_rerun_resumes_th
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    commands.RUNTIME = audited.runtime(sleep=interrupted)
+    runtime.RUNTIME = audited.runtime(sleep=interrupted)
     code, out, err = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet"))
     assert code == 130
     [incident] = audited.evidence[RECOVERY_LOG].distinct("incidentId")
     assert f"resume: backstop recover restore --stack prod --incident {incident}\n" in err
-    commands.RUNTIME = audited.runtime()
+    runtime.RUNTIME = audited.runtime()
     code, out, err = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet"))
     assert code == 0, out + err
     assert out.splitlines()[0] == f"incident {incident}"
@@ -123,7 +123,7 @@ def test_a_restore_killed_after_atlas_accepted_the_job_adopts_it(
     audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
     audited.lose(_empty_orders)
-    commands.RUNTIME = audited.runtime(sleep=lambda seconds: (_ for _ in ()).throw(Killed()))
+    runtime.RUNTIME = audited.runtime(sleep=lambda seconds: (_ for _ in ()).throw(Killed()))
     with pytest.raises(Killed):
         main(audited.args("recover", "restore", *ORDERS, "--quiet"))
     capsys.readouterr()
@@ -131,7 +131,7 @@ def test_a_restore_killed_after_atlas_accepted_the_job_adopts_it(
     # As if the kill came between Atlas's answer and the log: the job exists, the log does not say so.
     audited.evidence[RECOVERY_LOG].delete_many({"incidentId": incident, "step": "restore-requested"})
     audited.evidence[RECOVERY_LOCKS].delete_many({})
-    commands.RUNTIME = audited.runtime()
+    runtime.RUNTIME = audited.runtime()
     code, out, err = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet"))
     assert code == 0, out + err
     assert len(_restore_posts(audited)) == 1
@@ -241,7 +241,7 @@ def test_ctrl_c_while_waiting_for_the_pre_cutover_snapshot_is_one_line_and_write
     def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    commands.RUNTIME = audited.runtime(sleep=interrupted)
+    runtime.RUNTIME = audited.runtime(sleep=interrupted)
     args = audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
     code, out, err = run(capsys, *args)
     [snapshot] = [e for e in steps_of(audited, incident) if e["step"] == "cutover-snapshot-requested"]
@@ -253,7 +253,7 @@ def test_ctrl_c_while_waiting_for_the_pre_cutover_snapshot_is_one_line_and_write
     )
     assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
     assert audited.evidence[RECOVERY_LOCKS].count_documents({}) == 0
-    commands.RUNTIME = audited.runtime()
+    runtime.RUNTIME = audited.runtime()
     assert run(capsys, *args)[0] == 0
     assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
     assert len(audited.atlas.calls("POST", "/backup/snapshots")) == 1

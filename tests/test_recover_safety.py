@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from backstop.drill import commands
-from backstop.mongo_manifest import format_id
-from backstop.recover.store import RECOVERY_LOG, IncidentLog
+from backstop.clients.mongo_manifest import format_id
+from backstop.operations.recover.store import RECOVERY_LOG, IncidentLog
+from backstop.restore import runtime
 from tests.fakes.drill_world import PROD_PROJECT_ID, STAGING_PROJECT_ID
 from tests.fakes.recover_world import RecoverWorld
 from tests.test_recover import (
@@ -34,7 +34,7 @@ def audited(
 ) -> Iterator[RecoverWorld]:
     """As in test_recover: audited at NOW, two hours later the loss is handled."""
     with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
         world.clock.advance(hours=2)
         yield world
@@ -319,7 +319,7 @@ def test_a_cutover_uri_naming_another_cluster_is_refused_before_the_snapshot(
     audited.lose(_empty_orders)
     incident = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
     assert _verify(audited, capsys, incident)[0] == 0
-    commands.RUNTIME = audited.runtime(env=dict(audited.env(), BACKSTOP_CUTOVER_MONGODB_URI=uri))
+    runtime.RUNTIME = audited.runtime(env=dict(audited.env(), BACKSTOP_CUTOVER_MONGODB_URI=uri))
     code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
     assert (code, out) == (2, "")
     assert err.startswith("backstop: BACKSTOP_CUTOVER_MONGODB_URI names ")
