@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backstop.operations.recover.commands import ENV_CUTOVER_URI
+from backstop.operations.recover.steps import ENV_CUTOVER_URI
 from tests.fakes.drill_stacks import FakeDrillStacks
 from tests.fakes.drill_world import DrillWorld, set_prod_config
 from tests.fakes.mongo import copy_databases
