@@ -15,20 +15,22 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from backstop import tokens
-from backstop.alerts import commands as alerts_commands
 from backstop.config import Environment
-from backstop.dlq import commands as dlq_commands
-from backstop.drill import commands as drill_commands
-from backstop.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
-from backstop.files import project_dir
-from backstop.memory import gc_paused
+from backstop.ground import tokens
+from backstop.ground.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
+from backstop.ground.files import project_dir
+from backstop.ground.memory import gc_paused
+from backstop.operations.alerts import commands as alerts_commands
+from backstop.operations.audit import commands as audit_commands
+from backstop.operations.dlq import commands as dlq_commands
+from backstop.operations.drill import commands as drill_commands
+from backstop.operations.recover import commands as recover_commands
+from backstop.operations.rollback import drill as rollback_drill
 from backstop.policy.targets import PolicyTargets
-from backstop.recover import commands as recover_commands
 
 if TYPE_CHECKING:
+    from backstop.ground.resources import Resource
     from backstop.policy.core import Report
-    from backstop.resources import Resource
 
 
 def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTargets:
@@ -58,7 +60,7 @@ def _targets(args: argparse.Namespace, environment: Environment) -> PolicyTarget
 def _stack_environment(project_dir: Path, stack: str) -> Environment:
     """The targets of a stack: its `Pulumi.<stack>.yaml`'s `backstop:environment` (prod or staging)."""
     from backstop.config import ConfigError, stack_file_name
-    from backstop.stackfile import read_stack_file
+    from backstop.config.stackfile import read_stack_file
 
     try:
         values = read_stack_file(project_dir, stack).values
@@ -107,9 +109,9 @@ def _resource_tree(resources: Sequence[Resource]) -> list[str]:
 
 @gc_paused()  # one short run that builds a lot and frees little: no collections
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from backstop.mocks import deploy_time_secrets, run_stack
+    from backstop.config.stackfile import read_stack_file
     from backstop.policy.core import evaluate
-    from backstop.stackfile import read_stack_file
+    from backstop.program.mocks import deploy_time_secrets, run_stack
 
     project = project_dir(args.project_dir)
     stack_file = read_stack_file(project, args.stack)
@@ -157,16 +159,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from backstop.mocks import run_stack
-    from backstop.objectives import derive, measured_restore_times
+    from backstop.config.stackfile import read_stack_file
     from backstop.policy.sources import read_document
-    from backstop.stackfile import read_stack_file
+    from backstop.program.mocks import run_stack
+    from backstop.report.objectives import derive, measured_restore_times
 
     project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
     audit_results = None
     if args.audit_results:
-        from backstop.audit import read_audit_results
+        from backstop.report.attestations import read_audit_results
 
         audit_results = read_audit_results(Path(args.audit_results))
     if args.state and not args.source:
@@ -212,6 +214,17 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml's, through package metadata), so the
+    answer is what pip installed, not a second copy of the number kept in the code."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("backstop")
+    except PackageNotFoundError:
+        return "(version unknown: the backstop distribution is not installed)"
+
+
 @functools.cache
 def build_parser() -> argparse.ArgumentParser:
     """Every command's parser, built once per process: argparse keeps no state between `parse_args`
@@ -221,6 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="backstop", description=__doc__.splitlines()[0] if __doc__ else None
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     plan = sub.add_parser("plan", help="run the Pulumi program engine-free and check it against every rule")
@@ -277,7 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     report.set_defaults(handler=_cmd_report)
     dlq_commands.register(sub)
-    drill_commands.register(sub)
+    audit_commands.register(sub)
+    rollback_drill.register(drill_commands.register(sub))
     recover_commands.register(sub)
     alerts_commands.register(sub)
     return parser

@@ -17,10 +17,10 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from backstop import tokens
-from backstop.mocks import run_stack
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.values import get
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import run_stack
 
 # Props whose string values name a resource other resources point at.
 _NAMING_KEYS = (

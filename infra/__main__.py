@@ -3,7 +3,7 @@
 import pulumi
 
 from backstop.config import ConfigError
-from backstop.program import main
+from backstop.program.stack import main
 
 try:
     main()

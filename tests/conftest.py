@@ -1,9 +1,9 @@
 """Shared fixtures: one mock run per stack per session, because a run takes a couple of seconds.
 
-Whole-program runs are also shared with the code under test: `backstop.mocks.run_stack` (what `backstop
-plan`, `report` and the other commands call) answers a repeated run of the same stack file from the first
-one. A run is a pure function of the stack's name, its engine config, its secret keys, the preview flag and
-whether the deploy-time secrets are taken as set (the program reads nothing else), so that is the key;
+Whole-program runs are also shared with the code under test: `backstop.program.mocks.run_stack` (what
+`backstop plan`, `report` and the other commands call) answers a repeated run of the same stack file from the
+first one. A run is a pure function of the stack's name, its engine config, its secret keys, the preview flag
+and whether the deploy-time secrets are taken as set (the program reads nothing else), so that is the key;
 every caller gets its own copy of the lists.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from backstop import mocks
-from backstop.mocks import ProgramRun, run_stack
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.program import mocks
+from backstop.program.mocks import ProgramRun, run_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 

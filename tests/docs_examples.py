@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_mongodbatlas as mongodbatlas
 
-from backstop.mocks import ProgramRun, run_with_mocks
+from backstop.program.mocks import ProgramRun, run_with_mocks
 
 EXAMPLES: dict[str, str] = {}
 

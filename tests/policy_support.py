@@ -12,13 +12,13 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.core import Finding, RuleRegistry, evaluate, findings_for, load_rules
 from backstop.policy.sources import resources_from_export, resources_from_preview
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import ProgramRun
 
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 

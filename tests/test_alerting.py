@@ -13,11 +13,11 @@ import pulumi
 import pytest
 import yaml
 
-from backstop import tokens
-from backstop.components import slack as slack_component
-from backstop.components.atlas import alert_threshold
 from backstop.config import AlertsConfig
-from backstop.resources import SECRET_SIG, SECRET_SIG_KEY
+from backstop.ground import tokens
+from backstop.ground.resources import SECRET_SIG, SECRET_SIG_KEY
+from backstop.program.components import slack as slack_component
+from backstop.program.components.atlas import alert_threshold
 from tests.test_program import SLACK_TOKEN, TOKEN_KEY, WEBHOOK, WEBHOOK_KEY, MockedStack, _checked, mock_stack
 
 SPEC = Path("/work/shared/reference/atlas-admin-api-v2-backup.yaml")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from backstop.alerts.channels import ATLAS_RESULT, AzureMonitor
-from backstop.alerts.commands import run_tests
 from backstop.cli import main as cli_main
+from backstop.clients.alert_channels import ATLAS_RESULT, AzureMonitor
+from backstop.operations.alerts.commands import run_tests
 from tests.conftest import ROOT
 from tests.fakes.alert_endpoints import (
     GONE_WEBHOOK_PATH,
@@ -235,3 +235,25 @@ def test_a_bad_stack_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) 
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert err.startswith("backstop: Pulumi.nope.yaml: no such stack file") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spelling", ["camel", "pascal"])
+@pytest.mark.parametrize("failing", [set(), {"slack-relay"}], ids=["all-succeed", "relay-fails"])
+def test_the_finished_status_is_read_in_either_spelling(
+    fake: AlertEndpointsServer, spelling: str, failing: set[str]
+) -> None:
+    """The 2022-06-01 spec's example answers `State`, `CompletedTime` (.NET's empty date) and
+    `ActionDetails` in PascalCase; camelCase answers are read the same way."""
+    fake.state.status_spelling = spelling
+    fake.state.failing_receivers |= failing
+    results = run_tests("prod", GROUP, _environ(fake), now=lambda: NOW)
+    relay = (
+        "failed (LogicApp slack-relay: Failed (callback returned 500))"
+        if failing
+        else "delivered (LogicApp slack-relay: Succeeded)"
+    )
+    assert _lines(results)[1:3] == [
+        "azure-action-group:messaging-dlq-action-group: delivered (Email engineering: Succeeded)",
+        f"azure-action-group:slack-alerts-action-group: {relay}",
+    ]
+    assert sorted(fake.state.polls.values()) == [2, 2]

@@ -10,7 +10,7 @@ import pytest
 
 from backstop.cli import main as cli_main
 from backstop.config import ConfigError, load_stack_config
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
 from tests.test_config import shipped, write_project
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun, run_stack, run_with_mocks, use_mocks
-from backstop.resources import Resource
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.ground import tokens
+from backstop.ground.resources import Resource
+from backstop.program.mocks import ProgramRun, run_stack, run_with_mocks, use_mocks
 from tests.conftest import ROOT
 from tests.policy_support import named
 
@@ -32,7 +32,7 @@ def of_type(run: ProgramRun, token: str) -> dict[str, Resource]:
 
 def run_changed(stack: str, section: str, change: Any) -> ProgramRun:
     """The stack's program with `change(values)` applied to `backstop:<section>` first."""
-    from backstop.program import main
+    from backstop.program.stack import main
 
     stack_file = read_stack_file(ROOT, stack)
     config = stack_file.engine_config()
@@ -209,7 +209,7 @@ def test_two_stacks_owning_one_zone_are_refused_in_one_line(
 
 
 def test_zone_owners_reads_every_stack_file(tmp_path: Path) -> None:
-    from backstop.app.zones import shared_widget_hosts, zone_owners
+    from backstop.config.zones import shared_widget_hosts, zone_owners
 
     assert zone_owners(ROOT) == {ZONE: ["Pulumi.prod.yaml"], STAGING_ZONE: ["Pulumi.staging.yaml"]}
     assert shared_widget_hosts(ROOT, ZONE) == []
@@ -230,7 +230,7 @@ SITES = [
 
 
 def test_sites_start_from_a_release_tag_and_leave_the_image_to_the_pipeline() -> None:
-    from backstop.program import main
+    from backstop.program.stack import main
 
     config = read_stack_file(ROOT, "prod").engine_config()
     monitor = use_mocks(stack="prod", config=config)
@@ -412,8 +412,8 @@ def test_only_the_running_stacks_zone_is_checked(tmp_path: Path) -> None:
     """A conflict in another zone is that zone's stacks' to resolve, not a reason to refuse this one."""
     import shutil
 
-    from backstop.app.zones import check_zone_owners
     from backstop.config import ConfigError
+    from backstop.config.zones import check_zone_owners
 
     for name in ("Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"):
         shutil.copy(ROOT / name, tmp_path / name)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
-from backstop.resources import Resource
+from backstop.ground import tokens
+from backstop.ground.resources import Resource
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import named
 
 SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
@@ -249,9 +249,9 @@ def test_staging_is_cheaper_in_the_same_shape(staging_run: ProgramRun) -> None:
 
 
 def test_with_slack_every_availability_alert_also_notifies_the_slack_relay_group() -> None:
-    from backstop.mocks import run_with_mocks, use_mocks
-    from backstop.program import main
-    from backstop.stackfile import read_stack_file
+    from backstop.config.stackfile import read_stack_file
+    from backstop.program.mocks import run_with_mocks, use_mocks
+    from backstop.program.stack import main
     from tests.test_program import ROOT, SLACK_TOKEN, TOKEN_KEY, WEBHOOK, WEBHOOK_KEY
 
     stack_file = read_stack_file(ROOT, "prod")

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from backstop.config import ObjectivesConfig
-from backstop.objectives import derive, human
-from backstop.resources import Resource
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.ground.resources import Resource
+from backstop.report.objectives import derive, human
 from tests.conftest import ROOT
 from tests.policy_support import mutate, without
 from tests.test_objectives import APP_ROWS

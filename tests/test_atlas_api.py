@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backstop.atlas_api import (
+from backstop.clients.atlas import (
     AtlasApiError,
     AtlasClient,
     MissingCredentials,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from backstop.atlas_api import VERSION_SNAPSHOT_CONTENTS, AtlasApiError, AtlasClient
+from backstop.clients.atlas import VERSION_SNAPSHOT_CONTENTS, AtlasApiError, AtlasClient
 from tests.contract.spec import (
     Exchange,
     check_request,
@@ -136,7 +136,7 @@ def test_a_snapshot_contents_endpoint_atlas_does_not_serve_is_a_404(tmp_path) ->
 
 
 def test_the_readme_lists_the_roles_the_spec_requires_for_each_command_s_operations() -> None:
-    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from backstop.clients.atlas import OPERATIONS_BY_COMMAND
     from tests.conftest import ROOT
 
     by_id = {
@@ -157,9 +157,9 @@ def test_the_readme_lists_the_roles_the_spec_requires_for_each_command_s_operati
 
 
 def test_audit_and_drill_call_only_the_operations_listed_for_them(tmp_path, monkeypatch, capsys) -> None:
-    from backstop.atlas_api import OPERATIONS_BY_COMMAND
     from backstop.cli import main
-    from backstop.drill import commands
+    from backstop.clients.atlas import OPERATIONS_BY_COMMAND
+    from backstop.restore import runtime
     from tests.fakes.drill_world import DrillWorld
 
     def called(world: DrillWorld) -> set[str]:
@@ -168,7 +168,7 @@ def test_audit_and_drill_call_only_the_operations_listed_for_them(tmp_path, monk
         return ops
 
     with DrillWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         assert main(world.args("audit", "--stack", "prod")) == 0
         audit_ops = called(world)
         world.clock.advance(days=1)

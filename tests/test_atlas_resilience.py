@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from backstop.atlas_api import (
+from backstop.clients.atlas import (
     AtlasApiError,
     AtlasClient,
     RetryPolicy,

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from backstop.audit import tenant_databases
 from backstop.cli import main
-from backstop.config import DrillConfig
-from backstop.drill import commands
-from backstop.evidence import AUDIT_COLLECTION, GENESIS_HASH, document_hash, record_hash
-from backstop.mongo_manifest import READ_LATEST, READ_SNAPSHOT, take_manifest
+from backstop.clients.mongo_manifest import READ_LATEST, READ_SNAPSHOT, take_manifest
+from backstop.config import DrillConfig, tenant_databases
+from backstop.ground.documents import document_hash
+from backstop.report.evidence import AUDIT_COLLECTION, GENESIS_HASH, record_hash
+from backstop.restore import runtime
 from tests.fakes.drill_world import (
     NOW,
     PROD_PROJECT_ID,
@@ -29,7 +29,7 @@ from tests.fakes.mongo import SnapshotReplicaSet
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with DrillWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         yield world
 
 
@@ -143,11 +143,11 @@ def test_the_sample_size_is_configurable_but_never_below_the_ten_spot_checks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with DrillWorld(tmp_path, default_drill(manifestSampleSize=12)) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
         assert [len(r["manifest"]["sample"]) for r in records(world)] == [12, 12, 7]
     with DrillWorld(tmp_path / "small", default_drill(manifestSampleSize=5)) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         code, _, err = run(capsys, *world.args("audit", "--stack", "prod"))
         assert code == 2
         assert err == (
@@ -168,7 +168,7 @@ def test_missing_source_uri_is_one_line_and_writes_nothing(
 ) -> None:
     env = world.env()
     del env["BACKSTOP_SOURCE_MONGODB_URI"]
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime(env=env))
+    monkeypatch.setattr(runtime, "RUNTIME", world.runtime(env=env))
     code, _, err = run(capsys, *world.args("audit", "--stack", "prod"))
     assert (code, err) == (
         2,
@@ -285,7 +285,7 @@ def test_an_unreachable_evidence_store_is_one_line(
             "evidence.fake.mongodb.net:27017: timed out\nTopology Description: …"
         )
 
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime(connect=unreachable))
+    monkeypatch.setattr(runtime, "RUNTIME", world.runtime(connect=unreachable))
     code, out, err = run(capsys, *world.args("audit", "verify", "--stack", "prod"))
     assert (code, out) == (2, "")
     assert err == "backstop: MongoDB: evidence.fake.mongodb.net:27017: timed out Topology Description: …\n"
@@ -381,7 +381,7 @@ def test_a_sharded_cluster_is_attested_from_its_sharded_snapshots_by_inference(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with DrillWorld(tmp_path, cluster_type="SHARDED", shards=2) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         code, out, err = run(capsys, *world.args("audit", "--stack", "prod"))
         assert code == 0, out + err
         newest = world.atlas.snapshots[(PROD_PROJECT_ID, "cartie-prod")][0]
@@ -406,10 +406,10 @@ def test_the_report_shows_attested_and_inferred_counts(
     monkeypatch: pytest.MonkeyPatch,
     prod_run,
 ) -> None:
-    import backstop.mocks
+    import backstop.program.mocks
 
     # The program's mock run is the session's; the report itself runs as the CLI runs it.
-    monkeypatch.setattr(backstop.mocks, "run_stack", lambda project, stack, **_: prod_run)
+    monkeypatch.setattr(backstop.program.mocks, "run_stack", lambda project, stack, **_: prod_run)
     result = tmp_path / "audit.json"
     world.atlas.snapshot_contents = True
     assert run(capsys, *world.args("audit", "--stack", "prod", "--result-json", str(result)))[0] == 0

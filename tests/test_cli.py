@@ -126,7 +126,8 @@ def test_prod_posture_held_to_staging_targets_flags_its_compliance_policy(
     code, out, _ = _run(capsys, "check", str(path), "--stack", "staging", "--format", "json")
     assert code == 0
     assert [(v["policy"], v["level"], v["urn"].split("::")[-1]) for v in json.loads(out)["violations"]] == [
-        ("atlas-compliance-policy", "advisory", "atlas-backup-compliance-policy")
+        ("acr-release-tags-locked", "advisory", "images"),  # the undeclarable release-image lock: unknown
+        ("atlas-compliance-policy", "advisory", "atlas-backup-compliance-policy"),
     ]
 
 
@@ -154,7 +155,7 @@ def test_sarif_has_real_levels_rules_and_logical_locations(
 def test_unknowns_are_notes_unless_counted_as_violations(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, prod_run
 ) -> None:
-    from backstop.resources import UNKNOWN
+    from backstop.ground.resources import UNKNOWN
 
     unknown = mutate(prod_run.resources, "atlas-cartie-prod", {"pitEnabled": UNKNOWN})
     path = _write(tmp_path, "preview.json", to_preview(unknown))
@@ -273,3 +274,16 @@ def test_bad_stack_config_exits_2_without_traceback(tmp_path: Path) -> None:
         "backstop: Pulumi.prod.yaml: backstop:atlas.backup.hourlyIntervalHours: "
         "must be one of 1, 2, 4, 6, 8, 12 (got 5)"
     )
+
+
+def test_version_prints_the_installed_package_version_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`backstop --version` answers from package metadata, which pyproject.toml's version sets."""
+    import tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    out, err = capsys.readouterr()
+    assert (exit_info.value.code, out, err) == (0, f"backstop {declared}\n", "")

@@ -21,13 +21,13 @@ import pulumi
 import pytest
 import yaml
 
-from backstop import seeds, tokens
 from backstop.cli import main as cli_main
 from backstop.config import ConfigError, from_pulumi_config
-from backstop.mocks import RecordingMonitor, run_stack, run_with_mocks, use_mocks
-from backstop.program import main as program_main
-from backstop.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
-from backstop.stackfile import OFFLINE_SECRET, read_stack_file
+from backstop.config.stackfile import OFFLINE_SECRET, read_stack_file
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
+from backstop.program.mocks import RecordingMonitor, run_stack, run_with_mocks, use_mocks
+from backstop.program.stack import main as program_main
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA_MAIN = ROOT / "infra" / "__main__.py"

@@ -37,8 +37,8 @@ from pulumi.runtime import rpc
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.version import VERSION as POLICY_SDK_VERSION
 
-from backstop import seeds, tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.core import Rule, Severity, evaluate, load_rules
 from backstop.policy.crossguard import config_schema
 from backstop.policy.targets import (
@@ -48,7 +48,7 @@ from backstop.policy.targets import (
     PolicyTargets,
     prod_inventory,
 )
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import mutate, named, without
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -486,7 +486,9 @@ def test_analyzer_info_lists_every_rule_with_its_description_level_and_settings(
     for policy in info.policies:
         rule = rules[policy.name]
         assert policy.description == rule.description
-        assert policy.remediation_steps == rule.remediation
+        # The prod pack's declared defaults fill the targets into the fix (no `$setting` left).
+        assert policy.remediation_steps == rule.remediation_for(PolicyTargets.for_environment("prod"))
+        assert "$" not in policy.remediation_steps
         assert policy.enforcementLevel == MANDATORY
         assert policy.severity == analyzer_pb2.PolicySeverity.Value(f"POLICY_SEVERITY_{rule.severity.name}")
         expected_type = "POLICY_TYPE_RESOURCE" if rule.scope == "resource" else "POLICY_TYPE_STACK"
@@ -571,11 +573,18 @@ def test_plugin_info_is_the_policy_sdk_version(prod_pack: Pack) -> None:
 # --- compliant and mutated stacks -----------------------------------------------------------------------
 
 
+# The shipped registry purges untagged manifests after 30 days, and release-tag locking cannot be declared:
+# `acr-release-tags-locked` is an advisory unknown (no URN, as the SDK reports one) until it is attested.
+RELEASE_LOCK: Key = ("acr-release-tags-locked", "", ADVISORY)
+
+
 def test_the_compliant_prod_stack_yields_no_diagnostic(prod_pack: Pack, prod_run: ProgramRun) -> None:
     configure(prod_pack, policy_file("prod.json"))
-    assert offline(prod_run.resources, prod_targets()) == set()
-    assert analyze_each(prod_pack, prod_run.resources) == []
+    assert offline(prod_run.resources, prod_targets()) == {RELEASE_LOCK}
+    assert keys(analyze_each(prod_pack, prod_run.resources)) == {RELEASE_LOCK}
     assert analyze_stack(prod_pack, prod_run.resources) == []
+    configure(prod_pack, {**policy_file("prod.json"), "acr-release-tags-locked": {"releaseTagsLocked": True}})
+    assert analyze_all(prod_pack, prod_run.resources) == []
 
 
 def _broken_prod(resources: Sequence[Resource]) -> list[Resource]:
@@ -593,6 +602,7 @@ def test_a_broken_prod_stack_yields_exactly_the_offline_findings(
     configure(prod_pack, policy_file("prod.json"))
 
     each, stack = analyze_each(prod_pack, broken), analyze_stack(prod_pack, broken)
+    each = [d for d in each if d.policyName != RELEASE_LOCK[0]]
 
     assert keys(each) == {("atlas-cloud-backup-enabled", cluster.urn, MANDATORY)}
     assert keys(stack) == {
@@ -600,7 +610,7 @@ def test_a_broken_prod_stack_yields_exactly_the_offline_findings(
         ("servicebus-dead-letter-alert", namespace.urn, MANDATORY),
     }
     assert len(each + stack) == 3  # one diagnostic per finding, none twice
-    assert keys(each + stack) == offline(broken, prod_targets())
+    assert keys(each + stack) == offline(broken, prod_targets()) - {RELEASE_LOCK}
     versioning = next(d for d in stack if d.policyName == "s3-versioning-enabled")
     assert versioning.policyPackName == "backstop"
     assert versioning.message.splitlines()[0] == load_rules().get("s3-versioning-enabled").description
@@ -613,9 +623,9 @@ def test_a_broken_prod_stack_yields_exactly_the_offline_findings(
 def test_staging_config_makes_the_same_findings_advisory(prod_pack: Pack, prod_run: ProgramRun) -> None:
     broken = _broken_prod(prod_run.resources)
     configure(prod_pack, policy_file("prod.json"))
-    mandatory = keys(analyze_all(prod_pack, broken))
+    mandatory = keys(analyze_all(prod_pack, broken)) - {RELEASE_LOCK}
     configure(prod_pack, policy_file("staging.json"))
-    advisory = keys(analyze_all(prod_pack, broken))
+    advisory = keys(analyze_all(prod_pack, broken)) - {RELEASE_LOCK}
     assert len(mandatory) == 3 and {level for _, _, level in mandatory} == {MANDATORY}
     assert advisory == {(policy, urn, ADVISORY) for policy, urn, _ in mandatory}
 
@@ -660,14 +670,16 @@ def test_a_tunable_set_in_a_policy_section_tightens_that_policy(
     """The README's tuning example: a 14-day point-in-time window fails the seeds' 7-day schedule and
     Backup Compliance Policy, at their URNs, and nothing else."""
     configure(prod_pack, {"all": "mandatory", "atlas-pitr-window": {"minRestoreWindowDays": 14}})
-    found = analyze_all(prod_pack, prod_run.resources)
+    found = [d for d in analyze_all(prod_pack, prod_run.resources) if d.policyName != RELEASE_LOCK[0]]
     schedule = named(prod_run.resources, "atlas-cartie-prod-backup-schedule")
     compliance = named(prod_run.resources, "atlas-backup-compliance-policy")
     assert keys(found) == {
         ("atlas-pitr-window", schedule.urn, MANDATORY),
         ("atlas-pitr-window", compliance.urn, MANDATORY),
     }
-    assert keys(found) == offline(prod_run.resources, prod_targets(min_restore_window_days=14))
+    assert keys(found) == offline(prod_run.resources, prod_targets(min_restore_window_days=14)) - {
+        RELEASE_LOCK
+    }
     assert all("at least 14 days required" in d.message for d in found)
 
 

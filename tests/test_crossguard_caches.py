@@ -13,7 +13,7 @@ import pytest
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from backstop import tokens
+from backstop.ground import tokens
 from backstop.policy.core import load_rules
 from backstop.policy.crossguard import _plain_props, _shared_view, _TargetsCache
 from backstop.policy.targets import PolicyConfigError

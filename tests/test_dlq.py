@@ -43,7 +43,7 @@ from azure.servicebus.exceptions import (
 from azure.servicebus.management import QueueProperties, ServiceBusAdministrationClient, TopicProperties
 
 from backstop.cli import main
-from backstop.dlq import commands, service
+from backstop.operations.dlq import commands, service
 
 NAMESPACE = "acme-prod-sb"
 HOST = "acme-prod-sb.servicebus.windows.net"

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
-from backstop.atlas_api import AtlasClient
 from backstop.cli import main
-from backstop.drill import commands
-from backstop.drill.run import DrillOptions, RefusedTarget, plan_drill, refuse_prod_targets
-from backstop.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
-from backstop.objectives import measured_restore_times
-from backstop.stackfile import read_stack_file
+from backstop.clients.atlas import AtlasClient
+from backstop.config.stackfile import read_stack_file
+from backstop.ground import tokens
+from backstop.operations.drill.run import DrillOptions, plan_drill
+from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
+from backstop.report.objectives import measured_restore_times
+from backstop.restore import runtime
+from backstop.restore.common import RefusedTarget, refuse_prod_targets
 from tests.fakes.drill_stacks import FakeDrillStacks
 from tests.fakes.drill_world import (
     PROD_PROJECT_ID,
@@ -48,7 +49,7 @@ def audit(world: DrillWorld, capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with DrillWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         yield world
 
 
@@ -263,7 +264,7 @@ def test_a_hash_mismatch_names_each_changed_document(
 
 
 def commands_id(value) -> str:
-    from backstop.mongo_manifest import format_id
+    from backstop.clients.mongo_manifest import format_id
 
     return format_id(value)
 
@@ -359,7 +360,7 @@ def _ctrl_c(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupt(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime(sleep=interrupt))
+    monkeypatch.setattr(runtime, "RUNTIME", world.runtime(sleep=interrupt))
 
 
 def _timeout(world: DrillWorld, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -545,7 +546,7 @@ def test_missing_credentials_are_one_line_exit_2(
 ) -> None:
     env = audited.env()
     del env[drop]
-    monkeypatch.setattr(commands, "RUNTIME", audited.runtime(env=env))
+    monkeypatch.setattr(runtime, "RUNTIME", audited.runtime(env=env))
     requests_before = len(audited.atlas.requests)
     assert run(capsys, *audited.args("drill", "--stack", "prod")) == (2, "", message)
     assert len(audited.atlas.requests) == requests_before
@@ -583,7 +584,7 @@ def test_a_missing_staging_project_is_a_config_error(
     drill = default_drill()
     del drill["stagingProjectId"]
     with DrillWorld(tmp_path, drill) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         code, _, err = run(capsys, *world.args("drill", "--stack", "prod"))
         assert (code, err) == (
             2,
@@ -647,7 +648,7 @@ def test_a_manifest_read_at_a_cluster_time_is_restored_to_that_exact_oplog_times
 def test_sweep_destroys_exactly_the_expired_drill_stacks(
     world: DrillWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backstop.drill.stacks import DrillStackInfo
+    from backstop.restore.stacks import DrillStackInfo
 
     now = world.clock.now()
     world.stacks = FakeDrillStacks(
@@ -660,7 +661,7 @@ def test_sweep_destroys_exactly_the_expired_drill_stacks(
             DrillStackInfo("org/backstop-drill/drill-20260510-000000-eeeeee", now - timedelta(days=6)),
         ]
     )
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+    monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
     code, out, _ = run(capsys, *world.args("drill", "sweep", "--dry-run"))
     assert code == 0 and world.stacks.destroyed() == []
     assert "would destroy 3 expired drill stack(s)" in out
@@ -678,13 +679,13 @@ def test_sweep_destroys_exactly_the_expired_drill_stacks(
 def test_sweep_reports_a_stack_it_could_not_destroy(
     world: DrillWorld, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from backstop.drill.stacks import DrillStackInfo
+    from backstop.restore.stacks import DrillStackInfo
 
     world.stacks = FakeDrillStacks(
         existing=[DrillStackInfo("drill-20260516-030000-aaaaaa", world.clock.now() - timedelta(hours=1))],
         fail_destroy=RuntimeError("stack is locked"),
     )
-    monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+    monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
     code, out, err = run(capsys, *world.args("drill", "sweep", "--quiet"))
     assert code == 1
     assert err == "backstop: could not destroy drill-20260516-030000-aaaaaa: stack is locked\n"
@@ -734,7 +735,7 @@ def test_a_sharded_source_is_drilled_into_a_drill_cluster_with_as_many_shards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], mode: str
 ) -> None:
     with DrillWorld(tmp_path, cluster_type="SHARDED", shards=3) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         audit(world, capsys)
         code, out, err = run(capsys, *world.args("drill", "--stack", "prod", "--mode", mode, "--quiet"))
         assert code == 0, out + err
@@ -759,7 +760,7 @@ def test_a_global_cluster_is_refused_in_one_line_before_anything_is_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with DrillWorld(tmp_path, cluster_type="GEOSHARDED", shards=2) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         audit(world, capsys)
         code, _, err = run(capsys, *world.args("drill", "--stack", "prod"))
         assert code == 2

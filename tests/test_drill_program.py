@@ -8,11 +8,11 @@ from typing import Any
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 
-from backstop import tokens
-from backstop.drill.program import DrillClusterSpec, drill_program
-from backstop.drill.stacks import created_from_name, stack_name_for
-from backstop.mocks import run_with_mocks
-from backstop.resources import SECRET_SIG, SECRET_SIG_KEY
+from backstop.ground import tokens
+from backstop.ground.resources import SECRET_SIG, SECRET_SIG_KEY
+from backstop.program.ephemeral import DrillClusterSpec, drill_program
+from backstop.program.mocks import run_with_mocks
+from backstop.restore.stacks import created_from_name, stack_name_for
 
 EXPIRES = datetime(2026, 5, 18, 9, 0, tzinfo=UTC)
 SPEC = DrillClusterSpec(

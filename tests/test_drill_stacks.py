@@ -12,7 +12,7 @@ import pytest
 from pulumi import automation as auto
 from pulumi.automation._cmd import CommandResult
 
-from backstop.drill.stacks import AutomationDrillStacks, DrillStackInfo, effective_expiry
+from backstop.restore.stacks import AutomationDrillStacks, DrillStackInfo, effective_expiry
 
 
 class _Workspace:

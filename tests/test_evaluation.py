@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
+from backstop.ground.resources import Resource
 from backstop.policy import crossguard
 from backstop.policy.core import RuleRegistry, Severity, evaluate, resource_rule, stack_rule
 from backstop.policy.formats import render
@@ -128,3 +129,92 @@ def test_the_prod_program_reports_its_scope(prod_run) -> None:
     clusters = [r for r in prod_run.resources if r.type == tokens.ATLAS_ADVANCED_CLUSTER]
     assert evaluate(components, PolicyTargets()).checked_count == 0 < len(components)
     assert evaluate(clusters, PolicyTargets()).checked_count == len(clusters) > 0
+
+
+# --- remediation states the target in force -----------------------------------------------------------
+
+
+def test_a_boolean_target_is_stated_as_config_spells_it() -> None:
+    """`releaseTagsLocked: true` is what the user writes, so the fix says `true`, never Python's `True`."""
+    from backstop.policy.core import load_rules
+
+    rule = load_rules().get("acr-release-tags-locked")
+    prod = PolicyTargets.for_environment("prod")
+    assert "(now: false)" in rule.remediation_for(prod)
+    assert "(now: true)" in rule.remediation_for(prod.with_config({"releaseTagsLocked": True}, "test"))
+
+
+def test_a_tuned_target_is_the_one_the_fix_asks_for(prod_run) -> None:
+    """`minRestoreWindowDays: 14`: the fix says "14 or more", in the report, the text output, SARIF and
+    the CrossGuard message, never the seed's 7."""
+    from tests.policy_support import mutate
+
+    schedule = next(r for r in prod_run.resources if r.type == tokens.ATLAS_BACKUP_SCHEDULE)
+    resources = mutate(prod_run.resources, schedule.name, {"restoreWindowDays": 10.0})
+    targets = PolicyTargets.for_environment("prod").with_config({"minRestoreWindowDays": 14})
+    report = evaluate(resources, targets)
+    found = [v for v in report.violations if v.policy == "atlas-pitr-window"]
+    assert found and all("restore_window_days to 14 or more" in v.remediation for v in found)
+    assert not any("7 or more" in v.remediation for v in found)
+    assert "restore_window_days to 14 or more" in render(report, "text", "prog")
+    sarif = json.loads(render(report, "sarif", "prog"))
+    [rule] = [r for r in sarif["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "atlas-pitr-window"]
+    assert "restore_window_days to 14 or more" in rule["help"]["text"]
+    from backstop.policy.core import load_rules
+
+    pitr = load_rules().get("atlas-pitr-window")
+    messages: list[str] = []
+    crossguard.report(
+        pitr,
+        pitr.run(schedule_of(resources, schedule.name), targets),
+        targets,
+        lambda m, u=None: messages.append(m),
+    )
+    assert messages and all("Remediation: Set restore_window_days to 14 or more" in m for m in messages)
+
+
+def schedule_of(resources: list[Resource], name: str) -> Resource:
+    return next(r for r in resources if r.name == name and r.custom)
+
+
+def _tuned(field: str, default: object) -> object:
+    """A valid value for `field` that differs from its default and prints distinctly."""
+    if field == "encryption_at_rest_providers":
+        return ["AWS", "AZURE"]
+    if isinstance(default, list):
+        return default[-1:] if len(default) > 1 else None
+    for candidate in (29, 23, 5, 3, 2):
+        if candidate == default:
+            continue
+        try:
+            PolicyTargets.for_environment("prod", **{field: candidate})
+        except Exception:
+            continue
+        return candidate
+    return None
+
+
+def test_every_rule_states_each_numeric_and_closed_set_target_in_force() -> None:
+    """Every rule's remediation names the target it runs with, for every number or closed set it reads."""
+    from backstop.policy.core import load_rules, target_text
+
+    base = PolicyTargets.for_environment("prod")
+    checked = 0
+    for rule in load_rules():
+        for field in rule.tunables:
+            default = getattr(base, field)
+            if isinstance(default, bool) or not isinstance(default, int | float | list):
+                continue
+            if field in ("prod_cluster_names", "prod_project_names", "prod_project_ids", "widget_hosts"):
+                continue  # inventories, not targets
+            if field == "backup_principals":
+                continue
+            value = _tuned(field, default)
+            assert value is not None, field
+            tuned = base.model_copy(update={field: value})
+            text = rule.remediation_for(tuned)
+            assert target_text(value) in text, (rule.id, field, text)
+            assert text != rule.remediation_for(base), (rule.id, field)
+            assert "$" not in text, (rule.id, text)
+            checked += 1
+    assert checked >= 25

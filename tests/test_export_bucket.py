@@ -15,7 +15,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from backstop import tokens
+from backstop.ground import tokens
 from tests.test_program import MockedStack, _checked, mock_stack
 
 

@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backstop import global_names
 from backstop.config import load_stack_config
-from backstop.mocks import run_with_mocks, use_mocks
-from backstop.program import main as program_main
-from backstop.stackfile import read_stack_file
+from backstop.config import names as global_names
+from backstop.config.stackfile import read_stack_file
+from backstop.program.mocks import run_with_mocks, use_mocks
+from backstop.program.stack import main as program_main
 from tests.conftest import ROOT
 
 # The examples of AWS's "General purpose bucket naming rules".

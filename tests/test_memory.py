@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from backstop.memory import gc_paused
+from backstop.ground.memory import gc_paused
 from backstop.policy.core import evaluate
 from backstop.policy.sources import SourceError, read_document
 from backstop.policy.targets import PolicyTargets

@@ -9,10 +9,10 @@ import pytest
 
 from backstop.cli import main
 from backstop.config import ObjectivesConfig
-from backstop.objectives import derive, human, measured_restore_times
+from backstop.config.stackfile import read_stack_file
+from backstop.ground.resources import Resource
 from backstop.policy.values import MISSING
-from backstop.resources import Resource
-from backstop.stackfile import read_stack_file
+from backstop.report.objectives import derive, human, measured_restore_times
 from tests.conftest import ROOT
 from tests.policy_support import mutate, without
 

@@ -1,10 +1,10 @@
 """The declared posture under Pulumi's own mocks, for both shipped stacks.
 
-Each stack's posture is declared once per session under backstop's mocks (`backstop.mocks.use_mocks`: a
-fresh recording monitor and the real values of `Pulumi.<stack>.yaml`); each `@pulumi.runtime.test` returns
-the `Output` of its checks over that declaration. The checks read what the engine would receive: the
-recording monitor's `RegisterResource` requests, with wire (camelCase) property names, integers as floats,
-property dependencies and `protect`.
+Each stack's posture is declared once per session under backstop's mocks (`backstop.program.mocks.use_mocks`:
+a fresh recording monitor and the real values of `Pulumi.<stack>.yaml`); each `@pulumi.runtime.test` returns
+the `Output` of its checks over that declaration. The checks read what the engine would receive: the recording
+monitor's `RegisterResource` requests, with wire (camelCase) property names, integers as floats, property
+dependencies and `protect`.
 """
 
 from __future__ import annotations
@@ -39,13 +39,20 @@ from pulumi_azure_native import (
     web,
 )
 
-from backstop import tokens
-from backstop.components.aws import ReplicatedBucket
 from backstop.config import StackConfig, from_pulumi_config
-from backstop.mocks import ACCOUNT_ID, ProgramRun, RecordingMonitor, Registration, run_with_mocks, use_mocks
-from backstop.program import Posture, declare, main
-from backstop.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.ground import tokens
+from backstop.ground.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN
+from backstop.program.components.aws import ReplicatedBucket
+from backstop.program.mocks import (
+    ACCOUNT_ID,
+    ProgramRun,
+    RecordingMonitor,
+    Registration,
+    run_with_mocks,
+    use_mocks,
+)
+from backstop.program.stack import Posture, declare, main
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOK = "https://hooks.slack.com/services/T0BACKSTOP/B0BACKSTOP/not-a-real-token"
@@ -146,8 +153,8 @@ def mock_stack(stack: str, extra: dict[str, str] | None = None, secrets: tuple[s
 def _declared(
     stack: str, extra: tuple[tuple[str, str], ...], secrets: tuple[str, ...]
 ) -> tuple[StackConfig, RecordingMonitor, Posture]:
-    """Declare one stack's posture under fresh mocks, as `backstop.program.main` does, and wait for every
-    registration.
+    """Declare one stack's posture under fresh mocks, as `backstop.program.stack.main` does, and wait for
+    every registration.
 
     Declaring is a pure function of the config, and the tests only read what it registered, so tests share
     one declaration per config: its `Output`s are resolved futures on the runtime's one event loop, which
@@ -200,7 +207,7 @@ def prod_with_slack() -> Iterator[MockedStack]:
 
 @functools.cache
 def run_program(stack: str, *, preview: bool = False) -> tuple[ProgramRun, RecordingMonitor]:
-    """The whole program (`backstop.program.main`, as `infra/__main__.py` runs it) under fresh mocks.
+    """The whole program (`backstop.program.stack.main`, as `infra/__main__.py` runs it) under fresh mocks.
 
     Cached: the result is plain data, and whole-program tests only read it.
     """
@@ -1112,7 +1119,7 @@ def test_a_drill_stack_never_declares_a_compliance_policy() -> None:
     """Drill clusters are restored into and torn down; a compliance floor would make them undeletable."""
     from datetime import UTC, datetime
 
-    from backstop.drill.program import DrillClusterSpec, drill_program
+    from backstop.program.ephemeral import DrillClusterSpec, drill_program
 
     spec = DrillClusterSpec(
         project_id="5f0000000000000000000042",

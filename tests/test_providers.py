@@ -1,5 +1,5 @@
-"""`backstop.providers.provider`: the SDK's own classes, from only the modules that hold them, and the whole
-package as soon as a name cannot be placed that way. Run in fresh interpreters, so nothing else has
+"""`backstop.program.providers.provider`: the SDK's own classes, from only the modules that hold them, and
+the whole package as soon as a name cannot be placed that way. Run in fresh interpreters, so nothing else has
 imported the provider first."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import json, sys
 import pulumi
-from backstop.providers import provider
+from backstop.program.providers import provider
 def count(root):
     return len([m for m in sys.modules if m.split(".")[0] == root])
 cloudflare = provider("pulumi_cloudflare")

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
-from backstop.drill import commands
-from backstop.evidence import DRILL_RESULTS_COLLECTION, document_hash, utc_iso, verify_chain
-from backstop.program import application_database
-from backstop.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.ground import tokens
+from backstop.ground.documents import document_hash, utc_iso
+from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
+from backstop.program.stack import application_database
+from backstop.report.evidence import DRILL_RESULTS_COLLECTION, verify_chain
+from backstop.restore import runtime
 from tests.conftest import ROOT
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
 from tests.fakes.recover_world import RecoverWorld
@@ -36,7 +37,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.fixture()
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(commands, "RUNTIME", world.runtime())
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
         yield world
 
 
@@ -125,7 +126,8 @@ def test_the_text_plan_names_the_runbook_steps_and_the_deadlines(
         f"backstop recover plan: record loss in tenant_acme.orders at {utc_iso(LOSS)} (stack prod)"
     )
     assert "  runbook           Was a single record deleted? → use oplog replay (1 min)" in out
-    assert "  data lost         1 s (RPO target 0 s: MISSED)" in out  # the seed's RPO for a record is 0
+    # The seed's RPO for a record is "0 min (oplog replay)": point in time to the second is that.
+    assert "  data lost         1 s (RPO target 0 s: met, within point-in-time's 1-second granularity)" in out
     assert "  expected time     1 min, seed estimate" in out and "(RTO target 30 min: met)" in out
     assert f"  tenant notice due    {utc_iso(LOSS + timedelta(hours=1))} (in 30 min) (loss + 1 h)" in out
     assert f"  incident record due  {utc_iso(LOSS + timedelta(hours=24))} (in 23 h 30 min)" in out
@@ -206,13 +208,13 @@ def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
                 "drillId": "q2",
                 "mechanism": "oplog_replay",
                 "timeToRestoreSeconds": 2700,
-                "finishedAt": "2026-05-18",
+                "finishedAt": "2026-05-10",
             },
             {
                 "drillId": "bad",
                 "mechanism": "oplog_replay",
                 "timeToRestoreSeconds": None,
-                "finishedAt": "2026-05-19",
+                "finishedAt": "2026-05-11",
             },
             {
                 "drillId": "snap",
@@ -227,13 +229,13 @@ def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
     ]
     assert expected == {
         "seconds": 2700.0,
-        "basis": "measured by the last drill (q2, finished 2026-05-18)",
+        "basis": "measured by the last drill (q2, finished 2026-05-10)",
         "rtoSeconds": 7200.0,
         "rtoMet": True,
     }
     env = audited.env()
     del env["BACKSTOP_EVIDENCE_MONGODB_URI"]
-    commands.RUNTIME = audited.runtime(env=env)
+    runtime.RUNTIME = audited.runtime(env=env)
     expected = plan_json(audited, capsys, *loss_args("collection", collection="orders"))[
         "expectedTimeToRestore"
     ]
@@ -675,10 +677,11 @@ def test_the_on_demand_snapshot_completes_before_any_write_and_only_listed_docum
 
 
 class _InterruptAfter:
-    """A production client whose N+1-th insert is interrupted (Ctrl-C)."""
+    """A production client whose N+1-th batch insert is interrupted: before it is sent (Ctrl-C), or once
+    the server applied it but before the answer (`applied`, as a SIGKILL right after the write)."""
 
-    def __init__(self, inner, inserts: int) -> None:
-        self.inner, self.left = inner, inserts
+    def __init__(self, inner, batches: int, *, applied: bool = False) -> None:
+        self.inner, self.left, self.applied = inner, batches, applied
 
     def __getitem__(self, name: str):
         outer = self
@@ -691,28 +694,42 @@ class _InterruptAfter:
                     def __getattr__(self, attr: str):
                         return getattr(real, attr)
 
-                    def insert_one(self, document):
+                    def insert_many(self, documents, **options):
                         if outer.left == 0:
+                            if outer.applied:
+                                real.insert_many(documents, **options)
                             raise KeyboardInterrupt
                         outer.left -= 1
-                        return real.insert_one(document)
+                        return real.insert_many(documents, **options)
 
                 return Collection()
 
         return Database()
 
 
+@pytest.mark.parametrize("applied", [False, True], ids=["before-the-batch", "after-the-batch"])
 def test_an_interrupted_cutover_resumes_without_duplicates(
-    verified, capsys: pytest.CaptureFixture[str]
+    verified, capsys: pytest.CaptureFixture[str], applied: bool
 ) -> None:
     world, incident = verified
-    world.production_wrapper = lambda client: _InterruptAfter(client, 50)
+    world.production_wrapper = lambda client: _InterruptAfter(client, 1, applied=applied)
     args = world.args("recover", "cutover", *incident_args(incident), "--execute", "--confirm", "tenant_acme")
     code, _, err = run(capsys, *args)
     assert code == 130
     assert "run the same command again to resume" in err
-    logged = list(world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"}))
-    assert sum(w["count"] for w in logged) == 50  # every write made before the interruption is logged
+    log = world.evidence[RECOVERY_LOG]
+    # Every batch is logged before it is sent: the interrupted one names its 40 orders, acknowledged or not.
+    logged = [
+        (w["step"], w["collection"], w["count"])
+        for w in log.find(
+            {"incidentId": incident, "step": {"$in": ["cutover-writing", "cutover-write"]}}
+        ).sort("sequence", 1)
+    ]
+    assert logged == [
+        ("cutover-writing", "customers", 14),
+        ("cutover-write", "customers", 14),
+        ("cutover-writing", "orders", 40),
+    ]
     world.production_wrapper = None
     code, out, err = run(capsys, *args)
     assert code == 0, out + err
@@ -725,12 +742,12 @@ def test_an_interrupted_cutover_resumes_without_duplicates(
     }
     ids = [
         (w["collection"], repr(i))
-        for w in world.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-write"})
+        for w in log.find({"incidentId": incident, "step": "cutover-write"})
         for i in w["ids"]
     ]
-    assert len(ids) == len(set(ids)) == 79  # 40 + 14 + 25, each written once
-    completed = world.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "cutover-completed"})
-    assert sum(c["alreadyInPlace"] for c in completed["collections"]) == 50
+    assert len(ids) == len(set(ids)) == (39 if applied else 79)  # the applied batch is found in place
+    completed = log.find_one({"incidentId": incident, "step": "cutover-completed"})
+    assert sum(c["alreadyInPlace"] for c in completed["collections"]) == (54 if applied else 14)
     assert all(c["conflicts"] == [] for c in completed["collections"])
 
 
@@ -742,6 +759,7 @@ def test_the_swapped_connection_target_is_what_the_program_exports_and_cleanup_k
 ) -> None:
     audited.lose(_drop_tenant)
     incident = restore(audited, capsys, *loss_args("region"), "--quiet")
+    assert run(capsys, *audited.args("recover", "verify", *incident_args(incident)))[0] == 0
     original = (audited.project_dir / "Pulumi.prod.yaml").read_text()
     code, out, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident)))
     assert code == 0 and (audited.project_dir / "Pulumi.prod.yaml").read_text() == original
@@ -779,7 +797,7 @@ def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
     audited.lose(_empty_orders)
     first = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
     audited.clock.advance(hours=1)
-    second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--new", "--quiet")
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--dry-run"))
     assert code == 0 and "would destroy 0 recovery stack(s)" in out
     audited.clock.advance(hours=71)  # the first expired 30 min ago, the second expires in 15 min
@@ -806,6 +824,8 @@ def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -
         "cutover",
         "record",
         "cleanup",
+        "status",
+        "verify-registry",
     }
     parser = build_parser()
     for command in commands:
@@ -815,7 +835,7 @@ def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -
 def test_the_runbook_calls_only_the_atlas_operations_listed_for_recover(
     audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from backstop.atlas_api import OPERATIONS_BY_COMMAND
+    from backstop.clients.atlas import OPERATIONS_BY_COMMAND
     from tests.contract.spec import find_operation
 
     audited.atlas.requests.clear()

@@ -15,11 +15,11 @@ import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.web import WebSiteManagementClient
 
-from backstop.app import rollback
 from backstop.cli import main
-from backstop.evidence import DRILL_RESULTS_COLLECTION
-from backstop.objectives import derive, measured_restore_times
-from backstop.stackfile import read_stack_file
+from backstop.config.stackfile import read_stack_file
+from backstop.operations.rollback import drill as rollback
+from backstop.report.evidence import DRILL_RESULTS_COLLECTION
+from backstop.report.objectives import derive, measured_restore_times
 from tests.conftest import ROOT
 from tests.fakes.arm_server import FakeArm, FakeWebApp
 
@@ -118,6 +118,8 @@ def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: A
     assert code == 0, err
     # Two swaps of the staging slot with production, each with the real request body.
     assert fake.app.swap_requests == [{"targetSlot": "staging", "preserveVnet": True}] * 2
+    # Each swap answered 202 + Location; the SDK polled the Location until it answered 200.
+    assert fake.app.operation_polls == [("op1", 202), ("op1", 200), ("op2", 202), ("op2", 200)]
     assert fake.app.production_image == BEFORE and fake.app.staging_image == STAGED
     assert fake.app.unauthenticated == 0
     assert fake.app.health_probes == [f"/_app/{APP}.azurewebsites.net/healthz"]
@@ -129,6 +131,24 @@ def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: A
     assert stored == document
     assert out.rstrip().splitlines()[-1].startswith("PASSED: application rollback (slot swap) 20 s")
     assert (tmp_path / "rollback.md").read_text() == out.rstrip() + "\n"
+
+
+def test_the_sdk_waits_as_each_202_says_before_polling_the_location(
+    world: Any, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Retry-After` on each in-progress answer of the swap's Location is what azure-core's poller sleeps
+    (it polls once at once after the request's 202, then waits as each 202 says)."""
+    from azure.core.pipeline.transport import HttpTransport
+
+    fake, _, _ = world
+    fake.retry_after = 7
+    waits: list[float] = []
+    monkeypatch.setattr(HttpTransport, "sleep", lambda self, seconds: waits.append(seconds))
+    code, _, err, _ = _drill(capsys, tmp_path)
+    assert code == 0, err
+    # Per swap, one wait: after the first poll's 202; two swaps.
+    assert waits == [7, 7]
+    assert fake.app.operation_polls == [("op1", 202), ("op1", 200), ("op2", 202), ("op2", 200)]
 
 
 def test_the_report_takes_the_measured_swap_time(
@@ -166,32 +186,103 @@ def test_a_failed_health_check_fails_the_drill_and_still_swaps_back(
 
 
 @pytest.mark.parametrize("half_applied", [True, False], ids=["images-exchanged", "nothing-applied"])
+@pytest.mark.parametrize("staged", [STAGED, BEFORE], ids=["different-images", "equal-images"])
 def test_an_interrupted_swap_always_ends_swapped_back(
-    world: Any, capsys: Any, tmp_path: Path, half_applied: bool
+    world: Any, capsys: Any, tmp_path: Path, half_applied: bool, staged: str
 ) -> None:
+    """The swap's Location answers 409 (the long-running operation failed) after the images were, or were
+    not, exchanged; with equal images the drill never gets there: nothing to roll back to."""
     fake, _, _ = world
+    fake.app.staging_image = staged
     fake.app.fail_swaps = {1}
     fake.app.half_applied = half_applied
     code, _, err, document = _drill(capsys, tmp_path)
     assert code == 1
-    assert fake.app.production_image == BEFORE and fake.app.staging_image == STAGED
+    assert fake.app.production_image == BEFORE and fake.app.staging_image == staged
     assert document["swapped"] is False and document["swappedBack"] is True
-    # Swapped back only when the failed swap had exchanged the images.
+    assert "NOT SWAPPED BACK" not in err
+    if staged == BEFORE:
+        assert fake.app.swap_requests == [] and fake.app.operation_polls == []
+        assert document["swapBacks"] == 0 and document["errors"] == [document["nothingToRollBack"]]
+        return
+    # The failed swap was polled on its Location until the HTTP error; swapped back only when the failed
+    # swap had exchanged the images.
+    assert fake.app.operation_polls[:2] == [("op1", 202), ("op1", 409)]
     assert document["swapBacks"] == (1 if half_applied else 0)
     assert len(fake.app.swap_requests) == (2 if half_applied else 1)
     assert document["errors"][0].startswith("swap into production: HttpResponseError")
-    assert "NOT SWAPPED BACK" not in err
+    assert "the swap was interrupted" in document["errors"][0]
 
 
 def test_a_failed_swap_back_is_retried_until_production_is_restored(
     world: Any, capsys: Any, tmp_path: Path
 ) -> None:
     fake, _, _ = world
-    fake.app.fail_swaps = {2}  # the first swap back fails (the SDK itself retries a plain 500)
+    fake.app.fail_swaps = {2}  # the first swap back fails on its Location (409, not retried by the SDK)
     code, _, _, document = _drill(capsys, tmp_path)
     assert fake.app.production_image == BEFORE
+    assert [poll for poll in fake.app.operation_polls if poll[0] == "op2"] == [("op2", 202), ("op2", 409)]
     assert document["swappedBack"] is True and document["swapBacks"] == 2
     assert code == 1 and document["errors"][0].startswith("swap back #1: HttpResponseError")
+
+
+def test_a_swap_that_cannot_start_is_an_http_error_not_a_poll(
+    world: Any, capsys: Any, tmp_path: Path
+) -> None:
+    """A 409 on the swap request itself (the SDK accepts only 200 or 202) fails before any poll."""
+    fake, _, _ = world
+    fake.app.fail_requests = {1}
+    fake.app.fail_request_status = 409
+    code, _, _, document = _drill(capsys, tmp_path)
+    assert code == 1 and fake.app.operation_polls == [] and len(fake.app.swap_requests) == 1
+    assert document["errors"][0].startswith("swap into production: ResourceExistsError")
+    assert fake.app.production_image == BEFORE and document["swappedBack"] is True
+
+
+@pytest.mark.parametrize(
+    "staged",
+    [
+        BEFORE,
+        "docker|WiserStagingAcr.azurecr.io/wiserreview/app:v41",
+    ],
+    ids=["same-reference", "same-reference-other-case"],
+)
+def test_slots_on_the_same_image_fail_in_one_line_without_a_swap(
+    world: Any, capsys: Any, tmp_path: Path, staged: str
+) -> None:
+    """Production and the `staging` slot on one moving tag: a swap would exchange identical configuration
+    and the images would compare equal afterwards; the drill fails, records it, and swaps nothing."""
+    fake, evidence, _ = world
+    fake.app.staging_image = staged
+    code, out, err, document = _drill(capsys, tmp_path)
+    reason = (
+        f"production and the staging slot both run {BEFORE}: there is nothing to roll back to "
+        "(deploy each release to the slot under its own tag or digest)"
+    )
+    assert code == 1
+    assert err == f"backstop: drill rollback FAILED on {APP}: {reason}\n"
+    assert fake.app.swap_requests == [] and fake.app.health_probes == []
+    assert document["nothingToRollBack"] == reason and document["errors"] == [reason]
+    assert document["passed"] is False and document["timeToRestoreSeconds"] is None
+    assert evidence["backstop"][DRILL_RESULTS_COLLECTION].count_documents({"passed": False}) == 1
+    assert out.rstrip().splitlines()[-1] == f"FAILED: application rollback (slot swap) not run: {reason}"
+
+
+@pytest.mark.parametrize(
+    ("production", "staged", "same"),
+    [
+        ("DOCKER|acr.azurecr.io/app:stable", "DOCKER|acr.azurecr.io/app:stable", True),
+        ("DOCKER|ACR.azurecr.io/app:stable", "docker|acr.azurecr.io/app:stable", True),
+        ("DOCKER|acr.azurecr.io/app", "DOCKER|acr.azurecr.io/app:latest", True),
+        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:aa", True),
+        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:bb", False),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:V1", False),
+        ("DOCKER|acr.azurecr.io/app:v41", "DOCKER|acr.azurecr.io/app:v42", False),
+        (None, "", True),
+    ],
+)
+def test_which_image_references_are_the_same(production: str | None, staged: str, same: bool) -> None:
+    assert (rollback.nothing_to_roll_back(production, staged) is not None) is same
 
 
 def test_an_interrupt_while_waiting_for_health_still_swaps_back(world: Any) -> None:

@@ -12,11 +12,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN_SENTINELS, Resource
 from backstop.policy.core import Finding, load_rules
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import UNKNOWN_SENTINELS, Resource
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "backstop" / "policy" / "rules"
 

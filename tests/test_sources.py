@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
 
 STACK = "prod"
 ROOT_URN = f"urn:pulumi:{STACK}::backstop::pulumi:pulumi:Stack::backstop-{STACK}"
@@ -502,3 +502,47 @@ def test_a_stream_of_one_event_is_read_as_a_stream(capsys, tmp_path) -> None:
     code, out, err = check(capsys, path)
     assert (code, err) == (0, "")
     assert out["summary"]["resources"] == 0
+
+
+def _save_plan(versioned: bool) -> dict[str, Any]:
+    """`pulumi preview --save-plan plan.json`: an `apitype.DeploymentPlanV1` (manifest, config,
+    resourcePlans keyed by URN, each a goal with its input diff, the steps and the proposed state)."""
+    bad = urn(tokens.AZ_SB_QUEUE, "orders")
+    plan = {
+        "manifest": {"time": "2026-11-20T10:00:00Z", "magic": "abc", "version": "v3.200.0"},
+        "config": {"azure-native:location": "eastus"},
+        "resourcePlans": {
+            ROOT_URN: {
+                "goal": {"type": tokens.STACK, "name": "backstop-prod", "custom": False, "protect": False},
+                "steps": ["create"],
+                "state": {},
+            },
+            bad: {
+                "goal": {
+                    "type": tokens.AZ_SB_QUEUE,
+                    "name": "orders",
+                    "custom": True,
+                    "inputDiff": {"adds": BAD_QUEUE},
+                    "outputDiff": {},
+                    "parent": ROOT_URN,
+                    "protect": False,
+                },
+                "steps": ["create"],
+                "state": BAD_QUEUE,
+            },
+        },
+    }
+    return {"version": 1, "plan": plan} if versioned else plan
+
+
+@pytest.mark.parametrize("versioned", [False, True], ids=["DeploymentPlanV1", "VersionedDeploymentPlan"])
+def test_a_saved_update_plan_is_refused_never_passed(capsys, tmp_path, versioned: bool) -> None:
+    """A plan holds each resource's changes, not the stack: read as an export it was an empty stack."""
+    path = _write(tmp_path, "plan.json", _save_plan(versioned))
+    code, out, err = check(capsys, path)
+    assert (code, out) == (2, {})
+    assert err.count("\n") == 1
+    assert err.strip() == (
+        f"backstop: {path}: a `pulumi preview --save-plan` file (resourcePlans): it holds each resource's "
+        "changes, not the stack; pass `pulumi preview --json --show-sames` output or `pulumi stack export`"
+    )

@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from backstop import tokens
 from backstop.cli import main
+from backstop.ground import tokens
 from backstop.policy.sources import GONE_OPS, KNOWN_OPS
 
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,9 +7,9 @@ pairwise `points_at` / `same_project` definition over a stack with repeated name
 
 from __future__ import annotations
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.stackview import StackView
-from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import UNKNOWN_STRING, res
 
 NS_ID = "/subscriptions/s1/resourceGroups/rg-east/providers/Microsoft.ServiceBus/namespaces/orders-ns"

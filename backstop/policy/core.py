@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import string
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Literal
 
-from backstop.memory import gc_paused
+from backstop.ground.memory import gc_paused
+from backstop.ground.resources import Resource
 from backstop.policy.targets import LevelName, PolicyTargets
-from backstop.resources import Resource
 
 if TYPE_CHECKING:
     from backstop.policy.stackview import StackView
@@ -62,6 +63,13 @@ class Rule:
     resource_types: frozenset[str] = frozenset()
     tunables: tuple[str, ...] = ()
 
+    def remediation_for(self, targets: PolicyTargets) -> str:
+        """The remediation with the targets in force: `$min_restore_window_days` reads `14` when tuned to 14,
+        so a fix never asks for the seed's default when a stricter (or looser) target is configured."""
+        return string.Template(self.remediation).safe_substitute(
+            {name: target_text(getattr(targets, name)) for name in PolicyTargets.model_fields}
+        )
+
     def run(self, subject: Any, targets: PolicyTargets) -> list[Finding]:
         """Run the check. A rule that raises fails closed: its error is a definite finding at the rule's
         level (mandatory in prod), never an unknown, so a broken rule cannot make a gate greener."""
@@ -70,6 +78,18 @@ class Rule:
         except Exception as exc:  # a rule bug must surface as a failing finding, not a crash or a pass
             urn = subject.urn if isinstance(subject, Resource) else ""
             return [Finding(urn, f"rule {self.id} could not evaluate: {type(exc).__name__}: {exc}")]
+
+
+def target_text(value: Any) -> str:
+    """A target as a fix states it, as the user writes it in config: whole floats as integers, lists
+    comma-separated, booleans `true`/`false`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(target_text(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 class DuplicateRuleError(Exception):
@@ -90,6 +110,16 @@ class RuleRegistry:
         unknown_settings = set(rule.tunables) - set(PolicyTargets.model_fields)
         if unknown_settings:
             raise ValueError(f"rule {rule.id!r} names unknown policy settings {sorted(unknown_settings)}")
+        placeholders = {
+            named or braced
+            for _, named, braced, _ in string.Template.pattern.findall(rule.remediation)
+            if named or braced
+        }
+        unknown_placeholders = placeholders - set(PolicyTargets.model_fields)
+        if unknown_placeholders:
+            raise ValueError(
+                f"rule {rule.id!r} remediation names unknown policy settings {sorted(unknown_placeholders)}"
+            )
         self._rules[rule.id] = rule
         return rule
 
@@ -294,7 +324,7 @@ def _violations(
                     finding.urn,
                     message,
                     rule.description,
-                    rule.remediation,
+                    rule.remediation_for(rule_targets),
                     finding.unknown,
                 )
             )

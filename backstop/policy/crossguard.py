@@ -67,7 +67,8 @@ from pulumi_policy import Severity as PolicySeverity
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, _DictProxy, _ListProxy
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import Resource, name_of, stack_of
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
 from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
@@ -79,7 +80,6 @@ from backstop.policy.targets import (
     environment_of_stack,
     prod_inventory,
 )
-from backstop.resources import Resource, name_of, stack_of
 
 PACK_NAME = "backstop"
 PACK_DESCRIPTION = (
@@ -292,7 +292,9 @@ def report(
             undecided.append(finding)
             continue
         suffix = " (an unknown value counts as a violation: unknownIsViolation)" if finding.unknown else ""
-        report_violation(f"{finding.message}{suffix}\nRemediation: {rule.remediation}", finding.urn)
+        report_violation(
+            f"{finding.message}{suffix}\nRemediation: {rule.remediation_for(targets)}", finding.urn
+        )
     if undecided:
         error = UnknownValueError(UNKNOWN_STRING_VALUE, [])
         error.message = (
@@ -388,6 +390,7 @@ def build_policies(
     """One policy per registered rule, named by the rule id, in id order."""
     rules: Sequence[Rule] = list(registry or load_rules())
     levels = declared_levels(stack, rules)
+    defaults = declared_targets(stack)
     policies: list[Policy] = []
     for rule in rules:
         common: dict[str, Any] = {
@@ -396,7 +399,8 @@ def build_policies(
             "enforcement_level": levels[rule.id],
             "config_schema": config_schema(rule),
             "severity": PolicySeverity(rule.severity.value),
-            "remediation_steps": rule.remediation,
+            # The pack's declared defaults; each violation's message states the configured target.
+            "remediation_steps": rule.remediation_for(defaults),
         }
         if rule.scope == "resource":
             policies.append(

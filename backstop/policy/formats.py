@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import name_of
 from backstop.policy.core import Report, Violation
-from backstop.resources import name_of
 
 FORMATS = ("text", "json", "sarif", "junit", "markdown")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -112,15 +112,22 @@ def render_markdown(report: Report, source: str) -> str:
 def render_sarif(report: Report, source: str) -> str:
     rules: list[dict[str, Any]] = []
     index: dict[str, int] = {}
+    # A rule's help states the targets it ran with, as its violations do (the environment's defaults when
+    # it has none).
+    from backstop.policy.targets import PolicyTargets
+
+    tuned = {v.policy: v.remediation for v in report.violations}
+    defaults = PolicyTargets.for_environment("staging" if report.environment == "staging" else "prod")
     for rule in report.rules:
         index[rule.id] = len(rules)
+        fix = tuned.get(rule.id) or rule.remediation_for(defaults)
         rules.append(
             {
                 "id": rule.id,
                 "name": rule.id,
                 "shortDescription": {"text": rule.description.split(". ")[0][:200]},
                 "fullDescription": {"text": rule.description},
-                "help": {"text": rule.remediation, "markdown": f"**Remediation:** {rule.remediation}"},
+                "help": {"text": fix, "markdown": f"**Remediation:** {fix}"},
                 "defaultConfiguration": {"level": "error"},
                 "properties": {"severity": str(rule.severity), "tags": ["backup", "disaster-recovery"]},
             }

@@ -28,7 +28,11 @@ How a state becomes the resource the rules judge:
 
 The streaming form of a preview (one engine event per line) is read as the digest it stands for. Anything
 unusable (bytes that are not UTF-8 or UTF-16 with a BOM, JSON nested too deep, integers too long, a failed
-preview, features Pulumi does not know) is a `SourceError`: one line naming the file and what is wrong.
+preview, features Pulumi does not know, a `pulumi preview --save-plan` file, which holds changes rather than
+the stack) is a `SourceError`: one line naming the file and what is wrong.
+
+Long because the three formats share one reading of a resource state (outputs over inputs, secrets,
+unknowns, drift); keeping them together keeps that reading single.
 """
 
 from __future__ import annotations
@@ -41,10 +45,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from backstop import tokens
-from backstop.errors import BackstopError
-from backstop.memory import gc_paused
-from backstop.resources import Resource, stack_of
+from backstop.ground import tokens
+from backstop.ground.errors import BackstopError
+from backstop.ground.memory import gc_paused
+from backstop.ground.resources import Resource, stack_of
 
 DocumentKind = Literal["preview", "export", "checkpoint"]
 
@@ -588,6 +592,15 @@ def kind_of(document: Any, source: str) -> DocumentKind:
         raise SourceError(
             f"{source}: expected a JSON object from `pulumi preview --json`, `pulumi stack export` "
             "or a checkpoint file"
+        )
+    plan = document.get("plan")
+    if "resourcePlans" in document or (isinstance(plan, Mapping) and "resourcePlans" in plan):
+        # `apitype.DeploymentPlanV1` (or its `VersionedDeploymentPlan` wrapper): per-resource input diffs
+        # and steps, not the stack's resources; read as an export it would be an empty stack that passes.
+        raise SourceError(
+            f"{source}: a `pulumi preview --save-plan` file (resourcePlans): it holds each resource's "
+            "changes, not the stack; pass `pulumi preview --json --show-sames` output or "
+            "`pulumi stack export`"
         )
     if "checkpoint" in document or ("latest" in document and "steps" not in document):
         return "checkpoint"

@@ -21,21 +21,41 @@ stays linear in its size: no rule scans pairs of resources. The indexes, and the
   `cluster_for`, `same_project`.
 
 A rule that needs a join not listed here adds an index to this module rather than a loop over pairs.
+
+Long because every index lives here, next to the others it is built with, so that no rule grows a join of
+its own.
 """
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown, name_of
 from backstop.policy.values import MISSING, get, items
-from backstop.resources import UNKNOWN, Resource, is_unknown, name_of
 
 # An ARM id naming a Service Bus namespace ends in `…/providers/microsoft.servicebus/namespaces/<name>`.
 _SB_NAMESPACE_MARKER = f"/providers/{tokens.SB_METRIC_NAMESPACE.lower()}/"
+
+# A top-level resource's ARM id, lower case: its resource group, provider type and name.
+_ARM_ID = re.compile(r"^/subscriptions/[^/]+/resourcegroups/([^/]+)/providers/([^/]+/[^/]+)/([^/]+)$")
+
+# The ARM provider type of each resource an alert may be scoped to, and the property holding its ARM name.
+_ARM_TYPES: dict[str, tuple[str, str]] = {
+    tokens.AZ_WEB_APP: ("microsoft.web/sites", "name"),
+    tokens.AZC_LINUX_WEB_APP: ("microsoft.web/sites", "name"),
+    tokens.AZC_WINDOWS_WEB_APP: ("microsoft.web/sites", "name"),
+    tokens.AZ_REDIS: ("microsoft.cache/redis", "name"),
+    tokens.AZC_REDIS: ("microsoft.cache/redis", "name"),
+    tokens.AZ_MANAGED_REDIS: ("microsoft.cache/redisenterprise", "clusterName"),
+    tokens.AZC_MANAGED_REDIS: ("microsoft.cache/redisenterprise", "name"),
+    tokens.AZ_STORAGE_ACCOUNT: ("microsoft.storage/storageaccounts", "accountName"),
+    tokens.AZC_STORAGE_ACCOUNT: ("microsoft.storage/storageaccounts", "name"),
+}
 
 
 @dataclass(frozen=True)
@@ -168,6 +188,10 @@ class _AlertIndex:
         self.by_id: dict[str, set[int]] = defaultdict(set)
         self.by_namespace_name: dict[str, set[int]] = defaultdict(set)
         self.by_container: dict[str, set[int]] = defaultdict(set)
+        # (provider type, name) of a literal top-level ARM id -> (alert position, resource group).
+        self.by_type_name: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+        self.by_type: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        self.position: dict[int, int] = {id(alert): i for i, alert in enumerate(alerts)}
         floating: list[int] = []
         for position, alert in enumerate(alerts):
             deps = alert.property_dependencies.get("scopes", ())
@@ -189,6 +213,11 @@ class _AlertIndex:
                     continue
                 scope = scope.lower().rstrip("/")
                 self.by_id[scope].add(position)
+                literal = _ARM_ID.match(scope)
+                if literal:
+                    group, provider, name = literal.groups()
+                    self.by_type_name[(provider, name)].append((position, group))
+                    self.by_type[provider].append((position, group))
                 if multi_resource:
                     self.by_container[scope].add(position)
                 start = scope.find(_SB_NAMESPACE_MARKER)
@@ -210,6 +239,25 @@ class _AlertIndex:
                 positions |= self.by_container.get(namespace_id[:slash], set())
                 slash = namespace_id.find("/", slash + 1)
         return [self.alerts[i] for i in sorted(positions)]
+
+    def by_arm_name(self, provider: str, name: Any, group: Any) -> tuple[set[int], set[int]]:
+        """Alerts whose literal ARM id names a resource by provider type, name and resource group (a
+        resource being created has no id to compare yet): (certainly it, perhaps it while its name or
+        resource group is not known)."""
+        if isinstance(name, str):
+            candidates = self.by_type_name.get((provider, name.lower()), [])
+        else:
+            candidates = self.by_type.get(provider, []) if is_unknown(name) else []
+        certain: set[int] = set()
+        maybe: set[int] = set()
+        for position, scope_group in candidates:
+            if isinstance(group, str) and scope_group != group.lower():
+                continue  # another resource group: not this resource, whatever its name
+            if isinstance(group, str) and isinstance(name, str):
+                certain.add(position)
+            elif is_unknown(group) or is_unknown(name):
+                maybe.add(position)
+        return certain, maybe - certain
 
 
 class StackView:
@@ -515,12 +563,41 @@ class StackView:
     ) -> AlertScopes:
         """The metric alerts (of `types`) whose `scopes` name `resource` itself, any kind of resource (a web
         app, a cache, a storage account): by the engine's dependency or by its ARM id (case and a trailing
-        "/" ignored). Same index as `metric_alerts_scoped_to`."""
+        "/" ignored), or by the resource group, provider type and name a literal ARM id spells (a resource
+        being created has no id yet); while its name or resource group is unknown, such an alert is only
+        `floating` (perhaps it), never a definite miss. Same index as `metric_alerts_scoped_to`."""
         key = frozenset(types)
         index = self._alerts.get(key)
         if index is None:
             index = self._alerts[key] = _AlertIndex(self.of(key))
-        return AlertScopes(index.covering(resource, None), index.floating)
+        covering = index.covering(resource, None)
+        arm = _ARM_TYPES.get(resource.type)
+        if arm is None:
+            return AlertScopes(covering, index.floating)
+        name, group = get(resource.props, arm[1]), self._resource_group(resource)
+        if name is MISSING:
+            name = UNKNOWN  # auto-named: the provider appends a random suffix when it creates it
+        certain, maybe = index.by_arm_name(arm[0], name, group)
+        certain |= {index.position[id(a)] for a in covering}
+        covering = [index.alerts[i] for i in sorted(certain)]
+        floating = index.floating + [index.alerts[i] for i in sorted(maybe - certain)]
+        return AlertScopes(covering, floating)
+
+    def _resource_group(self, resource: Resource) -> Any:
+        """A resource's resource group name: its `resourceGroupName`, else (computed) the name of the
+        declared resource group it was computed from; `UNKNOWN` when neither tells."""
+        value = get(resource.props, "resourceGroupName")
+        if not is_unknown(value):
+            return value
+        for urn in resource.property_dependencies.get("resourceGroupName", ()):
+            group = self._by_urn.get(urn)
+            if group is not None and group.type in (tokens.AZ_RESOURCE_GROUP, tokens.AZC_RESOURCE_GROUP):
+                name = get(
+                    group.props, "resourceGroupName" if group.type == tokens.AZ_RESOURCE_GROUP else "name"
+                )
+                if isinstance(name, str):
+                    return name
+        return UNKNOWN
 
     def action_groups_notified(self, alert: Resource) -> tuple[list[Resource], bool]:
         """The declared action groups an alert's `actions[].actionGroupId` name, in stack order, and

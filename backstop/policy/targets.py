@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal, cast
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from pydantic.alias_generators import to_camel
 
-from backstop import seeds, tokens
-from backstop.errors import BackstopError
+from backstop.ground import seeds, tokens
+from backstop.ground.errors import BackstopError
 
 Environment = Literal["prod", "staging"]
 LevelName = Literal["mandatory", "advisory", "disabled"]
@@ -113,6 +113,14 @@ class PolicyTargets(BaseModel):
         default=7,
         ge=0,
         description="Days an untagged manifest is kept before a retention policy may purge it",
+    )
+    release_tags_locked: bool = Field(
+        default=False,
+        description=(
+            "The release pipeline locks every release image (ACR `writeEnabled`/`deleteEnabled` false, set "
+            "per image with `az acr repository update`; no Pulumi resource declares it), so an "
+            "untagged-manifest retention policy never purges a prior release"
+        ),
     )
     critical_alert_severity: int = Field(
         default=1,
@@ -218,7 +226,7 @@ def prod_inventory(project_dir: Path) -> dict[str, list[str]]:
     Restore jobs are checked against these so that no stack, drill or otherwise, restores over prod.
     """
     from backstop.config import ConfigError
-    from backstop.stackfile import read_stack_file
+    from backstop.config.stackfile import read_stack_file
 
     try:
         cfg = read_stack_file(project_dir, "prod").stack_config()

@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from backstop.resources import UNKNOWN, is_unknown
+from backstop.ground.resources import UNKNOWN, is_unknown
 
 
 class _Missing:

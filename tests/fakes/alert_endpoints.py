@@ -3,7 +3,8 @@
 - A Slack incoming webhook (`POST /services/...`): like Slack, `400 invalid_payload` without a `text`,
   `404 no_service` for a webhook that was removed, else `200 ok`.
 - Azure Resource Manager's action groups (list, `createNotifications` answered `202` + `Location`, then
-  `notificationStatus` answered `202` once and `200` with PascalCase `actionDetails`), with bearer tokens
+  `notificationStatus` answered `202` once and `200` with PascalCase `actionDetails`, the status itself in
+  camelCase or, with `status_spelling="pascal"`, in PascalCase as the spec's example), with bearer tokens
   checked (`401 InvalidAuthenticationToken`).
 """
 
@@ -45,6 +46,9 @@ class AlertEndpoints:
     never_finish: bool = False
     retry_after: str = "0"
     base_url: str = ""
+    # How the finished status is spelled: "camel" (`state`, `actionDetails`) or "pascal" (`State`,
+    # `CompletedTime`, `ActionDetails`, as the 2022-06-01 spec's getTestNotifications example answers).
+    status_spelling: str = "camel"
 
 
 def action_group(name: str, *, managed: bool = True, **receivers: list[dict[str, Any]]) -> dict[str, Any]:
@@ -183,6 +187,21 @@ def _handler(state: AlertEndpoints) -> type[BaseHTTPRequestHandler]:
             if state.never_finish or state.polls[notification_id] < 2:
                 self._send(
                     202, {}, {"Location": f"{state.base_url}{self.path}", "Retry-After": state.retry_after}
+                )
+                return
+            if state.status_spelling == "pascal":
+                self._send(
+                    200,
+                    {
+                        "Context": {
+                            "NotificationSource": "Microsoft.Insights/TestNotification",
+                            "ContextType": "Test",
+                        },
+                        "State": "Completed",
+                        "CompletedTime": "0001-01-01T00:00:00+00:00",
+                        "CreatedTime": "2026-11-30T20:00:00+00:00",
+                        "ActionDetails": notification["actionDetails"],
+                    },
                 )
                 return
             self._send(

@@ -3,13 +3,18 @@
 It keeps one web app with a production slot and a `staging` slot, each running an image, and serves:
 `GET .../sites/{name}` (the site, with `defaultHostName`), `GET .../sites/{name}/config/web` and
 `GET .../sites/{name}/slots/{slot}/config/web` (the slot's `linuxFxVersion` and `healthCheckPath`), and
-`POST .../sites/{name}/slotsswap` (a long-running operation answered 202 with an `Azure-AsyncOperation`
-URL, polled until `Succeeded` or `Failed`). It also answers the app's health check path for whichever image
-production runs (`/_app/{host}{path}`). Requests without a bearer token are refused, as ARM refuses them.
+`POST .../sites/{name}/slotsswap`, the long-running operation as azure-mgmt-web's
+`_swap_slot_with_production_initial` reads it (200 or 202; on 202 the `Location` and `Retry-After`
+headers) and azure-core's `LocationPolling` follows it: `GET` the `Location`
+(`.../sites/{name}/operationresults/{id}`) answers 202 with `Location` and `Retry-After` while the swap
+runs, 200 when it succeeded, and an HTTP error with an ARM error body when it failed. It also answers the
+app's health check path for whichever image production runs (`/_app/{host}{path}`). Requests without a
+bearer token are refused, as ARM refuses them.
 
 Faults, to test the drill: `unhealthy_images` (the health check answers 503 for them), `fail_swaps` (the
-n-th swap operation fails; with `half_applied` the images are exchanged anyway, as an interrupted swap may
-leave them), `fail_requests` (the n-th swap request is answered 500 at once).
+n-th swap operation fails: its `Location` answers `failed_swap_status`; with `half_applied` the images are
+exchanged anyway, as an interrupted swap may leave them), `fail_requests` (the n-th swap request is
+answered `fail_request_status`, 500 unless set, at once).
 """
 
 from __future__ import annotations
@@ -79,8 +84,14 @@ class FakeWebApp:
     fail_swaps: set[int] = field(default_factory=set)
     fail_requests: set[int] = field(default_factory=set)
     half_applied: bool = False
+    # A failed swap's answer on its `Location`: a status the SDK's retry policy does not retry.
+    failed_swap_status: int = 409
+    # The answer to a swap request in `fail_requests` (500 is retried by the SDK's retry policy).
+    fail_request_status: int = 500
     # What happened, for the tests to assert on.
     swap_requests: list[dict[str, Any]] = field(default_factory=list)
+    # Each poll of a swap's `Location`: (operation id, the status answered).
+    operation_polls: list[tuple[str, int]] = field(default_factory=list)
     health_probes: list[str] = field(default_factory=list)
     unauthenticated: int = 0
 
@@ -92,9 +103,10 @@ class FakeWebApp:
 class FakeArm:
     """The server and the one app it hosts; `base_url` for the client, `cert` for its trust store."""
 
-    def __init__(self, app: FakeWebApp, *, polls_before_done: int = 1) -> None:
+    def __init__(self, app: FakeWebApp, *, polls_before_done: int = 1, retry_after: int = 0) -> None:
         self.app = app
         self.polls_before_done = polls_before_done
+        self.retry_after = retry_after
         self._operations: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._dir = tempfile.TemporaryDirectory()
@@ -149,28 +161,31 @@ class FakeArm:
             },
         }
 
-    def _start_swap(self, body: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def _location(self, operation: str) -> dict[str, str]:
+        """The headers of a 202: where to poll and after how many seconds."""
+        url = f"{self.base_url}{self._site()['id']}/operationresults/{operation}?api-version=2025-05-01"
+        return {"Location": url, "Retry-After": str(self.retry_after)}
+
+    def _start_swap(self, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
             self.app.swap_requests.append(body)
             number = len(self.app.swap_requests)
             if number in self.app.fail_requests:
-                return 500, {"error": {"code": "InternalServerError", "message": "swap could not start"}}, {}
+                error = {"code": "Conflict", "message": "swap could not start"}
+                return self.app.fail_request_status, {"error": error}, {}
             operation = f"op{number}"
             self._operations[operation] = {"number": number, "polls": 0, "done": False}
-        headers = {
-            "Azure-AsyncOperation": f"{self.base_url}/operations/{operation}",
-            "Retry-After": "0",
-        }
-        return 202, {}, headers
+        return 202, None, self._location(operation)
 
-    def _poll(self, operation: str) -> tuple[int, dict[str, Any]]:
+    def _poll(self, operation: str) -> tuple[int, Any, dict[str, str]]:
         with self._lock:
             state = self._operations.get(operation)
             if state is None:
-                return 404, {"error": {"code": "NotFound", "message": operation}}
+                return 404, {"error": {"code": "NotFound", "message": operation}}, {}
             state["polls"] += 1
             if state["polls"] <= self.polls_before_done:
-                return 200, {"status": "InProgress"}
+                self.app.operation_polls.append((operation, 202))
+                return 202, None, self._location(operation)
             failed = state["number"] in self.app.fail_swaps
             if not state["done"]:
                 state["done"] = True
@@ -178,11 +193,14 @@ class FakeArm:
                     app = self.app
                     app.production_image, app.staging_image = app.staging_image, app.production_image
             if failed:
-                return 200, {
-                    "status": "Failed",
-                    "error": {"code": "SwapFailed", "message": "the swap was interrupted"},
-                }
-            return 200, {"status": "Succeeded"}
+                self.app.operation_polls.append((operation, self.app.failed_swap_status))
+                return (
+                    self.app.failed_swap_status,
+                    {"error": {"code": "Conflict", "message": "the swap was interrupted"}},
+                    {},
+                )
+            self.app.operation_polls.append((operation, 200))
+            return 200, None, {}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -221,16 +239,15 @@ class FakeArm:
                     status = 200 if path == expected and healthy else 503 if path == expected else 404
                     self._send(status, {"image": fake.app.production_image})
                     return
-                if path.startswith("/operations/"):
-                    status, body = fake._poll(path.rsplit("/", 1)[-1])
-                    self._send(status, body)
-                    return
                 match = _SITE.match(path)
                 if match is None or match["name"] != fake.app.name:
                     self._send(404, {"error": {"code": "ResourceNotFound", "message": path}})
                     return
                 rest = match["rest"] or ""
-                if rest == "":
+                if rest.startswith("/operationresults/"):
+                    status, body, headers = fake._poll(rest.rsplit("/", 1)[-1])
+                    self._send(status, body, headers)
+                elif rest == "":
                     self._send(200, fake._site())
                 elif rest == "/config/web":
                     self._send(200, fake._config(None))

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from backstop import tokens
-from backstop.drill.stacks import STACK_EXPIRY_TAG, DrillStackInfo, parse_expiry
-from backstop.mocks import ProgramRun, run_with_mocks, use_mocks
+from backstop.ground import tokens
+from backstop.program.mocks import ProgramRun, run_with_mocks, use_mocks
+from backstop.restore.stacks import STACK_EXPIRY_TAG, DrillStackInfo, parse_expiry
 from tests.fakes.atlas_server import FakeAtlas
 
 

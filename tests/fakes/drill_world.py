@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from bson import Decimal128, Int64, ObjectId
 
-from backstop.drill.commands import Runtime
+from backstop.restore.runtime import Runtime
 from tests.conftest import ROOT
 from tests.fakes.atlas_server import FakeAtlas, FakeClock
 from tests.fakes.drill_stacks import FakeDrillStacks

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from backstop.recover.commands import ENV_CUTOVER_URI
+from backstop.operations.recover.steps import ENV_CUTOVER_URI
 from tests.fakes.drill_stacks import FakeDrillStacks
 from tests.fakes.drill_world import DrillWorld, set_prod_config
 from tests.fakes.mongo import copy_databases
 
-# The cutover's writer: another user on the same production cluster.
-CUTOVER_URI = "mongodb+srv://writer@cartie-prod.fake.mongodb.net"
+# The cutover's writer: another user on the same production cluster (the SRV host Atlas lists for it).
+CUTOVER_URI = "mongodb+srv://writer@cartie-prod.6a000.mongodb.net/?retryWrites=true"
 
 
 class RecoverWorld(DrillWorld):
@@ -27,6 +27,10 @@ class RecoverWorld(DrillWorld):
         # What the cluster held just before the loss: what Atlas restores from.
         self.backup: Any = None
         self.production_wrapper: Callable[[Any], Any] | None = None
+        # The deployed application stack's outputs (`pulumi stack output`), as `recover cleanup` reads them.
+        self.deployed: dict[str, Any] = {
+            "applicationDatabase": {"projectId": "6a0000000000000000000001", "clusterName": "cartie-prod"}
+        }
 
     def env(self) -> dict[str, str]:
         return dict(super().env(), **{ENV_CUTOVER_URI: CUTOVER_URI})
@@ -53,9 +57,17 @@ class RecoverWorld(DrillWorld):
         copy_databases(self.backup, self.target_client(job))
 
     def runtime(self, **overrides: Any) -> Any:
-        values: dict[str, Any] = {"recovery_stacks": lambda: self.recovery_stacks}
+        values: dict[str, Any] = {
+            "recovery_stacks": lambda: self.recovery_stacks,
+            "deployed_outputs": self.deployed_outputs,
+        }
         values.update(overrides)
         return super().runtime(**values)
+
+    def deployed_outputs(self, project_dir: str, stack: str) -> dict[str, Any]:
+        if isinstance(self.deployed, BaseException):
+            raise self.deployed
+        return self.deployed
 
     def recovery_client(self, stack_name: str) -> Any:
         cluster = next(c for (_, name), c in self.atlas.clusters.items() if name == stack_name)

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import (
     SHAPES,
     TOKEN_SETS,
@@ -92,7 +92,7 @@ def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
     engineering = named(prod_run.resources, "messaging-dlq-action-group").id
     email_only = mutate(prod_run.resources, STORAGE_ALERT, {"actions": [{"actionGroupId": engineering}]})
     assert failing(RULE, without_dependencies(email_only)) == {ACCOUNT}
-    # A webhook receiver (a relay, or Slack's own incoming webhook) counts.
+    # A webhook receiver to a relay counts (one straight to hooks.slack.com does not, see below).
     hooked = mutate(
         email_only,
         "messaging-dlq-action-group",
@@ -103,14 +103,64 @@ def test_email_only_group_does_not_reach_slack(prod_run: ProgramRun) -> None:
     assert failing(RULE, without_dependencies(disabled)) == {ACCOUNT}
 
 
-def test_a_declared_secret_receiver_list_counts(prod_run: ProgramRun) -> None:
+def test_a_declared_secret_receiver_list_counts_when_computed_from_the_relay(prod_run: ProgramRun) -> None:
     group = named(prod_run.resources, SLACK_GROUP)
     assert group.props["logicAppReceivers"] is UNKNOWN  # a secret: the callback URL carries a signature
     assert failing(RULE, prod_run.resources) == set() == undecided(RULE, prod_run.resources)
-    assert failing(RULE, without_dependencies(prod_run.resources)) == set()
+    # Without the engine's word that the list was computed from the Logic App relay, it is unreadable:
+    # unknown, never a pass.
+    hidden = without_dependencies(prod_run.resources)
+    assert failing(RULE, hidden) == set()
+    assert undecided(RULE, hidden) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
     # No receiver list at all: the Slack group reaches nobody.
     bare = mutate(prod_run.resources, SLACK_GROUP, {"logicAppReceivers": MISSING})
     assert failing(RULE, bare) == {APP, "wiser-prod-app-secondary", CACHE, ACCOUNT}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("receivers", "expected_failing", "expected_undecided"),
+    [
+        pytest.param(
+            {"webhookReceivers": [{"name": "s", "serviceUri": "https://hooks.slack.com/services/T0/B0/x"}]},
+            {ACCOUNT},
+            set(),
+            id="webhook-straight-to-slack-is-rejected-by-slack",
+        ),
+        pytest.param(
+            {"webhookReceivers": [{"name": "r", "serviceUri": "https://relay.example.com/alerts"}]},
+            set(),
+            set(),
+            id="webhook-to-a-relay",
+        ),
+        pytest.param(
+            {"webhookReceivers": [{"name": "r", "serviceUri": UNKNOWN}]},
+            set(),
+            {ACCOUNT},
+            id="unknown-webhook-url",
+        ),
+        pytest.param({"webhookReceivers": UNKNOWN}, set(), {ACCOUNT}, id="unreadable-receiver-list"),
+        pytest.param(
+            {"azureFunctionReceivers": [{"name": "f", "functionName": "relay"}]},
+            set(),
+            set(),
+            id="function-relay",
+        ),
+    ],
+)
+def test_only_slack_readable_receivers_count(
+    prod_run: ProgramRun,
+    shape: str,
+    receivers: dict[str, Any],
+    expected_failing: set[str],
+    expected_undecided: set[str],
+) -> None:
+    engineering = named(prod_run.resources, "messaging-dlq-action-group").id
+    alone = mutate(prod_run.resources, STORAGE_ALERT, {"actions": [{"actionGroupId": engineering}]})
+    hooked = without_dependencies(mutate(alone, "messaging-dlq-action-group", receivers))
+    loaded = shape_of(hooked, shape)
+    assert ACCOUNT in failing(RULE, loaded) if expected_failing else ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT in undecided(RULE, loaded)) == bool(expected_undecided)
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -163,3 +213,65 @@ def test_unknown_group_ids_are_settled_by_dependencies(prod_run: ProgramRun) -> 
         {"actions[0].actionGroupId": UNKNOWN, "actions[1].actionGroupId": UNKNOWN},
     )
     assert failing(RULE, loaded) == set() == undecided(RULE, loaded)
+
+
+def _literal_scope(resources: list[Any], scope: str) -> list[Any]:
+    """The storage alert scoped by a literal ARM id, as a user copies it from the portal: no dependency."""
+    deps = dict(named(resources, STORAGE_ALERT).property_dependencies)
+    deps.pop("scopes")
+    return mutate(resources, STORAGE_ALERT, {"scopes": [scope]}, property_dependencies=deps)
+
+
+ACCOUNT_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/RG-WISER-PROD-BACKUP/providers/"
+    "Microsoft.Storage/storageAccounts/{name}"
+)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_literal_arm_id_of_a_resource_being_created_is_resolved_by_group_type_and_name(
+    prod_preview_run: ProgramRun, shape: str
+) -> None:
+    """At a first preview the account has no id; its literal ARM id still names it (resource group from
+    the declared group it was computed from, provider type, name), as ARM compares ids (case ignored)."""
+    loaded = shape_of(
+        _literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="wiserprodmedia")), shape
+    )
+    assert named(loaded, ACCOUNT).id in (None, UNKNOWN) or shape == "export"
+    assert ACCOUNT not in failing(RULE, loaded) | undecided(RULE, loaded)
+    other = shape_of(_literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="someoneelse")), shape)
+    assert ACCOUNT in failing(RULE, other)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_literal_arm_id_whose_group_is_unknown_is_undecided_never_a_violation(
+    prod_preview_run: ProgramRun, shape: str
+) -> None:
+    scoped = _literal_scope(prod_preview_run.resources, ACCOUNT_ID.format(name="wiserprodmedia"))
+    account = named(scoped, ACCOUNT)
+    deps = {k: v for k, v in account.property_dependencies.items() if k != "resourceGroupName"}
+    loaded = shape_of(mutate(scoped, ACCOUNT, {}, property_dependencies=deps), shape)
+    assert ACCOUNT in undecided(RULE, loaded)
+    assert ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT, "advisory") in levels(RULE, loaded, PROD)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("group", "expected_failing", "expected_undecided"),
+    [("RG-WISER-PROD-BACKUP", set(), {ACCOUNT}), ("rg-somewhere-else", {ACCOUNT}, set())],
+)
+def test_an_auto_named_resource_is_perhaps_named_only_in_its_own_resource_group(
+    prod_preview_run: ProgramRun,
+    shape: str,
+    group: str,
+    expected_failing: set[str],
+    expected_undecided: set[str],
+) -> None:
+    """Without `accountName` the provider adds a random suffix: a literal id in the account's resource group
+    may name it (unknown); one in another resource group cannot (the alert covers nothing here)."""
+    scope = ACCOUNT_ID.format(name="wiserprodmedia1a2b3c").replace("RG-WISER-PROD-BACKUP", group)
+    auto_named = mutate(_literal_scope(prod_preview_run.resources, scope), ACCOUNT, {"accountName": MISSING})
+    loaded = shape_of(auto_named, shape)
+    assert ACCOUNT in failing(RULE, loaded) if expected_failing else ACCOUNT not in failing(RULE, loaded)
+    assert (ACCOUNT in undecided(RULE, loaded)) == bool(expected_undecided)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import (
     SHAPES,
     failing,

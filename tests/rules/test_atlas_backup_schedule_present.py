@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import UNKNOWN
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided, without
 
 RULE = "atlas-backup-schedule-present"

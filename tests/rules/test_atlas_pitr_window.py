@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided
 
 RULE = "atlas-pitr-window"

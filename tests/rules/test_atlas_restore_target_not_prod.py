@@ -10,10 +10,10 @@ import pulumi
 import pulumi_mongodbatlas as mongodbatlas
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun, run_with_mocks
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets, prod_inventory
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun, run_with_mocks
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shape_of, undecided
 
 RULE = "atlas-restore-target-not-prod"

@@ -13,12 +13,12 @@ from typing import Any
 import pulumi_azure as azure
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun, run_with_mocks
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.core import evaluate
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import ProgramRun, run_with_mocks
 from tests.policy_support import SHAPES, failing, mutate, retype, shape_of, shapes, undecided, without
 
 PROD = PolicyTargets.for_environment("prod")
@@ -334,8 +334,8 @@ def test_the_report_counts_classic_geo_storage_and_dead_lettering(classic_run: P
     dead-letters and the namespace alerts; one classic setting flips each row."""
     from datetime import timedelta
 
-    from backstop.objectives import AZURE_GEO_RPO, derive
-    from backstop.stackfile import read_stack_file
+    from backstop.config.stackfile import read_stack_file
+    from backstop.report.objectives import AZURE_GEO_RPO, derive
     from tests.conftest import ROOT
 
     objectives = read_stack_file(ROOT, "prod").stack_config().objectives

@@ -7,12 +7,22 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
-from tests.policy_support import SHAPES, failing, levels, mutate, res, shape_of, undecided, without
+from backstop.program.mocks import ProgramRun
+from tests.policy_support import (
+    SHAPES,
+    failing,
+    findings,
+    levels,
+    mutate,
+    res,
+    shape_of,
+    undecided,
+    without,
+)
 
 RULE = "cloudflare-widget-edge-cache"
 PROD = PolicyTargets.for_environment("prod")
@@ -20,6 +30,7 @@ STAGING = PolicyTargets.for_environment("staging")
 WIDGET = "widget-edge-widget"
 CACHE = "widget-edge-cache-rules"
 STALE = "widget-edge-stale-if-error"
+FALLBACK = "widget-edge-origin-fallback"
 
 
 def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> None:
@@ -49,8 +60,6 @@ def test_shipped_stacks_pass(prod_run: ProgramRun, staging_run: ProgramRun) -> N
 def test_deficient_rules_fail_the_widget_record(
     prod_run: ProgramRun, shape: str, name: str, changes: dict[str, Any], reason: str
 ) -> None:
-    from tests.policy_support import findings
-
     loaded = shape_of(mutate(prod_run.resources, name, changes), shape)
     assert failing(RULE, loaded) == {WIDGET}
     (finding,) = findings(RULE, loaded)
@@ -125,8 +134,56 @@ def test_many_hosts_in_one_zone_are_each_judged_by_their_own_rules(prod_run: Pro
 
 def test_fallback_record_is_dns_only_and_not_held_to_the_edge(prod_run: ProgramRun) -> None:
     # Proxying the direct fallback would send it through the edge: then it needs the cache rules too.
-    proxied = mutate(prod_run.resources, "widget-edge-origin-fallback", {"proxied": True})
-    assert failing(RULE, proxied) == {"widget-edge-origin-fallback"}
+    # And the widget host is then left without a DNS-only fallback.
+    proxied = mutate(prod_run.resources, FALLBACK, {"proxied": True})
+    assert failing(RULE, proxied) == {FALLBACK, WIDGET}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        pytest.param(None, {WIDGET}, id="no-fallback-record"),
+        pytest.param({"proxied": True}, {WIDGET, FALLBACK}, id="fallback-proxied"),
+        pytest.param({"content": "other-app.azurewebsites.net"}, {WIDGET}, id="fallback-to-another-origin"),
+        pytest.param({"zoneId": "f" * 32}, {WIDGET}, id="fallback-in-another-zone"),
+        pytest.param({"content": "WISER-PROD-APP.azurewebsites.net."}, set(), id="same-origin-any-case"),
+    ],
+)
+def test_the_direct_dns_fallback_must_reach_the_widget_hosts_origin(
+    prod_run: ProgramRun, shape: str, changes: dict[str, Any] | None, expected: set[str]
+) -> None:
+    """Seed: 'Cloudflare outage — ... remain accessible through direct DNS fallback'."""
+    resources = (
+        without(prod_run.resources, FALLBACK)
+        if changes is None
+        else mutate(prod_run.resources, FALLBACK, changes, property_dependencies={})
+    )
+    loaded = shape_of(resources, shape)
+    assert failing(RULE, loaded) == expected
+    assert undecided(RULE, loaded) == set()
+    if WIDGET in expected:
+        messages = [f.message for f in findings(RULE, loaded) if f.urn.endswith(f"::{WIDGET}")]
+        assert messages == [
+            "widget.wiserreview.com: no DNS-only record in its zone points at its origin "
+            "('wiser-prod-app.azurewebsites.net'): when Cloudflare is down nothing reaches the app (the "
+            "seed's direct DNS fallback)"
+        ]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_fallback_computed_from_the_same_app_counts_while_its_name_is_unknown(
+    prod_preview_run: ProgramRun, shape: str
+) -> None:
+    """At a first preview both records' content is the app's computed host: the engine's dependency on the
+    same app settles it; without it the fallback is unknown, never a pass or a violation."""
+    both = mutate(
+        mutate(prod_preview_run.resources, WIDGET, {"content": UNKNOWN}), FALLBACK, {"content": UNKNOWN}
+    )
+    assert WIDGET not in failing(RULE, shape_of(both, shape)) | undecided(RULE, shape_of(both, shape))
+    blind = mutate(both, FALLBACK, {}, property_dependencies={})
+    assert WIDGET in undecided(RULE, shape_of(blind, shape))
+    assert WIDGET not in failing(RULE, shape_of(blind, shape))
 
 
 def test_ruleset_of_another_zone_does_not_count(prod_run: ProgramRun) -> None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ACCOUNT_ID, ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ACCOUNT_ID, ProgramRun
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, named, res, shape_of, undecided
 
 RULE = "kms-key-policy-deletion"

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from backstop import seeds, tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.docs_examples import EXAMPLES, run_example
 from tests.policy_support import (
     SHAPES,

@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.docs_examples import EXAMPLES, run_example
 from tests.policy_support import (
     SHAPES,
@@ -308,3 +308,64 @@ def test_deprecated_token_aliases(prod_run: ProgramRun, token_set: str) -> None:
     assert findings(RULE, resources) == []
     narrowed = mutate(resources, "media-replication", {f"{RULE0}.filter.prefix": "x/"})
     assert failing(RULE, narrowed) == {"media"}
+
+
+def _to_undeclared_replica(resources: list[Any]) -> list[Any]:
+    """media's copy sent to a bucket another stack owns: its ARN only, no dependency on a declared bucket."""
+    moved = mutate(
+        resources, "media-replication", {f"{RULE0}.destination.bucket": "arn:aws:s3:::dr-account-media"}
+    )
+    return mutate(moved, "media-replication", {}, property_dependencies={})
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        pytest.param(
+            {f"{RULE0}.filter.prefix": "thumbnails/"},
+            "replicates only objects under `thumbnails/`",
+            id="prefix-narrows",
+        ),
+        pytest.param(
+            {f"{RULE0}.sourceSelectionCriteria": MISSING},
+            "objects encrypted with SSE-KMS are not replicated by rule `copy-region`",
+            id="sse-kms-not-opted-in",
+        ),
+    ],
+)
+def test_scope_is_judged_when_the_replica_is_not_declared(
+    prod_run: ProgramRun, shape: str, changes: dict[str, Any], words: str
+) -> None:
+    """A prefix or a missing SSE-KMS opt-in copies part of the bucket whatever region the replica is in:
+    a definite violation even though the cross-region rule cannot tell the replica's region."""
+    resources = _to_undeclared_replica(mutate(prod_run.resources, "media-replication", changes))
+    loaded = shape_of(resources, shape)
+    assert undecided("s3-cross-region-replication", loaded) == {"media"}
+    assert failing(RULE, loaded) == {"media"}
+    (finding,) = [f for f in findings(RULE, loaded) if f.urn.endswith("::media")]
+    assert words in finding.message
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_whole_bucket_copy_to_an_undeclared_replica_is_unknown_never_silent(
+    prod_run: ProgramRun, shape: str
+) -> None:
+    loaded = shape_of(_to_undeclared_replica(prod_run.resources), shape)
+    assert failing(RULE, loaded) == set()
+    assert undecided(RULE, loaded) == {"media"}
+    (finding,) = findings(RULE, loaded)
+    assert "replica arn:aws:s3:::dr-account-media is not declared in this stack" in finding.message
+
+
+def test_a_narrow_copy_into_the_buckets_own_region_is_still_narrow(prod_run: ProgramRun) -> None:
+    """Region and scope are separate verdicts: both rules fail a same-region prefix copy."""
+    same_region = mutate(
+        prod_run.resources,
+        "media-replica",
+        {"region": "us-east-1"},
+    )
+    narrowed = mutate(same_region, "media-replication", {f"{RULE0}.filter.prefix": "x/"})
+    assert failing("s3-cross-region-replication", narrowed) == {"media"}
+    assert failing(RULE, narrowed) == {"media"}
+    assert failing(RULE, same_region) == set()  # a whole-bucket copy: only the region is wrong

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN, Resource
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import (
     SHAPES,
     TOKEN_SETS,

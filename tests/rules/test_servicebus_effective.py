@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from backstop import tokens
-from backstop.mocks import ProgramRun
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.rules.servicebus_common import duration_seconds
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, res, shape_of, undecided
 
 PROD = PolicyTargets.for_environment("prod")

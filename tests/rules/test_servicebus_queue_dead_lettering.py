@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from backstop.mocks import ProgramRun
+from backstop.ground.resources import UNKNOWN
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING
-from backstop.resources import UNKNOWN
+from backstop.program.mocks import ProgramRun
 from tests.policy_support import SHAPES, failing, findings, levels, mutate, shape_of, shapes, undecided
 
 RULE = "servicebus-queue-dead-lettering"

@@ -8,11 +8,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, number
-from backstop.resources import Resource, is_unknown
 
 # `acr purge --filter <repo>:<regex> --ago <d>` deletes the tags the filter matches (and, with
 # `--untagged`, the manifests left without one): a tagged image, a prior deployment, is gone.
@@ -57,7 +57,7 @@ def _retention_days(registry: Resource) -> Any:
     severity=Severity.HIGH,
     remediation=(
         "Remove `acr purge` tasks; keep only policies=PoliciesArgs(retention_policy=RetentionPolicyArgs("
-        "status='enabled', days=<at least minUntaggedRetentionDays>)), which only purges untagged manifests."
+        "status='enabled', days=$min_untagged_retention_days or more)), which only purges untagged manifests."
     ),
     tunables=("min_untagged_retention_days",),
 )

@@ -3,19 +3,20 @@
 An alert counts when its `scopes` name the resource (by dependency or ARM id), it is enabled, it watches
 an availability metric of that kind of resource (web apps `HealthCheckStatus` or `Http5xx`, caches
 `errors` or `serverLoad`, storage accounts `Availability`), and one of the action groups it notifies is
-enabled with a webhook, Logic App or Function receiver: the ways an Azure Monitor alert reaches Slack.
+enabled with a receiver that delivers a Slack-readable message: a Logic App or Function relay, or a webhook
+to one (`app_common.reaches_slack`; a webhook straight to hooks.slack.com gets a schema Slack rejects).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.app_common import alert_metrics, enabled, reaches_slack
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import Resource, is_unknown
 
 _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
 _WATCHED: list[tuple[frozenset[str], frozenset[str], str]] = [
@@ -47,13 +48,15 @@ def _verdict(stack: StackView, alert: Resource, metrics: frozenset[str]) -> bool
     if not watched & metrics:
         return f"alert {alert.name} watches none of {', '.join(sorted(metrics))}"
     groups, undecided = stack.action_groups_notified(alert)
-    verdicts = [reaches_slack(group) for group in groups]
+    verdicts = [reaches_slack(group, stack) for group in groups]
     if any(v is True for v in verdicts):
         return True
     if undecided or any(is_unknown(v) for v in verdicts):
         return None
     return (
-        f"alert {alert.name} notifies no action group with a Slack (webhook, Logic App or Function) receiver"
+        f"alert {alert.name} notifies no action group with a Slack-readable receiver (a Logic App or "
+        "Function relay, or a webhook to one: a webhook straight to hooks.slack.com gets Azure's alert "
+        "schema, which Slack rejects)"
     )
 
 

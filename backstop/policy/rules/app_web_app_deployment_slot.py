@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import get
-from backstop.resources import Resource
 
 _NATIVE_SLOTS = frozenset({tokens.AZ_WEB_APP_SLOT})
 _CLASSIC_SLOTS = tokens.AZ_WEB_APP_SLOTS - _NATIVE_SLOTS

@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.atlas_common import cloud_backup
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 ANY_EVENT = "*"  # an alert whose event type is not known yet may be any of them
 
@@ -34,11 +34,12 @@ ANY_EVENT = "*"  # an alert whose event type is not known yet may be any of them
     ),
     severity=Severity.MEDIUM,
     remediation=(
-        "For each missing event declare mongodbatlas.AlertConfiguration(project_id=project.id, "
-        "event_type=<event>, enabled=True, notifications=[{'type_name': 'EMAIL', 'email_address': ...}]); "
-        "for CPS_SNAPSHOT_BEHIND add threshold_config={'operator': 'GREATER_THAN', 'threshold': 7, "
-        "'units': 'HOURS'}, for *_ENCRYPTION_KEY_NEEDS_ROTATION {'operator': 'GREATER_THAN', "
-        "'threshold': 90, 'units': 'DAYS'}."
+        "For each missing event (of $required_alert_events) declare mongodbatlas.AlertConfiguration("
+        "project_id=project.id, event_type=<event>, enabled=True, notifications=[{'type_name': 'EMAIL', "
+        "'email_address': ...}]); for CPS_SNAPSHOT_BEHIND add threshold_config={'operator': "
+        "'GREATER_THAN', 'threshold': <$max_snapshot_behind_hours or less>, 'units': 'HOURS'}, for "
+        "*_ENCRYPTION_KEY_NEEDS_ROTATION {'operator': 'GREATER_THAN', 'threshold': "
+        "<$max_key_rotation_alert_days or less>, 'units': 'DAYS'}."
     ),
     tunables=("required_alert_events", "max_snapshot_behind_hours", "max_key_rotation_alert_days"),
 )

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.atlas_common import cloud_backup
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt, get, is_true
-from backstop.resources import UNKNOWN, is_unknown
 
 
 @stack_rule(

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 # Cloud Backup schedules and Backup Compliance Policies spell their policy items the same way.
 BACKUP_POLICY_TYPES = frozenset({tokens.ATLAS_BACKUP_SCHEDULE, tokens.ATLAS_COMPLIANCE_POLICY})

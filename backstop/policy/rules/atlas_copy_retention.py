@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.atlas_common import DAYS_PER_UNIT, TOLERANCE, retention_days, written
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt, get, is_true, items
-from backstop.resources import Resource, is_unknown
 
 
 @resource_rule(
@@ -28,8 +28,9 @@ from backstop.resources import Resource, is_unknown
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Give each copy_policy_items entry the schedule's retention: daily ≥ 7 days, weekly ≥ 4 weeks, "
-        "monthly ≥ 12 months."
+        "Give each copy_policy_items entry the schedule's retention: daily $min_daily_retention_days days "
+        "or more, weekly $min_weekly_retention_weeks weeks or more, monthly $min_monthly_retention_months "
+        "months or more."
     ),
     tunables=("min_daily_retention_days", "min_weekly_retention_weeks", "min_monthly_retention_months"),
 )

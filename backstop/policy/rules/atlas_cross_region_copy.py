@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 
 @stack_rule(
@@ -25,8 +25,8 @@ from backstop.resources import UNKNOWN, Resource, is_unknown
     severity=Severity.HIGH,
     remediation=(
         "Add copy_settings to the CloudBackupSchedule with region_name in another region (e.g. US_WEST_2 "
-        "for a US_EAST_1 cluster), copy_policy_items (copy_policy_items_enabled=True) and "
-        "should_copy_oplogs=True."
+        "for a US_EAST_1 cluster), copy_policy_items (copy_policy_items_enabled=True) whose most frequent "
+        "copied tier is at most $max_region_loss_rpo_hours hours apart, and should_copy_oplogs=True."
     ),
     tunables=("require_oplog_copy", "max_region_loss_rpo_hours"),
 )

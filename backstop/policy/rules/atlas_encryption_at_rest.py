@@ -7,12 +7,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 # encryptionAtRestProvider -> (EncryptionAtRest block, the field naming the customer key)
 PROVIDER_KEYS = {
@@ -31,7 +31,8 @@ PROVIDER_KEYS = {
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set encryption_at_rest_provider='AWS' on every cluster and declare mongodbatlas.EncryptionAtRest("
+        "Set encryption_at_rest_provider to one of $encryption_at_rest_providers (the seed: 'AWS') on every "
+        "cluster and declare mongodbatlas.EncryptionAtRest("
         "project_id=project.id, aws_kms_config={'enabled': True, 'customer_master_key_id': key.key_id, "
         "'region': ..., 'role_id': ...}) for its project."
     ),

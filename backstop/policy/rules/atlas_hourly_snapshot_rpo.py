@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from backstop import seeds
+from backstop.ground import seeds
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.atlas_common import BACKUP_POLICY_TYPES
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, number
-from backstop.resources import Resource, is_unknown
 
 
 @resource_rule(
@@ -23,8 +23,9 @@ from backstop.resources import Resource, is_unknown
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set policy_item_hourly with frequency_interval of 6 or less, one of 1, 2, 4, 6, 8, 12 "
-        "(e.g. {'frequency_interval': 6, 'retention_unit': 'days', 'retention_value': 7})."
+        "Set policy_item_hourly with frequency_interval of $max_snapshot_interval_hours or less, one of "
+        "$allowed_hourly_intervals (e.g. {'frequency_interval': <that>, 'retention_unit': 'days', "
+        "'retention_value': 7})."
     ),
     tunables=("max_snapshot_interval_hours", "allowed_hourly_intervals"),
 )

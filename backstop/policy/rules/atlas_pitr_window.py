@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from backstop import seeds
+from backstop.ground import seeds
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.atlas_common import BACKUP_POLICY_TYPES, TOLERANCE, days_text, policy_items
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, number
-from backstop.resources import Resource, is_unknown
 
 
 @resource_rule(
@@ -23,7 +23,8 @@ from backstop.resources import Resource, is_unknown
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set restore_window_days to 7 or more, and policy_item_hourly.retention_value (in days) to at least "
+        "Set restore_window_days to $min_restore_window_days or more, and policy_item_hourly.retention_value "
+        "(in days) to at least "
         "restore_window_days."
     ),
     tunables=("min_restore_window_days",),

@@ -6,11 +6,11 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 # Legacy Cluster: "The possible values are 3, 5, or 7. The default value is 3." (SDK docstring)
 LEGACY_DEFAULT_REPLICATION_FACTOR = 3.0
@@ -25,7 +25,7 @@ LEGACY_DEFAULT_REPLICATION_FACTOR = 3.0
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Give every replication spec at least 3 electable nodes: AdvancedCluster "
+        "Give every replication spec at least $min_electable_nodes electable nodes: AdvancedCluster "
         "replication_specs[].region_configs[].electable_specs.node_count (summed over regions), or the "
         "legacy Cluster's replication_factor / replication_specs[].regions_configs[].electable_nodes."
     ),

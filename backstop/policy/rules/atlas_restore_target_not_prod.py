@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import get, is_true
-from backstop.resources import Resource, is_unknown
 
 # Per restore job type: (target cluster path, target project path, the top-level key their dependencies
 # are recorded under). A snapshot restore job nests its target in `deliveryTypeConfig`.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds
+from backstop.ground import seeds
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.atlas_common import (
     BACKUP_POLICY_TYPES,
@@ -17,7 +18,6 @@ from backstop.policy.rules.atlas_common import (
 )
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt
-from backstop.resources import Resource, is_unknown
 
 WIRE_NAMES = {tier: key for tier, key, _is_list in TIERS}
 
@@ -41,7 +41,8 @@ def _minimums(targets: PolicyTargets) -> dict[str, tuple[float, str]]:
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Keep daily snapshots ≥ 7 days, weekly ≥ 4 weeks and monthly ≥ 12 months (policy_item_daily, "
+        "Keep daily snapshots $min_daily_retention_days days or more, weekly $min_weekly_retention_weeks "
+        "weeks or more and monthly $min_monthly_retention_months months or more (policy_item_daily, "
         "policy_item_weeklies, policy_item_monthlies), each at least as long as every more frequent item."
     ),
     tunables=("min_daily_retention_days", "min_weekly_retention_weeks", "min_monthly_retention_months"),

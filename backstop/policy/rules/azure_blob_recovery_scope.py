@@ -16,12 +16,12 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 CLASSIC_DEFAULT_RETENTION_DAYS = 7.0
 
@@ -154,7 +154,8 @@ CLASSIC = {
     ),
     severity=Severity.HIGH,
     remediation=(
-        "On the BlobServiceProperties set container_delete_retention_policy={'enabled': True, 'days': 14}, "
+        "On the BlobServiceProperties set container_delete_retention_policy={'enabled': True, 'days': "
+        "<$min_blob_soft_delete_days or more>}, "
         "is_versioning_enabled=True, change_feed={'enabled': True} and restore_policy days below the "
         "soft-delete days (classic: blob_properties container_delete_retention_policy, versioning_enabled, "
         "change_feed_enabled, restore_policy)."

@@ -12,12 +12,12 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, number
-from backstop.resources import Resource, is_unknown
 
 
 def _verdict(service: Resource, targets: PolicyTargets) -> bool | str | None:
@@ -77,8 +77,9 @@ def _account_name(account: Resource) -> Any:
     severity=Severity.HIGH,
     remediation=(
         "Add azure_native.storage.BlobServiceProperties(account_name=<account>.name, "
-        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': 14}); with classic "
-        "pulumi-azure, blob_properties={'delete_retention_policy': {'days': 14}} on the account."
+        "blob_services_name='default', delete_retention_policy={'enabled': True, 'days': "
+        "<$min_blob_soft_delete_days or more>}); with classic pulumi-azure, blob_properties="
+        "{'delete_retention_policy': {'days': <$min_blob_soft_delete_days or more>}} on the account."
     ),
     tunables=("min_blob_soft_delete_days",),
 )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.app_common import enabled, reaches_slack, severity
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import is_unknown
 
 _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
 
@@ -27,7 +27,8 @@ _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
     severity=Severity.MEDIUM,
     remediation=(
         "Add the Slack relay action group (monitor.ActionGroup with a logic_app_receivers or "
-        "webhook_receivers entry) to the alert's actions, or lower its severity if it is not critical."
+        "webhook_receivers entry) to the actions of every alert of severity $critical_alert_severity or "
+        "more severe (0), or lower its severity if it is not critical."
     ),
     tunables=("critical_alert_severity",),
 )
@@ -41,7 +42,7 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if on is not True or level is None or level > targets.critical_alert_severity:
             continue
         groups, undecided = stack.action_groups_notified(alert)
-        verdicts = [reaches_slack(group) for group in groups]
+        verdicts = [reaches_slack(group, stack) for group in groups]
         if any(v is True for v in verdicts):
             continue
         if undecided or any(is_unknown(v) for v in verdicts):
@@ -50,6 +51,6 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
             named = ", ".join(g.name for g in groups) or "no declared action group"
             yield violation(
                 alert,
-                f"severity {int(level)} alert notifies {named}: none has a Slack (webhook, Logic App or "
-                "Function) receiver",
+                f"severity {int(level)} alert notifies {named}: none has a Slack-readable receiver (a Logic "
+                "App or Function relay, or a webhook to one; hooks.slack.com rejects Azure's alert schema)",
             )

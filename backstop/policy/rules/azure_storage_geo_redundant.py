@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt, get
-from backstop.resources import Resource, is_unknown
 
 
 @resource_rule(
@@ -28,8 +28,8 @@ from backstop.resources import Resource, is_unknown
     ),
     severity=Severity.HIGH,
     remediation=(
-        "Set sku={'name': 'Standard_RAGZRS'} (or Standard_GRS, RAGRS, GZRS) on the account; with classic "
-        "pulumi-azure, account_replication_type='RAGZRS' (or GRS, RAGRS, GZRS)."
+        "Set sku={'name': <one of $geo_redundant_skus>} on the account; with classic pulumi-azure, "
+        "account_replication_type=<the same without 'Standard_'> (GRS, RAGRS, GZRS or RAGZRS)."
     ),
     tunables=("require_geo_redundant_storage", "geo_redundant_skus"),
 )

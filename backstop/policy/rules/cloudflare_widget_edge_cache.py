@@ -5,7 +5,10 @@ empty) needs, in its zone, an enabled Cache Rule (`http_request_cache_settings`,
 expression names the host (one of its string literals is the host), with `cache` on, an `override_origin`
 edge TTL of at least `minEdgeTtlSeconds` and serve-stale not disabled, and an enabled Cache Response Rule
 (`http_response_cache_settings`, `set_cache_control`) for the host that sets `stale-if-error`, so cached
-assets are served while the origin errs or is down.
+assets are served while the origin errs or is down. And when Cloudflare itself is down, a DNS-only
+(`proxied` false) record in the same zone must point at the same origin as the widget host (the seed's
+"direct DNS fallback", `direct.*` in the shipped stacks): the same `content`, or `content` computed from the
+same resource (the app).
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
-from backstop.policy.values import MISSING, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
+from backstop.policy.values import MISSING, fmt, get, is_true, items, number
 
 
 def _zone_key(resource: Resource) -> Any:
@@ -87,19 +90,67 @@ def _stale_if_error_ok(rule: Any) -> bool | str | None:
     return True
 
 
+def _origin(record: Resource) -> tuple[Any, frozenset[str]]:
+    """Where a record points: its `content` (v4 `Record`: also `value`), lower case without the root dot,
+    and the resources that content was computed from."""
+    value = get(record.props, "content")
+    if value is MISSING:
+        value = get(record.props, "value")
+    deps = frozenset(record.property_dependencies.get("content") or ()) | frozenset(
+        record.property_dependencies.get("value") or ()
+    )
+    if isinstance(value, str):
+        value = value.lower().rstrip(".")
+    return value, deps
+
+
+def _fallback(record: Resource, host: str, candidates: list[Resource]) -> bool | str | None:
+    """True: a DNS-only record of the zone reaches the widget host's origin; a string: why not; None:
+    unknown."""
+    origin, deps = _origin(record)
+    if is_unknown(origin) and not deps:
+        return None
+    undecided = False
+    for other in candidates:
+        name = get(other.props, "name")
+        if other is record or (isinstance(name, str) and name.lower() == host.lower()):
+            continue
+        if is_unknown(get(other.props, "proxied")) or is_unknown(name):
+            undecided = True
+            continue
+        if is_true(get(other.props, "proxied")):
+            continue
+        target, target_deps = _origin(other)
+        if (isinstance(origin, str) and target == origin) or (deps & target_deps):
+            return True
+        if is_unknown(target) and not target_deps:
+            undecided = True
+    if undecided:
+        return None
+    where = fmt(origin) if isinstance(origin, str) else "the app"
+    return (
+        f"no DNS-only record in its zone points at its origin ({where}): when Cloudflare is down nothing "
+        "reaches the app (the seed's direct DNS fallback)"
+    )
+
+
 @stack_rule(
     id="cloudflare-widget-edge-cache",
     description=(
         f"{seeds.SEED_WISER}, Recovery Objectives: 'Widget delivery RTO — Near-zero — Cloudflare CDN "
-        "continues serving cached widget assets from 300+ edge locations even during origin outages'."
+        "continues serving cached widget assets from 300+ edge locations even during origin outages'; "
+        "Disaster Recovery Scenarios: 'Cloudflare outage — review data and dashboard remain accessible "
+        "through direct DNS fallback'."
     ),
     severity=Severity.HIGH,
     remediation=(
         "Declare cloudflare.Ruleset(kind='zone', phase='http_request_cache_settings', rules=[{'action': "
         "'set_cache_settings', 'expression': '(http.host eq \"<widget host>\" ...)', 'action_parameters': "
-        "{'cache': True, 'edge_ttl': {'mode': 'override_origin', 'default': 2592000}, 'serve_stale': "
+        "{'cache': True, 'edge_ttl': {'mode': 'override_origin', 'default': <$min_edge_ttl_seconds or "
+        "more>}, 'serve_stale': "
         "{'disable_stale_while_updating': False}}}]) and a 'http_response_cache_settings' ruleset with "
-        "'set_cache_control' and stale_if_error={'operation': 'set', 'value': 604800}."
+        "'set_cache_control' and stale_if_error={'operation': 'set', 'value': 604800}; and a DNS-only "
+        "cloudflare.DnsRecord(name='direct.<zone>', proxied=False, content=<the widget record's origin>)."
     ),
     tunables=("min_edge_ttl_seconds", "widget_hosts"),
 )
@@ -120,6 +171,9 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
             continue
         cache_rules[zone].extend(cache)
         response_rules[zone].extend(response)
+    records_by_zone: dict[Any, list[Resource]] = defaultdict(list)
+    for record in stack.of(tokens.CF_DNS_RECORDS):
+        records_by_zone[_zone_key(record)].append(record)
     cache_by_host = {zone: _by_host(rules) for zone, rules in cache_rules.items()}
     response_by_host = {zone: _by_host(rules) for zone, rules in response_rules.items()}
     wanted = {h.lower() for h in targets.widget_hosts}
@@ -136,6 +190,11 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
         if is_unknown(zone) or zone in undecided_zones or floating:
             yield unknown(record, "the cache rules of this record's zone")
             continue
+        fallback = _fallback(record, host, records_by_zone.get(zone, []))
+        if fallback is None:
+            yield unknown(record, "the DNS-only fallback record of this host's origin")
+        elif isinstance(fallback, str):
+            yield violation(record, f"{host}: {fallback}")
         needle = host.lower()
         verdicts = [_cache_rule_ok(rule, targets) for rule in cache_by_host.get(zone, {}).get(needle, [])]
         stale = [_stale_if_error_ok(rule) for rule in response_by_host.get(zone, {}).get(needle, [])]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, number
-from backstop.resources import Resource, is_unknown
 
 AWS_DEFAULT_DELETION_WINDOW_DAYS = 30
 
@@ -28,7 +28,10 @@ AWS_DEFAULT_DELETION_WINDOW_DAYS = 30
         "for the full 30-day pending-deletion window."
     ),
     severity=Severity.HIGH,
-    remediation="Set deletion_window_in_days=30 (or leave it unset: AWS defaults to 30) on the key.",
+    remediation=(
+        "Set deletion_window_in_days on the key to at least $min_kms_deletion_window_days (KMS allows 7 to "
+        "30; unset, AWS uses 30)."
+    ),
     tunables=("min_kms_deletion_window_days",),
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:

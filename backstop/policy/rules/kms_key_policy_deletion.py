@@ -18,11 +18,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, get, is_true
-from backstop.resources import Resource, is_unknown
 
 ACTION = "kms:schedulekeydeletion"
 _ACCOUNT = re.compile(r"^(?:arn:aws[a-z-]*:(?:iam|sts)::)?(\d{12})(?::|$)")

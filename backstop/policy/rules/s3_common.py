@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.stackview import ReplicationRule, StackView
 from backstop.policy.values import MISSING, fmt, get, is_true, items, number
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 
 def first(value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.s3_common import Undecided, cross_region_verdict, replica_urns
 from backstop.policy.stackview import StackView

@@ -14,12 +14,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, items
-from backstop.resources import Resource, is_unknown
 
 KMS_ALGORITHMS = frozenset({"aws:kms", "aws:kms:dsse"})
 AWS_MANAGED_S3_KEY = "alias/aws/s3"

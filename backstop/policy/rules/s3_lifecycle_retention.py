@@ -13,18 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
-from backstop.policy.rules.s3_common import (
-    Expiry,
-    cross_region_verdict,
-    lifecycle_expiries,
-    object_lock_days,
-)
+from backstop.policy.rules.s3_common import Expiry, cross_region_verdict, lifecycle_expiries, object_lock_days
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt
-from backstop.resources import Resource, is_unknown
 
 
 def _active(expiries: list[Expiry]) -> tuple[list[Expiry], bool]:
@@ -99,7 +94,8 @@ def _replicated(
     severity=Severity.HIGH,
     remediation=(
         "On the export bucket and its replica keep expiration.days and noncurrent_version_expiration."
-        "noncurrent_days ≥ the window (or an Object Lock default retention that long); remove expiration "
+        "noncurrent_days at $min_export_retention_days days or more (or an Object Lock default retention "
+        "that long); remove expiration "
         "of current objects from replicated buckets; give a replica the same noncurrent_days as its source."
     ),
     tunables=("min_export_retention_days", "default_aws_region"),

@@ -12,9 +12,10 @@ rule says whether it is a copy of everything.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.s3_common import (
     copies_sse_kms,
@@ -28,7 +29,6 @@ from backstop.policy.rules.s3_common import (
 from backstop.policy.stackview import ReplicationRule, StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import fmt
-from backstop.resources import Resource, is_unknown
 
 
 def sse_kms_setting(rule: ReplicationRule) -> str:
@@ -46,12 +46,12 @@ def _outranked(
 ) -> list[str]:
     """Enabled rules that outrank `full` for part of the bucket on the same destination and leave SSE-KMS
     objects behind there (S3 applies only the highest-priority rule to an object per destination)."""
-    targets = {t.urn for t in stack.replication_targets(full, source)}
+    targets = _destination_key(stack, full, source)
     found = []
     for other in rules:
         if other is full or other.status != "Enabled":
             continue
-        if {t.urn for t in stack.replication_targets(other, source)} != targets:
+        if _destination_key(stack, other, source) != targets:
             continue
         mine, theirs = priority(full), priority(other)
         if not isinstance(mine, float) or not isinstance(theirs, float) or theirs <= mine:
@@ -70,40 +70,63 @@ def _outranked(
 class Coverage:
     """What a bucket's replication really copies: the rules that copy all of it (every key, SSE-KMS
     objects included, not outranked, into versioned replicas in another region), why the others fall
-    short, and whether some of that cannot be told yet."""
+    short, and whether some of that cannot be told yet. Scope is judged on every Enabled rule whatever
+    its destination's region: a prefix copies part of the bucket to any region, and the region is
+    `s3-cross-region-replication`'s verdict."""
 
     complete: list[ReplicationRule]
     problems: list[str]
     pending: bool
     copies: bool  # some Enabled rule copies at least part of the bucket to another region
+    undeclared: list[str] = field(default_factory=list)  # replicas this stack does not declare
+
+
+def _destination_key(stack: StackView, rule: ReplicationRule, source: Resource) -> frozenset[str]:
+    """What S3 calls one destination: the declared replica(s), else the ARN as written."""
+    urns = frozenset(t.urn for t in stack.replication_targets(rule, source))
+    if urns or not isinstance(rule.destination, str):
+        return urns
+    return frozenset({rule.destination})
 
 
 def coverage(stack: StackView, bucket: Resource, default_region: str) -> Coverage:
-    rules, undecided = stack.replication_rules(bucket)
-    copying = [r for r in rules if cross_region_verdict(stack, bucket, r, default_region) is True]
-    if not copying:
-        return Coverage([], [], undecided, False)
+    rules, pending = stack.replication_rules(bucket)
+    active: list[ReplicationRule] = []
+    for rule in rules:
+        if is_unknown(rule.status):
+            pending = True
+        elif rule.status == "Enabled":
+            active.append(rule)
+    copies = any(cross_region_verdict(stack, bucket, r, default_region) is True for r in active)
+    if not active:
+        return Coverage([], [], pending, copies)
     problems: list[str] = []
-    pending = undecided
-    unversioned: set[int] = set()
-    for position, rule in enumerate(copying):
-        for replica in stack.replication_targets(rule, bucket):
+    undeclared: list[str] = []
+    unchecked: set[int] = set()  # positions whose replicas are unversioned or cannot be checked
+    for position, rule in enumerate(active):
+        replicas = stack.replication_targets(rule, bucket)
+        if not replicas:
+            pending = True
+            unchecked.add(position)
+            if isinstance(rule.destination, str):
+                undeclared.append(rule.destination)
+        for replica in replicas:
             versioned = versioning_enabled(stack, replica)
             if is_unknown(versioned):
                 pending = True
-                unversioned.add(position)  # not counted as a full copy until its versioning is known
+                unchecked.add(position)  # not counted as a full copy until its versioning is known
             elif not versioned:
-                unversioned.add(position)
+                unchecked.add(position)
                 problems.append(
                     f"rule `{rule_name(rule)}` replicates into {replica.name}, which is not versioned: S3 "
                     "replicates only into a bucket with versioning enabled"
                 )
-    whole = [r for r in copying if replication_scope(r).whole_bucket is True]
+    whole = [r for r in active if replication_scope(r).whole_bucket is True]
     if not whole:
-        if any(is_unknown(replication_scope(r).whole_bucket) for r in copying):
+        if any(is_unknown(replication_scope(r).whole_bucket) for r in active):
             pending = True
         else:
-            for rule in copying:
+            for rule in active:
                 problems.append(
                     f"rule `{rule_name(rule)}` replicates only {replication_scope(rule).describe()}: "
                     "the rest of the bucket has no copy in another region"
@@ -119,33 +142,46 @@ def coverage(stack: StackView, bucket: Resource, default_region: str) -> Coverag
                 f"{sse_kms_setting(rule)}"
             )
     complete: list[ReplicationRule] = []
+    full_scope = False
     outranked_by: list[str] = []
     for rule in with_kms:
-        if any(rule is copying[i] for i in unversioned):
+        if any(rule is active[i] for i in unchecked):
             continue
         outranked = _outranked(rules, rule, stack, bucket)
         if outranked:
             outranked_by.extend(outranked)
-        else:
+            continue
+        full_scope = True
+        if cross_region_verdict(stack, bucket, rule, default_region) is True:
             complete.append(rule)
-    if with_kms and not complete and outranked_by:
+    if with_kms and not full_scope and outranked_by:
         problems.extend(dict.fromkeys(outranked_by))
-    if complete:
+    if full_scope:
         problems = []
     pending = pending or any(is_unknown(priority(r)) for r in rules)
-    return Coverage(complete, problems, pending, True)
+    return Coverage(complete, problems, pending and not full_scope, copies, undeclared)
 
 
 def _bucket_findings(stack: StackView, bucket: Resource, targets: PolicyTargets) -> Iterator[Finding]:
     found = coverage(stack, bucket, targets.default_aws_region)
-    if not found.copies or found.complete:
-        return  # s3-cross-region-replication reports a bucket with no copy at all
+    if found.complete:
+        return
     if found.problems:
         yield violation(bucket, "; ".join(found.problems))
+    elif found.undeclared:
+        names = ", ".join(dict.fromkeys(found.undeclared))
+        yield Finding(
+            bucket.urn,
+            f"replica {names} is not declared in this stack, so whether it is versioned (S3 replicates "
+            "only into a versioned bucket) and what it receives cannot be checked",
+            unknown=True,
+        )
     elif found.pending:
         yield unknown(
             bucket, "what the bucket's replication rules copy (filter, SSE-KMS, replica versioning)"
         )
+    # A full-scope copy into the bucket's own region, or no Enabled rule at all, is
+    # s3-cross-region-replication's finding.
 
 
 @stack_rule(

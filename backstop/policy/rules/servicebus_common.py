@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from backstop import tokens
+from backstop.ground import tokens
+from backstop.ground.resources import UNKNOWN, Resource, is_unknown
 from backstop.policy.values import MISSING, get
-from backstop.resources import UNKNOWN, Resource, is_unknown
 
 _DURATION = re.compile(
     r"^P(?:(?P<y>\d+(?:\.\d+)?)Y)?(?:(?P<mo>\d+(?:\.\d+)?)M)?(?:(?P<w>\d+(?:\.\d+)?)W)?(?:(?P<d>\d+(?:\.\d+)?)D)?"

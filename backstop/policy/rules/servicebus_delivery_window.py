@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.servicebus_common import duration_seconds, human_duration
 from backstop.policy.rules.servicebus_queue_dead_lettering import SERVICE_BUS_DEFAULT_MAX_DELIVERY_COUNT
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, number
-from backstop.resources import Resource, is_unknown
 
 SERVICE_BUS_DEFAULT_LOCK_SECONDS = 60.0
 
@@ -33,7 +33,8 @@ SERVICE_BUS_DEFAULT_LOCK_SECONDS = 60.0
     ),
     severity=Severity.MEDIUM,
     remediation=(
-        "Raise lock_duration (up to PT5M) or max_delivery_count so their product is at least 3 minutes."
+        "Raise lock_duration (up to PT5M) or max_delivery_count so their product is at least "
+        "$min_delivery_window_minutes minutes."
     ),
     tunables=("min_delivery_window_minutes",),
 )

@@ -16,13 +16,13 @@ from collections import defaultdict
 from collections.abc import Iterator
 from typing import Any
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, stack_rule, unknown, violation
 from backstop.policy.rules.servicebus_common import entity_name, namespace_of
 from backstop.policy.stackview import StackView
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, get, is_true
-from backstop.resources import Resource, is_unknown
 
 FORWARDS = (("forwardTo", "messages"), ("forwardDeadLetteredMessagesTo", "dead letters"))
 

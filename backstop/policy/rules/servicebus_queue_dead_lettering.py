@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.core import Finding, Severity, resource_rule, unknown, violation
 from backstop.policy.rules.servicebus_common import (
     NEVER_SECONDS,
@@ -21,7 +22,6 @@ from backstop.policy.rules.servicebus_common import (
 )
 from backstop.policy.targets import PolicyTargets
 from backstop.policy.values import MISSING, fmt, get, is_true, number
-from backstop.resources import Resource, is_unknown
 
 SERVICE_BUS_DEFAULT_MAX_DELIVERY_COUNT = 10
 
@@ -85,7 +85,10 @@ def delivery_count(resource: Resource, targets: PolicyTargets) -> Iterator[Findi
         "dead-lettering'."
     ),
     severity=Severity.HIGH,
-    remediation="Set dead_lettering_on_message_expiration=True and max_delivery_count>=3 on the queue.",
+    remediation=(
+        "Set dead_lettering_on_message_expiration=True and max_delivery_count to $min_max_delivery_count or "
+        "more on the queue."
+    ),
     tunables=("min_max_delivery_count",),
 )
 def check(resource: Resource, targets: PolicyTargets) -> Iterator[Finding]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from backstop import seeds, tokens
+from backstop.ground import seeds, tokens
+from backstop.ground.resources import Resource
 from backstop.policy.core import Finding, Severity, resource_rule
 from backstop.policy.rules.servicebus_queue_dead_lettering import dead_letter_flag, delivery_count
 from backstop.policy.targets import PolicyTargets
-from backstop.resources import Resource
 
 
 @resource_rule(
@@ -30,7 +30,8 @@ from backstop.resources import Resource
     severity=Severity.HIGH,
     remediation=(
         "Set dead_lettering_on_message_expiration=True, dead_lettering_on_filter_evaluation_exceptions=True "
-        "(classic pulumi-azure: dead_lettering_on_filter_evaluation_error=True) and max_delivery_count>=3 "
+        "(classic pulumi-azure: dead_lettering_on_filter_evaluation_error=True) and max_delivery_count "
+        "$min_max_delivery_count or more "
         "on the subscription."
     ),
     tunables=("min_max_delivery_count",),

@@ -1,0 +1,174 @@
+"""`backstop drill` and `drill sweep`: the quarterly restore drill, and the removal of what it left."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import timedelta
+from typing import Any
+
+from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.ground.files import write_output
+from backstop.restore import runtime
+from backstop.restore.runtime import (
+    atlas_client,
+    common_arguments,
+    evidence_database,
+    one_line_mongo_errors,
+    progress_printer,
+    stack_configs,
+)
+
+# --- drill ----------------------------------------------------------------------------------------------
+
+
+def _cmd_drill(args: argparse.Namespace) -> int:
+    from backstop.operations.drill.run import (
+        DrillIO,
+        DrillOptions,
+        execute_drill,
+        exit_code,
+        plan_drill,
+        result_document,
+        summary_markdown,
+    )
+    from backstop.report.evidence import DRILL_RESULTS_COLLECTION
+
+    cfg, prod = stack_configs(args)
+    say = progress_printer(args.quiet)
+    atlas = atlas_client(say)
+    evidence = evidence_database(cfg)
+    options = DrillOptions(
+        database=args.database,
+        seed=args.seed,
+        mode=args.mode,
+        poll_interval=timedelta(seconds=args.poll_interval) if args.poll_interval is not None else None,
+        settle_wait=timedelta(seconds=args.settle_wait) if args.settle_wait is not None else None,
+    )
+    plan = plan_drill(
+        cfg,
+        prod,
+        stack=args.stack,
+        atlas=atlas,
+        evidence=evidence,
+        clock=runtime.RUNTIME.clock,
+        options=options,
+    )
+    say(f"drill {plan.stack_name}: tenant {plan.tenant}, {plan.mode} restore from {plan.source_cluster}")
+    io = DrillIO(
+        atlas=atlas,
+        stacks=runtime.RUNTIME.stacks(),
+        connect=runtime.RUNTIME.connect,
+        clock=runtime.RUNTIME.clock,
+        sleep=runtime.RUNTIME.sleep,
+        progress=say,
+    )
+    outcome = execute_drill(plan, io)
+    document = result_document(plan, outcome)
+    recorded = True
+    try:
+        evidence[DRILL_RESULTS_COLLECTION].insert_one(dict(document))
+    except Exception as exc:
+        recorded = False
+        print(f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {exc}", file=sys.stderr)
+    text = summary_markdown(plan, outcome)
+    write_output(args.summary, text)
+    if args.result_json:
+        write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
+    print(text.rstrip())
+    if outcome.left_for_sweep:
+        print(
+            f"backstop: drill stack {plan.stack_name} LEFT FOR `backstop drill sweep`: "
+            f"{outcome.left_for_sweep}, and Atlas cannot cancel it "
+            f"(it expires {plan.expires_at.isoformat()})",
+            file=sys.stderr,
+        )
+    if outcome.teardown_error:
+        print(
+            f"backstop: TEARDOWN FAILED for drill stack {plan.stack_name}: {outcome.teardown_error}; "
+            f"remove it with `backstop drill sweep` (it expires {plan.expires_at.isoformat()})",
+            file=sys.stderr,
+        )
+    code = exit_code(plan, outcome)
+    return code if recorded or code != EXIT_OK else EXIT_VIOLATIONS
+
+
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from backstop.program.ephemeral import DRILL_STACK_PREFIX
+    from backstop.restore.stacks import destroy_stack, effective_expiry
+
+    cfg, _ = stack_configs(args)
+    if not args.dry_run:
+        atlas_client()  # destroying needs the provider's credentials: fail early, with one line
+    stacks = runtime.RUNTIME.stacks()
+    now = runtime.RUNTIME.clock()
+    ttl = timedelta(hours=cfg.drill.ttl_hours)
+    say = progress_printer(args.quiet)
+    failures = 0
+    expired = 0
+    for info in sorted(stacks.list(), key=lambda i: i.name):
+        if not info.name.rsplit("/", 1)[-1].startswith(DRILL_STACK_PREFIX):
+            continue
+        expiry = effective_expiry(info, ttl)
+        if expiry is None:
+            print(f"keep   {info.name}: no expiry recorded or in its name; not touched")
+            continue
+        if expiry > now:
+            print(f"keep   {info.name}: expires {expiry.isoformat()}")
+            continue
+        expired += 1
+        if args.dry_run:
+            print(f"expired {info.name}: expired {expiry.isoformat()} (dry run: not destroyed)")
+            continue
+        if destroy_stack(stacks, info, say):
+            print(f"destroyed {info.name}: expired {expiry.isoformat()}")
+        else:
+            failures += 1
+    verb = "would destroy" if args.dry_run else "destroyed"
+    print(f"{'FAILED' if failures else 'PASSED'}: {verb} {expired - failures} expired drill stack(s)")
+    return EXIT_VIOLATIONS if failures else EXIT_OK
+
+
+# --- argument parsing -----------------------------------------------------------------------------------
+
+
+def register(subparsers: Any) -> Any:
+    """Add `drill` (with `drill sweep`) to the `backstop` command; return its subcommands, where the
+    application's rollback drill joins."""
+    drill = subparsers.add_parser(
+        "drill", help="restore a random tenant into a throwaway staging cluster and verify it against the RTO"
+    )
+    common_arguments(drill)
+    drill.add_argument("--summary", help="also write the Markdown summary to this file")
+    drill.add_argument(
+        "--result-json", help="also write the result document (for `backstop report --drill-results`)"
+    )
+    drill.add_argument("--database", help="drill this tenant database instead of a random one")
+    drill.add_argument(
+        "--seed", type=int, help="seed of the random choices (tenant, spot checks), to repeat a drill"
+    )
+    drill.add_argument(
+        "--mode",
+        choices=["auto", "pointInTime", "snapshot"],
+        help="restore to the manifest's point in time, or from its snapshot "
+        "(default: backstop:drill.restoreMode)",
+    )
+    drill.add_argument("--poll-interval", type=float, help="seconds between restore job polls")
+    drill.add_argument(
+        "--settle-wait",
+        type=float,
+        help="seconds to wait for a still-running restore (Atlas cannot cancel it) before leaving the stack "
+        "for `drill sweep` (default: 1800)",
+    )
+    drill.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    drill.set_defaults(handler=one_line_mongo_errors(_cmd_drill))
+    drill_sub = drill.add_subparsers(dest="drill_command")
+    sweep = drill_sub.add_parser("sweep", help="destroy drill stacks whose expiry has passed")
+    common_arguments(sweep)
+    sweep.add_argument(
+        "--dry-run", action="store_true", help="list the expired drill stacks, destroy nothing"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
+    sweep.set_defaults(handler=_cmd_sweep)
+    return drill_sub
