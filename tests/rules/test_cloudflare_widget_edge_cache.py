@@ -132,6 +132,16 @@ def test_many_hosts_in_one_zone_are_each_judged_by_their_own_rules(prod_run: Pro
     assert failing(RULE, [*prod_run.resources, *extra]) == {"w17"}
 
 
+def test_a_verification_txt_record_is_no_fallback(prod_run: ProgramRun) -> None:
+    """The `asuid.<host>` TXT records are DNS-only and their content is computed from the same app (its
+    customDomainVerificationId), yet they send no client anywhere: without the CNAME the host has none."""
+    txt = {
+        r.name for r in prod_run.resources if r.type == tokens.CF_DNS_RECORD and r.props.get("type") == "TXT"
+    }
+    assert txt  # the program verifies its custom domains with TXT records computed from the app
+    assert failing(RULE, without(prod_run.resources, FALLBACK)) == {WIDGET}
+
+
 def test_fallback_record_is_dns_only_and_not_held_to_the_edge(prod_run: ProgramRun) -> None:
     # Proxying the direct fallback would send it through the edge: then it needs the cache rules too.
     # And the widget host is then left without a DNS-only fallback.

@@ -104,6 +104,10 @@ def _origin(record: Resource) -> tuple[Any, frozenset[str]]:
     return value, deps
 
 
+# Records that send a client somewhere: only these can be the fallback (a DNS-only TXT reaches nothing).
+_ADDRESS_TYPES = frozenset({"CNAME", "A", "AAAA"})
+
+
 def _fallback(record: Resource, host: str, candidates: list[Resource]) -> bool | str | None:
     """True: a DNS-only record of the zone reaches the widget host's origin; a string: why not; None:
     unknown."""
@@ -120,6 +124,12 @@ def _fallback(record: Resource, host: str, candidates: list[Resource]) -> bool |
             continue
         if is_true(get(other.props, "proxied")):
             continue
+        kind = get(other.props, "type")
+        if is_unknown(kind):
+            undecided = True
+            continue
+        if not isinstance(kind, str) or kind.upper() not in _ADDRESS_TYPES:
+            continue  # a TXT record (App Service's `asuid` verification) is computed from the app too
         target, target_deps = _origin(other)
         if (isinstance(origin, str) and target == origin) or (deps & target_deps):
             return True
