@@ -24,6 +24,7 @@ from backstop.operations.alerts import commands as alerts_commands
 from backstop.operations.audit import commands as audit_commands
 from backstop.operations.dlq import commands as dlq_commands
 from backstop.operations.drill import commands as drill_commands
+from backstop.operations.evidence import commands as evidence_commands
 from backstop.operations.recover import commands as recover_commands
 from backstop.operations.rollback import drill as rollback_drill
 from backstop.policy.targets import PolicyTargets
@@ -295,6 +296,7 @@ def build_parser() -> argparse.ArgumentParser:
     rollback_drill.register(drill_commands.register(sub))
     recover_commands.register(sub)
     alerts_commands.register(sub)
+    evidence_commands.register(sub)
     return parser
 
 
