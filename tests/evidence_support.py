@@ -86,3 +86,58 @@ def _without(world: DrillWorld, tenant: str) -> Any:
 
 
 AFTER_Q2 = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
+
+
+def rollback_drill(world: DrillWorld, at: datetime, monkeypatch: Any) -> int:
+    """The real `backstop drill rollback` of the staging app against the fake ARM, recording into the
+    world's evidence store at `at` (tests/test_rollback_drill.py drives the same fake)."""
+    import requests
+    from azure.core.credentials import AccessToken, AccessTokenInfo
+    from azure.mgmt.web import WebSiteManagementClient
+
+    from backstop.operations.rollback import drill as rollback
+    from tests.fakes.arm_server import FakeArm, FakeWebApp
+    from tests.fakes.drill_world import EVIDENCE_URI
+
+    subscription = "00000000-0000-0000-0000-0000000000aa"
+    app = FakeWebApp(
+        subscription,
+        "rg-wiser-staging-app",
+        "wiser-staging-app",
+        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v41",
+        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v42",
+    )
+
+    class Credential:
+        def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+            return AccessToken("drill-token", 4102444800)
+
+        def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+            return AccessTokenInfo("drill-token", 4102444800)
+
+    world.clock.current = at
+    with FakeArm(app) as fake:
+
+        def probe(url: str) -> int:
+            world.clock.sleep(20)
+            return requests.get(fake.app_url(url), verify=str(fake.cert), timeout=10).status_code
+
+        monkeypatch.setattr(
+            rollback,
+            "RUNTIME",
+            rollback.RollbackRuntime(
+                client=lambda sub: WebSiteManagementClient(
+                    Credential(),
+                    sub,
+                    base_url=fake.base_url,
+                    connection_verify=str(fake.cert),
+                    polling_interval=0,
+                ),
+                probe=probe,
+                connect=lambda uri: world.mongo.client(EVIDENCE_URI),
+                clock=world.clock.now,
+                sleep=world.clock.sleep,
+                env={"AZURE_SUBSCRIPTION_ID": subscription, "BACKSTOP_EVIDENCE_MONGODB_URI": EVIDENCE_URI},
+            ),
+        )
+        return quiet("drill", "rollback", "--stack", "staging", "--project-dir", str(ROOT), "--quiet")

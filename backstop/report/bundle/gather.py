@@ -68,12 +68,18 @@ def _rpo_target(mechanism: Any, objectives: ObjectivesConfig) -> float | None:
     return None if objective is None else objective.rpo.total_seconds()
 
 
+def _drills_stack(result: Mapping[str, Any], stack: str) -> bool:
+    """A restore drill restores this stack's snapshots; the rollback drill swaps the slots of the staging
+    app by design (it refuses prod), and is the evidence of every stack's slot-swap mechanism."""
+    return result.get("kind") == ROLLBACK_KIND or result.get("sourceStack") == stack
+
+
 def drill_rows(
     results: Sequence[Mapping[str, Any]], stack: str, periods: Sequence[Period], objectives: ObjectivesConfig
 ) -> list[dict[str, Any]]:
     rows = []
     for result in results:
-        if result.get("sourceStack") != stack:
+        if not _drills_stack(result, stack):
             continue
         started = parse_time(result.get("startedAt"))
         period = next((p for p in periods if p.holds(started)), None)
@@ -94,7 +100,7 @@ def drill_rows(
                 "startedAt": _iso(started),
                 "mechanism": result.get("mechanism"),
                 "mode": restore.get("mode") if not rollback else "slotSwap",
-                "subject": (result.get("app") or {}).get("name")
+                "subject": f"{_sub(result, 'app').get('name')} ({result.get('sourceStack')})"
                 if rollback
                 else result.get("tenantDatabase"),
                 "timeToRestoreSeconds": ttr,
@@ -308,7 +314,7 @@ def build_document(
         [
             r
             for r in exports.get(DRILL_RESULTS_COLLECTION, [])
-            if r.get("sourceStack") == stack and (parse_time(r.get("startedAt")) or period.end) < period.end
+            if _drills_stack(r, stack) and (parse_time(r.get("startedAt")) or period.end) < period.end
         ]
     )
     report = derive(resources, objectives, stack=stack, measured=measured)
