@@ -67,8 +67,9 @@ class _Session:
         raise TimeoutError(event)
 
 
-def look(page: Path, expression: str) -> PageView:
-    """Open `page`; `expression` (JavaScript) is evaluated once it has loaded, its value `measured`."""
+def look(page: Path, expression: str, *, full_page: bool = False) -> PageView:
+    """Open `page`; `expression` (JavaScript) is evaluated once it has loaded, its value `measured`. The
+    screenshot is the first screen, or with `full_page` the whole page at the same width."""
     binary = chromium()
     assert binary is not None, "chromium is not installed (apt-get install -y chromium)"
     profile = tempfile.mkdtemp(prefix="backstop-chromium-")
@@ -122,6 +123,16 @@ def look(page: Path, expression: str) -> PageView:
         view.dom = dom["result"]["value"]
         import base64
 
+        if full_page:
+            metrics = session.call("Page.getLayoutMetrics")
+            height = int(metrics["cssContentSize"]["height"])
+            session.call(
+                "Emulation.setDeviceMetricsOverride",
+                width=WIDTH,
+                height=height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
         shot = session.call("Page.captureScreenshot", format="png")
         view.screenshot = base64.b64decode(shot["data"])
         for event in session.events:

@@ -392,3 +392,18 @@ def test_quarters_are_cut_into_the_weeks_of_their_sundays() -> None:
         "2026-12-28T00:00:00+00:00",
     )
     assert parse_period("2026Q1").previous().label == "2025Q4"
+
+
+def test_the_sample_bundle_in_the_docs_verifies_and_matches_the_schema(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.conftest import ROOT
+
+    sample = ROOT / "docs" / "evidence" / "evidence-prod-2026Q2"
+    code, stdout, _ = run(capsys, "evidence", "verify", str(sample))
+    assert code == 0, stdout
+    document = json.loads((sample / "evidence.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    assert document["verdict"]["passed"] is True
+    assert {d["kind"] for d in document["drills"]["rows"]} == {"restore", "rollback"}
+    assert [i["noticeStatus"] for i in document["incidents"]] == ["met"]
