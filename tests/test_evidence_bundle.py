@@ -203,6 +203,23 @@ def test_a_quarter_with_no_audit_at_all_is_missing_evidence(
     assert "Missing evidence: no Tier-2 attestation of any tenant up to the end of 2026Q2." in page
 
 
+def test_a_quarter_not_over_yet_is_never_a_pass(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    live_quarter(world, Q2)
+    world.clock.current = Q2.end - timedelta(hours=12)
+    out = tmp_path / "q2"
+    code, _, err = run(
+        capsys, *world.args("evidence", "bundle", "--period", "2026Q2", "--out", str(out)), "--stack", "prod"
+    )
+    document = json.loads((out / "evidence.json").read_text())
+    assert (code, err) == (1, "")
+    assert document["verdict"]["problems"] == [
+        "incomplete: 2026Q2 is not over (it ends 2026-07-01T00:00:00.000Z); this bundle holds its "
+        "evidence up to 2026-06-30T12:00:00.000Z only"
+    ]
+
+
 def test_a_tampered_audit_entry_is_on_the_first_screen_and_fails_bundle_and_verify(
     world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

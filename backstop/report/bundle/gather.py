@@ -255,6 +255,11 @@ def _problems(document: dict[str, Any]) -> list[str]:
     """Every reason the period is not clean, the worst first: chain breaks, then missing evidence."""
     label = document["period"]["label"]
     problems = [f"evidence tampered: {s['problem']}" for s in document["stores"] if s["verified"] is False]
+    if document["generatedAt"] < document["period"]["end"]:
+        problems.append(
+            f"incomplete: {label} is not over (it ends {document['period']['end']}); this bundle holds its "
+            f"evidence up to {document['generatedAt']} only"
+        )
     drills = [d for d in document["drills"]["rows"] if d["inPeriod"]]
     restores = [d for d in drills if d["kind"] == "restore"]
     if not restores:
