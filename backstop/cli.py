@@ -27,6 +27,7 @@ from backstop.operations.drill import commands as drill_commands
 from backstop.operations.evidence import commands as evidence_commands
 from backstop.operations.recover import commands as recover_commands
 from backstop.operations.rollback import drill as rollback_drill
+from backstop.operations.waivers import commands as waivers_commands
 from backstop.policy.targets import PolicyTargets
 
 if TYPE_CHECKING:
@@ -78,8 +79,31 @@ def _stack_environment(project_dir: Path, stack: str) -> Environment:
     return cast(Environment, environment)
 
 
+def _settle(report: Report, args: argparse.Namespace, project: Path) -> Report:
+    """Waivers, baseline and `--fail-on`, after evaluation (`backstop.policy.suppressions`)."""
+    import datetime as dt
+
+    from backstop.config.waivers import read_waivers
+    from backstop.policy.core import Severity, load_rules
+    from backstop.policy.suppressions import settle
+
+    report = settle(
+        report,
+        waivers=None if args.no_waivers else read_waivers(project),
+        today=dt.datetime.now(dt.UTC).date(),
+        rule_ids=load_rules().ids(),
+        baseline=Path(args.baseline) if args.baseline else None,
+        create_baseline=Path(args.create_baseline) if args.create_baseline else None,
+    )
+    return replace(report, fail_on=Severity(args.fail_on)) if args.fail_on else report
+
+
 def _emit(report: Report, args: argparse.Namespace, source: str) -> int:
     from backstop.policy.formats import render
+
+    for _, text in report.waiver_notes:
+        if args.format != "text" or args.output:
+            print(f"backstop: {text}", file=sys.stderr)
 
     text = render(report, args.format, source)
     if args.output:
@@ -119,7 +143,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     cfg = stack_file.stack_config()
     targets = _targets(args, cfg.environment)
     run = run_stack(project, args.stack, preview=args.preview, assume_deploy_secrets=True)
-    report = evaluate(run.resources, targets, stack=args.stack)
+    report = _settle(evaluate(run.resources, targets, stack=args.stack), args, project)
     if args.format == "text" and not args.output:
         mode = "first-deploy preview, computed values unknown" if args.preview else "mocked deployment"
         print(f"backstop plan: stack {args.stack} ({mode}), {len(run.resources)} resources declared")
@@ -156,7 +180,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         declared=document.declared,
     )
     report = replace(report, notes=[*document.notes, *report.notes])
-    return _emit(report, args, args.path)
+    return _emit(_settle(report, args, project), args, args.path)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -213,6 +237,27 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
         help="count values unknown at preview as violations of mandatory rules",
     )
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    parser.add_argument(
+        "--no-waivers",
+        action="store_true",
+        help="ignore backstop-waivers.yaml: the estate as an auditor sees it, every finding counted",
+    )
+    baseline = parser.add_mutually_exclusive_group()
+    baseline.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="only findings not in this baseline (a --create-baseline file or a backstop SARIF log) fail",
+    )
+    baseline.add_argument(
+        "--create-baseline",
+        metavar="FILE",
+        help="write every current finding to FILE as the baseline, and apply it",
+    )
+    parser.add_argument(
+        "--fail-on",
+        choices=["critical", "high", "medium", "low"],
+        help="exit 1 only for mandatory findings of this severity or higher (default: any mandatory finding)",
+    )
 
 
 def _version() -> str:
@@ -297,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     recover_commands.register(sub)
     alerts_commands.register(sub)
     evidence_commands.register(sub)
+    waivers_commands.register(sub)
     return parser
 
 

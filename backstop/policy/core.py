@@ -199,6 +199,17 @@ def load_rules() -> RuleRegistry:
 
 
 @dataclass(frozen=True)
+class SourceLocation:
+    """Where the user acts on a finding: the program line Pulumi recorded (`sourcePosition`), or the key of
+    `Pulumi.<stack>.yaml` the finding comes from. `uri` is relative to the project unless absolute."""
+
+    uri: str
+    line: int
+    column: int | None = None
+    key: str | None = None  # the stack file's key path, e.g. `backstop:atlas.backup.restoreWindowDays`
+
+
+@dataclass(frozen=True)
 class Violation:
     policy: str
     level: LevelName
@@ -208,15 +219,38 @@ class Violation:
     description: str
     remediation: str
     unknown: bool = False
+    location: SourceLocation | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """The stable identity of a finding (policy + URN): SARIF's `partialFingerprints`, baselines."""
+        return f"{self.policy}:{self.urn}"
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "policy": self.policy,
             "level": self.level,
             "severity": str(self.severity),
             "urn": self.urn,
             "message": self.message,
         }
+        if self.location is not None:
+            found["location"] = {k: v for k, v in vars(self.location).items() if v is not None}
+        return found
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A finding that does not fail the run, kept in the report: waived by a reviewed waiver (`waiver` holds
+    its owner, ticket, reason, expiry), or already in the baseline the run was given."""
+
+    violation: Violation
+    kind: Literal["waiver", "baseline"]
+    justification: str
+    waiver: dict[str, str] | None = None
+
+
+SEVERITY_ORDER = (Severity.LOW, Severity.MEDIUM, Severity.HIGH, Severity.CRITICAL)
 
 
 @dataclass(frozen=True)
@@ -232,6 +266,12 @@ class Report:
     checked_count: int = 0
     # What the reader of the report must know about the document (pending operations, read resources…).
     notes: list[str] = field(default_factory=list)
+    # Findings waived or baselined (`backstop.policy.suppressions`): reported, never failing the run.
+    suppressed: list[Suppressed] = field(default_factory=list)
+    # Waivers that expired, expire soon or match nothing: (kind, text), kind expired|expiring|unmatched.
+    waiver_notes: list[tuple[str, str]] = field(default_factory=list)
+    # `--fail-on`: only mandatory findings of this severity or higher fail the run.
+    fail_on: Severity | None = None
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -253,11 +293,29 @@ class Report:
             "mandatory": len(self.mandatory),
             "advisory": len(self.advisory),
             "unknown": len([v for v in self.violations if v.unknown]),
+            "waived": len(self.waived),
+            "baselined": len(self.baselined),
         }
 
     @property
+    def waived(self) -> list[Suppressed]:
+        return [s for s in self.suppressed if s.kind == "waiver"]
+
+    @property
+    def baselined(self) -> list[Suppressed]:
+        return [s for s in self.suppressed if s.kind == "baseline"]
+
+    @property
+    def failing(self) -> list[Violation]:
+        """The findings that fail the run: mandatory ones, at or above `fail_on` when it is set."""
+        if self.fail_on is None:
+            return self.mandatory
+        floor = SEVERITY_ORDER.index(self.fail_on)
+        return [v for v in self.mandatory if SEVERITY_ORDER.index(v.severity) >= floor]
+
+    @property
     def exit_code(self) -> int:
-        return 1 if self.mandatory else 0
+        return 1 if self.failing else 0
 
 
 def level_of(finding: Finding, rule_level: LevelName, targets: PolicyTargets) -> LevelName:
