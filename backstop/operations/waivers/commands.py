@@ -28,9 +28,7 @@ def status(waiver: Waiver, today: dt.date) -> str:
 
 def listed(waivers: list[Waiver], today: dt.date, expiring: int | None) -> list[tuple[int, Waiver]]:
     """The waivers to show: all, or (with `expiring`) those expired or lapsing within that many days."""
-    chosen = [
-        (i, w) for i, w in enumerate(waivers) if expiring is None or w.days_left(today) <= expiring
-    ]
+    chosen = [(i, w) for i, w in enumerate(waivers) if expiring is None or w.days_left(today) <= expiring]
     return sorted(chosen, key=lambda item: (item[1].expires, item[0]))
 
 
