@@ -482,3 +482,90 @@ def test_waivers_list_without_a_file_or_with_only_live_waivers_exits_0(
     code, out, _ = _run(capsys, "waivers", "list", "--project-dir", str(project))
     assert code == 0
     assert "1 of 1 waivers" in out
+
+
+# --- the CrossGuard pack --------------------------------------------------------------------------------
+
+
+def test_the_pack_reports_a_waived_finding_as_advisory_and_an_expired_waiver_as_lapsed(project: Path) -> None:
+    from pulumi_policy.proxy import UnknownValueError
+
+    from backstop.config.waivers import read_waivers
+    from backstop.policy.core import Finding, load_rules
+    from backstop.policy.crossguard import report
+    from backstop.policy.suppressions import pack_waivers
+    from backstop.policy.targets import PolicyTargets
+
+    _waivers(
+        project,
+        _waiver("s3-versioning-enabled", "urn:pulumi:prod::backstop::*::media", 30),
+        _waiver("s3-versioning-enabled", "urn:pulumi:prod::backstop::*::atlas-exports", -3, ticket="RISK-9"),
+    )
+    waivers = pack_waivers(project, load_rules().ids())
+    assert waivers == tuple(read_waivers(project).waivers)  # type: ignore[union-attr]
+    exports = MEDIA.replace("::media", "::atlas-exports")
+    findings = [Finding(MEDIA, "versioning is Suspended"), Finding(exports, "versioning is Suspended")]
+    reported: list[tuple[str, str]] = []
+    with pytest.raises(UnknownValueError) as advisory:
+        report(
+            load_rules().get("s3-versioning-enabled"),
+            findings,
+            PolicyTargets.for_environment("prod"),
+            lambda message, urn: reported.append((urn, message)),
+            waivers,
+        )
+    assert [urn for urn, _ in reported] == [exports]  # the expired waiver covers nothing: it fails
+    assert f"(the waiver RISK-9 expired on {(TODAY - dt.timedelta(days=3)).isoformat()}" in reported[0][1]
+    assert advisory.value.message.startswith("waived, not failing: media: versioning is Suspended (waiver: ")
+    assert advisory.value.message.endswith(f"[{MEDIA}]")
+
+
+def test_the_pack_refuses_a_waiver_naming_no_rule(project: Path) -> None:
+    from backstop.ground.errors import UsageError
+    from backstop.policy.core import load_rules
+    from backstop.policy.suppressions import pack_waivers
+
+    assert pack_waivers(project, load_rules().ids()) == ()
+    _waivers(project, _waiver("no-such-rule", "*", 30))
+    with pytest.raises(
+        UsageError, match=r"^backstop-waivers.yaml: waivers\[0\].rule: no rule 'no-such-rule'"
+    ):
+        pack_waivers(project, load_rules().ids())
+
+
+def test_the_packs_policies_carry_the_waivers_to_each_resource_they_judge(prod_run) -> None:
+    """The path `serve` builds: a resource policy of `build_policies(waivers=...)` waives its finding."""
+    from types import SimpleNamespace
+
+    from pulumi_policy import ResourceValidationArgs
+    from pulumi_policy.proxy import UnknownValueError
+
+    from backstop.config.waivers import Waiver
+    from backstop.policy.crossguard import build_policies
+
+    cluster = mutate(prod_run.resources, "atlas-cartie-prod", {"pitEnabled": False})
+    [resource] = [r for r in cluster if r.urn == CLUSTER]
+    args = ResourceValidationArgs(
+        resource.type,
+        dict(resource.props),  # plain JSON values: no unknown in this one
+        resource.urn,
+        resource.name,
+        SimpleNamespace(protect=False, parent=None),  # type: ignore[arg-type]
+        None,
+    )
+
+    def judged(waivers: tuple[Waiver, ...]) -> list[str]:
+        [policy] = [
+            p for p in build_policies(stack="prod", waivers=waivers) if p.name == "atlas-cloud-backup-enabled"
+        ]
+        reported: list[str] = []
+        try:
+            policy.validate(args, lambda message, urn: reported.append(f"violation {urn}"))
+        except UnknownValueError as error:
+            reported.append(f"advisory {error.message}")
+        return reported
+
+    assert judged(()) == [f"violation {CLUSTER}"]
+    waiver = Waiver.model_validate(_waiver("atlas-cloud-backup-enabled", "*::atlas-cartie-prod", 30))
+    [advisory] = judged((waiver,))
+    assert advisory.startswith("advisory waived, not failing: atlas-cartie-prod: ")

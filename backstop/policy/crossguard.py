@@ -39,10 +39,16 @@ What pulumi-policy 1.21 and the Pulumi CLI do, and what this module does about i
   also get `additionalProperties: false`. The Analyzer protocol's `PolicyConfigSchema` has no field for a
   top-level `additionalProperties`, so a misspelt *key* passes the CLI: the pack refuses it (and re-checks
   every value with the `PolicyTargets` model) with a one-line error naming the policy and the key.
+* Waivers (`backstop-waivers.yaml` in the project directory, as `backstop plan` reads it): a finding a live
+  waiver covers is not reported at the policy's level; it joins the run's advisory diagnostic (the only
+  per-finding advisory channel the SDK has, the one unknowns use) as "waived", with its owner, ticket and
+  expiry, so it is reported, never dropped. A finding an expired waiver covers is reported as usual, and
+  its message says the waiver expired (`backstop.policy.suppressions` holds the matching).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
 import os
@@ -67,11 +73,13 @@ from pulumi_policy import Severity as PolicySeverity
 from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, _DictProxy, _ListProxy
 
+from backstop.config.waivers import Waiver
 from backstop.ground import tokens
 from backstop.ground.resources import Resource, name_of, stack_of
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
 from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
+from backstop.policy.suppressions import justification, pack_waivers, waiver_for
 from backstop.policy.targets import (
     Environment,
     LevelName,
@@ -283,26 +291,53 @@ def resource_from_policy_resource(resource: PolicyResource) -> Resource:
 
 
 def report(
-    rule: Rule, findings: Iterable[Finding], targets: PolicyTargets, report_violation: ReportViolation
+    rule: Rule,
+    findings: Iterable[Finding],
+    targets: PolicyTargets,
+    report_violation: ReportViolation,
+    waivers: Sequence[Waiver] = (),
+    today: dt.date | None = None,
 ) -> None:
-    """Report definite findings at the policy's level; unknown ones as described in the module docstring."""
+    """Report definite findings at the policy's level; unknown and waived ones as described in the module
+    docstring."""
     undecided: list[Finding] = []
+    waived: list[tuple[Finding, Waiver]] = []
+    today = today or dt.datetime.now(dt.UTC).date()
     for finding in findings:
+        live, lapsed = waiver_for(waivers, rule.id, finding.urn, today) if waivers else (None, None)
+        if live is not None:
+            waived.append((finding, live))
+            continue
         if finding.unknown and not targets.unknown_is_violation:
             undecided.append(finding)
             continue
         suffix = " (an unknown value counts as a violation: unknownIsViolation)" if finding.unknown else ""
+        if lapsed is not None:
+            suffix += (
+                f" (the waiver {lapsed.ticket} expired on {lapsed.expires.isoformat()}: it no longer applies)"
+            )
         report_violation(
             f"{finding.message}{suffix}\nRemediation: {rule.remediation_for(targets)}", finding.urn
         )
-    if undecided:
+    if undecided or waived:
+        parts = []
+        if undecided:
+            parts.append(
+                "; ".join(f"{name_of(f.urn)}: {f.message}" for f in undecided)
+                + " (advisory; set unknownIsViolation to count it as a violation) ["
+                + ", ".join(dict.fromkeys(f.urn for f in undecided))
+                + "]"
+            )
+        if waived:
+            parts.append(
+                "waived, not failing: "
+                + "; ".join(f"{name_of(f.urn)}: {f.message} (waiver: {justification(w)})" for f, w in waived)
+                + " ["
+                + ", ".join(dict.fromkeys(f.urn for f, _ in waived))
+                + "]"
+            )
         error = UnknownValueError(UNKNOWN_STRING_VALUE, [])
-        error.message = (
-            "; ".join(f"{name_of(f.urn)}: {f.message}" for f in undecided)
-            + " (advisory; set unknownIsViolation to count it as a violation) ["
-            + ", ".join(dict.fromkeys(f.urn for f in undecided))
-            + "]"
-        )
+        error.message = "; ".join(parts)
         raise error
 
 
@@ -346,26 +381,30 @@ class _TargetsCache:
         return targets
 
 
-def _resource_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+def _resource_validation(
+    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] = ()
+) -> Callable[..., None]:
     targets_of = _TargetsCache(rule, inventory)
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
         if args.resource_type not in rule.resource_types:
             return
         targets = targets_of(args.get_config(), stack_of(args.urn))
-        report(rule, rule.run(resource_from_args(args), targets), targets, report_violation)
+        report(rule, rule.run(resource_from_args(args), targets), targets, report_violation, waivers)
 
     return validate
 
 
-def _stack_validation(rule: Rule, inventory: Mapping[str, Any]) -> Callable[..., None]:
+def _stack_validation(
+    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] = ()
+) -> Callable[..., None]:
     targets_of = _TargetsCache(rule, inventory)
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [resource_from_policy_resource(r) for r in args.resources]
         stack = next((r.stack for r in resources if r.stack), "")
         targets = targets_of(args.get_config(), stack)
-        report(rule, rule.run(_shared_view(resources), targets), targets, report_violation)
+        report(rule, rule.run(_shared_view(resources), targets), targets, report_violation, waivers)
 
     return validate
 
@@ -385,7 +424,11 @@ def declared_levels(stack: str, registry: Iterable[Rule]) -> dict[str, Enforceme
 
 
 def build_policies(
-    registry: RuleRegistry | None = None, *, stack: str = "", inventory: Mapping[str, Any] | None = None
+    registry: RuleRegistry | None = None,
+    *,
+    stack: str = "",
+    inventory: Mapping[str, Any] | None = None,
+    waivers: Sequence[Waiver] = (),
 ) -> list[Policy]:
     """One policy per registered rule, named by the rule id, in id order."""
     rules: Sequence[Rule] = list(registry or load_rules())
@@ -404,11 +447,13 @@ def build_policies(
         }
         if rule.scope == "resource":
             policies.append(
-                ResourceValidationPolicy(validate=_resource_validation(rule, inventory or {}), **common)
+                ResourceValidationPolicy(
+                    validate=_resource_validation(rule, inventory or {}, waivers), **common
+                )
             )
         else:
             policies.append(
-                StackValidationPolicy(validate=_stack_validation(rule, inventory or {}), **common)
+                StackValidationPolicy(validate=_stack_validation(rule, inventory or {}, waivers), **common)
             )
     return policies
 
@@ -417,10 +462,12 @@ def serve(project_dir: Path) -> None:
     """Serve the pack over gRPC (prints the port, then blocks): what `policies/__main__.py` runs.
 
     `PULUMI_STACK` is set by the engine for the stack being previewed or updated; the stack file
-    `Pulumi.prod.yaml` of `project_dir` names the prod clusters and projects that no restore may target.
+    `Pulumi.prod.yaml` of `project_dir` names the prod clusters and projects that no restore may target,
+    and its `backstop-waivers.yaml` the reviewed exceptions.
     """
     stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
-    policies = build_policies(stack=stack, inventory=prod_inventory(project_dir))
+    waivers = pack_waivers(project_dir, load_rules().ids())
+    policies = build_policies(stack=stack, inventory=prod_inventory(project_dir), waivers=waivers)
     PolicyPack(
         name=PACK_NAME,
         policies=policies,

@@ -36,7 +36,11 @@ def check_rule_ids(waivers: WaiversFile, rule_ids: Collection[str], source: str 
 
 
 def covers(waiver: Waiver, violation: Violation) -> bool:
-    return waiver.rule == violation.policy and fnmatchcase(violation.urn, waiver.urn)
+    return covers_finding(waiver, violation.policy, violation.urn)
+
+
+def covers_finding(waiver: Waiver, rule_id: str, urn: str) -> bool:
+    return waiver.rule == rule_id and fnmatchcase(urn, waiver.urn)
 
 
 def justification(waiver: Waiver) -> str:
@@ -54,9 +58,26 @@ def waiver_record(waiver: Waiver) -> dict[str, str]:
     }
 
 
-def live_waiver(waivers: Sequence[Waiver], violation: Violation, today: dt.date) -> Waiver | None:
-    """The first unexpired waiver covering `violation` (what the CrossGuard pack asks per finding)."""
-    return next((w for w in waivers if not w.expired(today) and covers(w, violation)), None)
+def waiver_for(
+    waivers: Sequence[Waiver], rule_id: str, urn: str, today: dt.date
+) -> tuple[Waiver | None, Waiver | None]:
+    """(the first live waiver covering the finding, else None; the first expired one covering it, else None):
+    what the CrossGuard pack asks per finding, where no report is assembled."""
+    live = next((w for w in waivers if not w.expired(today) and covers_finding(w, rule_id, urn)), None)
+    lapsed = next((w for w in waivers if w.expired(today) and covers_finding(w, rule_id, urn)), None)
+    return live, lapsed
+
+
+def pack_waivers(project_dir: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
+    """The waivers the CrossGuard pack applies: the project's `backstop-waivers.yaml`, checked like the CLI
+    checks it (an error stops the pack with the same one line per problem)."""
+    from backstop.config.waivers import read_waivers
+
+    waivers = read_waivers(project_dir)
+    if waivers is None:
+        return ()
+    check_rule_ids(waivers, rule_ids)
+    return tuple(waivers.waivers)
 
 
 def apply_waivers(report: Report, waivers: WaiversFile, today: dt.date) -> Report:
