@@ -136,6 +136,7 @@ def _resource_tree(resources: Sequence[Resource]) -> list[str]:
 def _cmd_plan(args: argparse.Namespace) -> int:
     from backstop.config.stackfile import read_stack_file
     from backstop.policy.core import evaluate
+    from backstop.policy.locations import locate_in_stack_file
     from backstop.program.mocks import deploy_time_secrets, run_stack
 
     project = project_dir(args.project_dir)
@@ -143,7 +144,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     cfg = stack_file.stack_config()
     targets = _targets(args, cfg.environment)
     run = run_stack(project, args.stack, preview=args.preview, assume_deploy_secrets=True)
-    report = _settle(evaluate(run.resources, targets, stack=args.stack), args, project)
+    report = evaluate(run.resources, targets, stack=args.stack)
+    located = locate_in_stack_file(
+        report, stack_file.path, (Path(args.project_dir) / stack_file.path.name).as_posix()
+    )
+    report = _settle(located, args, project)
     if args.format == "text" and not args.output:
         mode = "first-deploy preview, computed values unknown" if args.preview else "mocked deployment"
         print(f"backstop plan: stack {args.stack} ({mode}), {len(run.resources)} resources declared")
@@ -159,6 +164,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from backstop.config import stack_file_name
     from backstop.policy.core import evaluate
+    from backstop.policy.locations import locate_in_program
     from backstop.policy.sources import read_document
     from backstop.policy.targets import environment_of_stack
 
@@ -180,6 +186,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         declared=document.declared,
     )
     report = replace(report, notes=[*document.notes, *report.notes])
+    report = locate_in_program(report, document.positions, args.project_dir)
     return _emit(_settle(report, args, project), args, args.path)
 
 

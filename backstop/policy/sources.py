@@ -131,6 +131,8 @@ class Document:
     # Resources as declared where the program's inputs differ from what is deployed (exports only).
     declared: list[Resource] | None = None
     notes: list[str] = field(default_factory=list)
+    # URN -> the `sourcePosition` Pulumi recorded for it (`project:///index.ts#5,20`), where it did.
+    positions: dict[str, str] = field(default_factory=dict)
 
     @property
     def stack(self) -> str:
@@ -625,11 +627,46 @@ def read_state(path: Path) -> list[Resource]:
     return loaded.resources
 
 
+def _states(document: Mapping[str, Any]) -> list[Any]:
+    """Every resource state of a preview (old before new), export or checkpoint, unvalidated."""
+    steps = document.get("steps")
+    if isinstance(steps, list):
+        return [s.get(k) for s in steps if isinstance(s, Mapping) for k in ("oldState", "newState")]
+    deployment: Any = document.get("deployment", document)
+    checkpoint = document.get("checkpoint", document)
+    if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("latest"), Mapping):
+        deployment = checkpoint["latest"]
+    resources = deployment.get("resources") if isinstance(deployment, Mapping) else None
+    return resources if isinstance(resources, list) else []
+
+
+def source_positions(document: Any) -> dict[str, str]:
+    """URN -> `sourcePosition` for each state that records one (a later state's wins)."""
+    if not isinstance(document, Mapping):
+        return {}
+    return {
+        state["urn"]: state["sourcePosition"]
+        for state in _states(document)
+        if isinstance(state, Mapping)
+        and isinstance(state.get("urn"), str)
+        and isinstance(state.get("sourcePosition"), str)
+    }
+
+
 @gc_paused()
 def read_document(path: Path, state: Path | None = None) -> Document:
-    """Read a preview, export or checkpoint file; `state` is the export a partial preview applies to."""
+    """Read a preview, export or checkpoint file; `state` is the export a partial preview applies to.
+    Each resource's recorded `sourcePosition` is kept in `positions`."""
     source = str(path)
     document = read_json(path)
+    loaded = _read_document(document, source, state)
+    positions = source_positions(document)
+    if state is not None:
+        positions = {**source_positions(read_json(state)), **positions}
+    return replace(loaded, positions=positions) if positions else loaded
+
+
+def _read_document(document: Any, source: str, state: Path | None) -> Document:
     kind = kind_of(document, source)
     if kind == "export":
         return export_document(document, source)
