@@ -360,7 +360,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.handler(args)
         return result
     except BackstopError as error:
-        print(f"backstop: {error}", file=sys.stderr)
+        for line in str(error).splitlines() or [""]:  # one line per problem, each prefixed
+            print(f"backstop: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BrokenPipeError:
         return EXIT_OK

@@ -569,3 +569,20 @@ def test_the_packs_policies_carry_the_waivers_to_each_resource_they_judge(prod_r
     waiver = Waiver.model_validate(_waiver("atlas-cloud-backup-enabled", "*::atlas-cartie-prod", 30))
     [advisory] = judged((waiver,))
     assert advisory.startswith("advisory waived, not failing: atlas-cartie-prod: ")
+
+
+def test_every_problem_of_the_waivers_file_is_its_own_prefixed_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], project: Path, broken_export: Path
+) -> None:
+    _waivers(
+        project,
+        {**_waiver("s3-versioning-enabled", MEDIA, 30), "expires": "next year"},
+        {k: v for k, v in _waiver("s3-versioning-enabled", MEDIA, 30).items() if k != "reason"},
+    )
+    code, out, err = _run(capsys, "check", str(broken_export), "--project-dir", str(project))
+    assert code == 2
+    assert out == ""
+    assert err.splitlines() == [
+        "backstop: backstop-waivers.yaml: waivers[0].expires: expected a date, YYYY-MM-DD (got 'next year')",
+        "backstop: backstop-waivers.yaml: waivers[1].reason: is required",
+    ]

@@ -50,7 +50,12 @@ class Waiver(BaseModel):
     @classmethod
     def _a_date(cls, value: Any) -> Any:
         """A date only: YAML reads `2026-12-31` as a date; a timestamp or a number is not an expiry day."""
-        if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        if isinstance(value, str):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"expected a date, YYYY-MM-DD (got {value[:40]!r})") from None
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise ValueError("expected a date, YYYY-MM-DD")
         return value
 
