@@ -102,6 +102,26 @@ def test_github_annotations_name_the_file_line_and_column(capsys: pytest.Capture
     assert lines[-1].startswith("FAILED: 4 mandatory")
 
 
+def test_a_partial_preview_takes_the_hidden_resources_positions_from_the_state(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Without --show-sames the bucket is only in the export given as --state: its line comes from there."""
+    preview = json.loads((PUBLISHED / "stratify-sample-preview-update.json").read_text(encoding="utf-8"))
+    preview["steps"] = [
+        s for s in preview["steps"] if s["op"] != "same" or s["urn"].endswith("::pulumi:pulumi:Stack")
+    ]
+    assert not any(s["urn"].endswith("::docs") for s in preview["steps"])
+    path = tmp_path / "preview.json"
+    path.write_text(json.dumps(preview), encoding="utf-8")
+    state = PUBLISHED / "stratify-sample-export.json"
+    code, out, _ = _run(capsys, "check", str(path), "--state", str(state), "--format", "json")
+    assert code == 1
+    assert {
+        (v["urn"].split("::")[-1], v["location"]["uri"], v["location"]["line"])
+        for v in json.loads(out)["violations"]
+    } == {("docs", "index.ts", 5)}
+
+
 def test_an_export_without_source_positions_points_at_the_document(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, prod_run
 ) -> None:

@@ -618,13 +618,18 @@ def kind_of(document: Any, source: str) -> DocumentKind:
 
 def read_state(path: Path) -> list[Resource]:
     """The resources of an export or checkpoint given as a preview's current state."""
+    return _read_state(path)[0]
+
+
+def _read_state(path: Path) -> tuple[list[Resource], dict[str, str]]:
+    """The state's resources and their recorded `sourcePosition`s, from one reading of the file."""
     source = str(path)
     document = read_json(path)
     kind = kind_of(document, source)
     if kind == "preview":
         raise SourceError(f"{source}: a preview, not a stack's state; pass `pulumi stack export` output")
     loaded = export_document(document, source) if kind == "export" else checkpoint_document(document, source)
-    return loaded.resources
+    return loaded.resources, source_positions(document)
 
 
 def _states(document: Mapping[str, Any]) -> list[Any]:
@@ -659,20 +664,19 @@ def read_document(path: Path, state: Path | None = None) -> Document:
     Each resource's recorded `sourcePosition` is kept in `positions`."""
     source = str(path)
     document = read_json(path)
-    loaded = _read_document(document, source, state)
-    positions = source_positions(document)
-    if state is not None:
-        positions = {**source_positions(read_json(state)), **positions}
+    loaded, state_positions = _read_document(document, source, state)
+    positions = {**state_positions, **source_positions(document)}
     return replace(loaded, positions=positions) if positions else loaded
 
 
-def _read_document(document: Any, source: str, state: Path | None) -> Document:
+def _read_document(document: Any, source: str, state: Path | None) -> tuple[Document, dict[str, str]]:
+    """The document, and the `sourcePosition`s of the state a preview was applied over (if any)."""
     kind = kind_of(document, source)
     if kind == "export":
-        return export_document(document, source)
+        return export_document(document, source), {}
     if kind == "checkpoint":
-        return checkpoint_document(document, source)
-    base = read_state(state) if state is not None else None
+        return checkpoint_document(document, source), {}
+    base, state_positions = _read_state(state) if state is not None else (None, {})
     if base is not None:
         stacks = {stack_of(r.urn) for r in base} - {""}
         steps = document.get("steps")
@@ -691,7 +695,7 @@ def _read_document(document: Any, source: str, state: Path | None) -> Document:
     warnings = _diagnostic_lines(document, "warning")
     if warnings:
         notes.append(f"the preview warned: {'; '.join(warnings)}")
-    return Document("preview", resources, None, notes)
+    return Document("preview", resources, None, notes), state_positions
 
 
 def stack_name(resources: Sequence[Resource]) -> str:
