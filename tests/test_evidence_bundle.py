@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from backstop.cli import main
+from backstop.ground import tokens
 from backstop.ground.documents import utc_iso
 from backstop.operations.recover.store import INCIDENT_REGISTRY
 from backstop.report.bundle.files import schema
@@ -21,7 +22,7 @@ from backstop.report.bundle.period import parse_period, weeks
 from backstop.report.bundle.stores import INCIDENT_COLLECTION
 from backstop.report.evidence import AUDIT_COLLECTION
 from backstop.restore import runtime
-from tests.evidence_support import AFTER_Q2, live_quarter, use_cached_program
+from tests.evidence_support import AFTER_Q2, live_quarter, prod_resources, use_cached_program
 from tests.fakes.drill_world import TENANTS, DrillWorld
 from tests.fakes.recover_world import RecoverWorld
 
@@ -424,3 +425,44 @@ def test_the_sample_bundle_in_the_docs_verifies_and_matches_the_schema(
     assert document["verdict"]["passed"] is True
     assert {d["kind"] for d in document["drills"]["rows"]} == {"restore", "rollback"}
     assert [i["noticeStatus"] for i in document["incidents"]] == ["met"]
+
+
+def test_waivers_in_force_at_the_quarters_end_are_listed_and_expired_ones_are_not(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The policy results show what a reviewer waived on the period's last day, with owner and ticket: the
+    finding leaves the findings table for the waivers table; a waiver that lapsed inside the quarter does
+    not apply."""
+    import yaml
+
+    live_quarter(world, Q2)
+    registry = next(r for r in prod_resources() if r.type == tokens.AZ_REGISTRY)
+
+    def waive(expires: str) -> None:
+        entry = {
+            "rule": "acr-release-tags-locked",
+            "urn": registry.urn,
+            "owner": "platform-team",
+            "ticket": "RISK-7",
+            "reason": "release pipeline locks each release image (PIPE-12)",
+            "expires": expires,
+        }
+        (world.project_dir / "backstop-waivers.yaml").write_text(yaml.safe_dump({"waivers": [entry]}))
+
+    waive("2026-07-15")  # still in force on 2026-06-30
+    _, _, document = bundle(world, capsys, tmp_path / "q2")
+    [waived] = document["policy"]["waivers"]
+    assert (waived["policy"], waived["findingUrn"], waived["ticket"], waived["expires"]) == (
+        "acr-release-tags-locked",
+        registry.urn,
+        "RISK-7",
+        "2026-07-15",
+    )
+    assert "acr-release-tags-locked" not in {v["policy"] for v in document["policy"]["violations"]}
+    page = (tmp_path / "q2" / "index.html").read_text()
+    assert "<td>RISK-7</td>" in page and "Waivers in force: 1." in page
+
+    waive("2026-06-01")  # lapsed before the quarter ended: the finding counts again
+    _, _, lapsed = bundle(world, capsys, tmp_path / "q2-lapsed")
+    assert lapsed["policy"]["waivers"] == []
+    assert "acr-release-tags-locked" in {v["policy"] for v in lapsed["policy"]["violations"]}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,9 @@ def program_resources(project: Path, stack: str) -> Sequence[Any]:
 
 
 def _cmd_bundle(args: argparse.Namespace) -> int:
-    from backstop.policy.core import evaluate
+    from backstop.config.waivers import read_waivers
+    from backstop.policy.core import evaluate, load_rules
+    from backstop.policy.suppressions import apply_waivers, check_rule_ids
     from backstop.policy.targets import PolicyTargets, prod_inventory
     from backstop.report.bundle.files import prepare_directory, store_file, write_bundle
     from backstop.report.bundle.gather import build_document
@@ -60,6 +63,12 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
         prod_inventory(project), "Pulumi.prod.yaml"
     )
     policy = evaluate(resources, targets, stack=args.stack)
+    waivers = read_waivers(project)
+    if waivers is not None:
+        # The waivers in force on the period's last day (or today, for a period not over yet).
+        check_rule_ids(waivers, [rule.id for rule in load_rules()])
+        as_of = min(period.end - timedelta(microseconds=1), now).date()
+        policy = apply_waivers(policy, waivers, as_of)
     document = build_document(
         stack=args.stack,
         period=period,

@@ -236,7 +236,12 @@ def _policy(report: Report) -> dict[str, Any]:
     return {
         "summary": report.summary(),
         "basis": "the stack's program as committed when the bundle was built, run under the SDK mocks",
-        "waivers": [],  # backstop has no waiver mechanism: every finding below is in force
+        # Findings waived in review on the period's last day: not failing, and listed with who and why.
+        "waivers": [
+            {**(item.waiver or {}), "policy": item.violation.policy, "findingUrn": item.violation.urn}
+            for item in report.suppressed
+            if item.kind == "waiver"
+        ],
         "rules": [
             {
                 "id": rule.id,

@@ -275,8 +275,15 @@ def _policy(document: Mapping[str, Any]) -> str:
         f"<td>{escape(v['policy'])}</td><td><code>{escape(v['urn'])}</code></td><td>{escape(v['message'])}</td></tr>"
         for v in policy["violations"]
     ]
+    waived = [
+        f"<tr><td>{escape(w['policy'])}</td><td><code>{escape(w['findingUrn'])}</code></td>"
+        f"<td>{escape(w.get('owner', ''))}</td><td>{escape(w.get('ticket', ''))}</td>"
+        f"<td>{escape(w.get('expires', ''))}</td><td>{escape(w.get('reason', ''))}</td></tr>"
+        for w in policy["waivers"]
+    ]
     return (
         lead
+        + (_table(["rule", "resource", "owner", "ticket", "expires", "reason"], waived, "") if waived else "")
         + _table(["level", "rule", "resource", "finding"], findings, "no findings").replace(
             'class="missing">no findings', 'class="met">no findings'
         )
