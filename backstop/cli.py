@@ -28,6 +28,7 @@ from backstop.operations.evidence import commands as evidence_commands
 from backstop.operations.recover import commands as recover_commands
 from backstop.operations.rollback import drill as rollback_drill
 from backstop.operations.waivers import commands as waivers_commands
+from backstop.operations.status import commands as status_commands
 from backstop.policy.targets import PolicyTargets
 
 if TYPE_CHECKING:
@@ -350,6 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts_commands.register(sub)
     evidence_commands.register(sub)
     waivers_commands.register(sub)
+    status_commands.register(sub)
     return parser
 
 

@@ -75,3 +75,7 @@ RTO_PLATFORM = timedelta(hours=4)
 # "Document the loss + recovery in Incident Response registry within 24 hours".
 TENANT_NOTICE_DEADLINE = timedelta(hours=1)
 INCIDENT_RECORD_DEADLINE = timedelta(hours=24)
+# How stale the evidence may get before `backstop status` calls it a breach: the Tier 2 attestation is
+# "a weekly cron", and the restoration drill is "quarterly" (92 days: the longest quarter).
+AUDIT_MAX_AGE = timedelta(days=7)
+DRILL_MAX_AGE = timedelta(days=92)

@@ -44,7 +44,8 @@ SPEC_SILENT: dict[str, str] = {
     "digest-realm": f'HTTP Digest challenges use realm "{REALM}", qop "auth", MD5 (what Atlas sends today)',
     "401-error-code": "a failed authentication answers errorCode UNAUTHORIZED (the spec requires one, "
     "names none for this case)",
-    "error-codes": "GROUP_NAME_NOT_FOUND, CLUSTER_NOT_FOUND, SNAPSHOT_NOT_FOUND, RESTORE_JOB_NOT_FOUND, "
+    "error-codes": "USER_UNAUTHORIZED (an injected 403), "
+    "GROUP_NAME_NOT_FOUND, CLUSTER_NOT_FOUND, SNAPSHOT_NOT_FOUND, RESTORE_JOB_NOT_FOUND, "
     "INVALID_RESTORE_TARGET, PIT_NOT_ENABLED, MISSING_ATTRIBUTE, INVALID_ENUM_VALUE, INVALID_JSON and "
     "CANNOT_CANCEL_RESTORE_JOB, SNAPSHOT_IN_PROGRESS and BACKUP_NOT_ENABLED are the fake's own names; "
     "the spec documents the statuses, not these codes",
@@ -112,6 +113,7 @@ class ApiFailure(Exception):
     REASONS: ClassVar[dict[int, str]] = {
         400: "Bad Request",
         401: "Unauthorized",
+        403: "Forbidden",
         404: "Not Found",
         405: "Method Not Allowed",
         406: "Not Acceptable",
@@ -286,7 +288,7 @@ class FakeAtlas:
         path_contains: str = "",
         retry_after: str | None = None,
     ) -> Fault:
-        assert kind in ("429", "503", "500", "502", "504", "drop", "drop-after"), kind
+        assert kind in ("403", "429", "503", "500", "502", "504", "drop", "drop-after"), kind
         fault = Fault(kind, on_call, times, method, path_contains, retry_after)
         with self._lock:
             self.faults.append(fault)
@@ -373,8 +375,10 @@ class FakeAtlas:
         frequency_type: str = "hourly",
         expires_at: datetime | None = None,
         databases: dict[str, list[str]] | None = None,
+        copy_regions: tuple[str, ...] = ("US_WEST_2",),
     ) -> str:
-        """A snapshot in the list the cluster's topology lives in; `databases` is what it holds."""
+        """A snapshot in the list the cluster's topology lives in; `databases` is what it holds;
+        `copy_regions` where Atlas copied it (a failed copy is a region missing from it)."""
         snapshot_id = object_id()
         cluster = self.clusters[(group_id, cluster_name)]
         common = {
@@ -394,7 +398,7 @@ class FakeAtlas:
             snapshot = dict(
                 common,
                 cloudProvider="AWS",
-                copyRegions=["US_WEST_2"],
+                copyRegions=list(copy_regions),
                 replicaSetName=f"{cluster_name}-shard-0",
                 type="replicaSet",
             )
@@ -418,9 +422,21 @@ class FakeAtlas:
             self.contents[snapshot_id] = {db: list(names) for db, names in (databases or {}).items()}
         return snapshot_id
 
-    def set_schedule(self, group_id: str, cluster_name: str, *, restore_window_days: int) -> None:
+    def set_schedule(
+        self,
+        group_id: str,
+        cluster_name: str,
+        *,
+        restore_window_days: int = 7,
+        copy_regions: tuple[str, ...] | None = None,
+    ) -> None:
+        """Override the schedule's `restoreWindowDays`; `copy_regions` adds `copySettings` (one per region,
+        in the cluster's zone, oplogs copied)."""
         with self._lock:
-            self.schedules[(group_id, cluster_name)] = {"restoreWindowDays": restore_window_days}
+            schedule: dict[str, Any] = {"restoreWindowDays": restore_window_days}
+            if copy_regions is not None:
+                schedule["copyRegions"] = tuple(copy_regions)
+            self.schedules[(group_id, cluster_name)] = schedule
 
     def calls(self, method: str | None = None, path_contains: str = "") -> list[RecordedRequest]:
         with self._lock:
@@ -515,6 +531,9 @@ class FakeAtlas:
             extra = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             failure = ApiFailure(503, "SERVICE_UNAVAILABLE", "The service is temporarily unavailable.")
             return 503, failure.body(), extra, "503"
+        if fault.kind == "403":
+            failure = ApiFailure(403, "USER_UNAUTHORIZED", "The API key lacks the role this resource needs.")
+            return 403, failure.body(), {}, None
         if fault.kind == "500":
             failure = ApiFailure(500, "UNEXPECTED_ERROR", "Unexpected error.")
             return 500, failure.body(), {}, None
@@ -765,7 +784,19 @@ class FakeAtlas:
             "retentionUnit": "days",
             "retentionValue": 7,
         }
+        zone = info["replicationSpecs"][0]["zoneId"]
+        copies = [
+            {
+                "cloudProvider": "AWS",
+                "frequencies": ["HOURLY", "DAILY", "WEEKLY", "MONTHLY"],
+                "regionName": region,
+                "shouldCopyOplogs": True,
+                "zoneId": zone,
+            }
+            for region in overrides.get("copyRegions", ())
+        ]
         return 200, {
+            **({"copySettings": copies} if copies else {}),
             "clusterId": info["id"],
             "clusterName": cluster,
             "nextSnapshot": iso(self.clock() + timedelta(hours=1)),

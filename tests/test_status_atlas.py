@@ -1,0 +1,340 @@
+"""`backstop status` against the spec-validated Atlas fake, and the command's own contract: rows, exit
+codes, the three formats, the published JSON schema, unknowns that are never ok, and no writes."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from backstop.ground.documents import utc_iso
+from backstop.operations.status.rows import schema
+from tests.fakes.atlas_server import FakeAtlas, iso
+from tests.status_support import CLUSTER, GROUP, NOW, atlas_cluster, evidence_store, run_status, write_export
+
+RESOURCE = f"atlas:{CLUSTER}"
+COPY = f"atlas:{CLUSTER} → US_WEST_2"
+
+
+def healthy(fake: FakeAtlas, *, pit: bool = True) -> None:
+    """A cluster meeting every Atlas objective: snapshots every 6 h for 8 days, each copied to us-west-2,
+    PIT on with a 7-day window, and one finished restore job (the last drill)."""
+    fake.add_project(CLUSTER, project_id=GROUP)
+    fake.add_cluster(GROUP, CLUSTER, pit_enabled=pit)
+    fake.set_schedule(GROUP, CLUSTER, restore_window_days=7, copy_regions=("US_WEST_2",))
+    for hours in range(2, 8 * 24, 6):
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=hours), expires_at=NOW + timedelta(days=3))
+
+
+def status(monkeypatch: Any, tmp_path: Path, fake: FakeAtlas, **options: Any) -> Any:
+    return run_status(monkeypatch, write_export(tmp_path, [atlas_cluster()]), fake.env(), **options)
+
+
+def verdicts(outcome: Any) -> dict[tuple[str, str], str]:
+    return {key: row["status"] for key, row in outcome.rows().items()}
+
+
+def test_clean_estate_every_objective_ok_exit_0_and_the_json_matches_the_published_schema(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 0, outcome.stdout + outcome.stderr
+    document = outcome.json()
+    jsonschema.validate(document, schema(), format_checker=jsonschema.FormatChecker())
+    assert verdicts(outcome) == {
+        ("atlas-snapshot-age", RESOURCE): "ok",
+        ("atlas-pit-window", RESOURCE): "ok",
+        ("atlas-copy-age", COPY): "ok",
+        ("atlas-failed-snapshots", RESOURCE): "ok",
+        ("atlas-last-restore-job", RESOURCE): "ok",
+        ("audit-log-age", "evidence:backup_audit_log"): "ok",
+        ("drill-age", "evidence:backup_drill_results"): "ok",
+    }
+    snapshot = outcome.rows()[("atlas-snapshot-age", RESOURCE)]
+    assert snapshot["seconds"] == 2 * 3600.0
+    assert snapshot["target"] == "≤ 6 h"
+    assert snapshot["evidence"] == {
+        "call": f"GET /api/atlas/v2/groups/{GROUP}/clusters/{CLUSTER}/backup/snapshots",
+        "timestamp": utc_iso(NOW - timedelta(hours=2)),
+        "askedAt": utc_iso(NOW),
+    }
+    assert outcome.rows()[("atlas-pit-window", RESOURCE)]["seconds"] == 7 * 86400.0
+    assert document["summary"] == {"ok": 7, "breach": 0, "unknown": 0}
+    assert "asked" in outcome.stderr  # progress on stderr, never on stdout
+
+
+def test_only_reads(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        status(monkeypatch, tmp_path, fake)
+        methods = {call.method for call in fake.calls()}
+    assert methods == {"GET"}
+
+
+def test_newest_snapshot_older_than_6_hours_is_a_breach_naming_its_age(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        fake.add_project(CLUSTER, project_id=GROUP)
+        fake.add_cluster(GROUP, CLUSTER)
+        fake.set_schedule(GROUP, CLUSTER, copy_regions=("US_WEST_2",))
+        for hours in range(9, 8 * 24, 6):
+            fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=hours))
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    row = outcome.rows()[("atlas-snapshot-age", RESOURCE)]
+    assert (row["status"], row["measured"], row["seconds"]) == ("breach", "9 h", 9 * 3600.0)
+    # The copies of the same snapshots are 9 h old too: the 6 h region-loss RPO is missed.
+    assert outcome.rows()[("atlas-copy-age", COPY)]["status"] == "breach"
+
+
+def test_a_failed_copy_leaves_the_copy_region_behind_while_local_snapshots_are_fresh(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        # The two newest snapshots were taken but their copy to us-west-2 failed.
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=1), copy_regions=())
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert verdicts(outcome)[("atlas-snapshot-age", RESOURCE)] == "ok"
+    copy = outcome.rows()[("atlas-copy-age", COPY)]
+    assert (copy["status"], copy["seconds"]) == ("ok", 2 * 3600.0)  # the older copy is still within 6 h
+
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        fake.add_project(CLUSTER, project_id=GROUP)
+        fake.add_cluster(GROUP, CLUSTER)
+        fake.set_schedule(GROUP, CLUSTER, copy_regions=("US_WEST_2",))
+        for hours in range(1, 8 * 24, 6):
+            fake.add_snapshot(
+                GROUP,
+                CLUSTER,
+                NOW - timedelta(hours=hours),
+                copy_regions=() if hours < 12 else ("US_WEST_2",),
+            )
+        outcome = status(monkeypatch, tmp_path, fake)
+    copy = outcome.rows()[("atlas-copy-age", COPY)]
+    assert (copy["status"], copy["measured"]) == ("breach", "13 h")
+    assert outcome.code == 1
+
+
+def test_no_copy_region_in_the_schedule_is_a_breach(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        fake.add_project(CLUSTER, project_id=GROUP)
+        fake.add_cluster(GROUP, CLUSTER)
+        fake.set_schedule(GROUP, CLUSTER)
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=1))
+        outcome = status(monkeypatch, tmp_path, fake)
+    copy = outcome.rows()[("atlas-copy-age", COPY)]
+    assert (copy["status"], copy["measured"]) == ("breach", "not copied")
+    assert "copies to no region, not US_WEST_2" in copy["reason"]
+
+
+def test_pit_disabled_is_a_breach(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        outcome = status(monkeypatch, tmp_path, fake)
+    row = outcome.rows()[("atlas-pit-window", RESOURCE)]
+    assert (row["status"], row["measured"], row["seconds"]) == ("breach", "continuous backup off", 0.0)
+    assert outcome.code == 1
+
+
+def test_a_restore_window_shorter_than_7_days_is_a_breach(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.set_schedule(GROUP, CLUSTER, restore_window_days=3, copy_regions=("US_WEST_2",))
+        outcome = status(monkeypatch, tmp_path, fake)
+    row = outcome.rows()[("atlas-pit-window", RESOURCE)]
+    assert (row["status"], row["seconds"]) == ("breach", 3 * 86400.0)
+    assert "restoreWindowDays is 3" in row["reason"]
+
+
+def test_failed_snapshots_in_the_last_day_are_a_breach_and_older_ones_are_not(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        recent = fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=5), status="failed")
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=30), status="failed")
+        outcome = status(monkeypatch, tmp_path, fake)
+    row = outcome.rows()[("atlas-failed-snapshots", RESOURCE)]
+    assert (row["status"], row["value"]) == ("breach", 1.0)
+    assert recent in row["reason"]
+    assert row["evidence"]["timestamp"] == utc_iso(NOW - timedelta(hours=5))
+
+
+def test_a_failed_last_restore_job_is_a_breach(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from tests.fakes.atlas_server import RestoreJobState
+
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        doc = {
+            "id": "6f0a1b2c3d4e5f6a7b8c9d0e",
+            "deliveryType": "automated",
+            "targetClusterName": "drill-1",
+            "targetGroupId": "5f0a1b2c3d4e5f6a7b8c9d01",
+            "cancelled": False,
+            "expired": False,
+            "failed": True,
+            "timestamp": iso(NOW - timedelta(hours=3)),
+            "links": [],
+        }
+        fake.jobs[doc["id"]] = RestoreJobState(doc, GROUP, CLUSTER, NOW - timedelta(hours=3))
+        outcome = status(monkeypatch, tmp_path, fake)
+    row = outcome.rows()[("atlas-last-restore-job", RESOURCE)]
+    assert row["status"] == "breach"
+    assert row["measured"] == "failed (automated into drill-1)"
+
+
+def test_403_is_unknown_with_the_reason_never_ok(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("403", on_call=1, times=100, path_contains="/backup/snapshots")
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    atlas_rows = {key: row for key, row in outcome.rows().items() if key[1].startswith("atlas:")}
+    assert {key: row["status"] for key, row in atlas_rows.items()} == {
+        ("atlas-snapshot-age", RESOURCE): "unknown",
+        ("atlas-pit-window", RESOURCE): "unknown",
+        ("atlas-copy-age", COPY): "unknown",
+        ("atlas-failed-snapshots", RESOURCE): "unknown",
+        ("atlas-last-restore-job", RESOURCE): "unknown",
+    }
+    reason = atlas_rows[("atlas-snapshot-age", RESOURCE)]["reason"]
+    assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
+
+
+def test_throttled_past_the_budget_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    sleeps: list[float] = []
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("429", on_call=1, times=100, path_contains="/backup/snapshots", retry_after="20")
+        outcome = status(monkeypatch, tmp_path, fake, sleeps=sleeps)
+    row = outcome.rows()[("atlas-snapshot-age", RESOURCE)]
+    assert row["status"] == "unknown"
+    assert row["reason"].startswith("throttled: ") and "gave up after" in row["reason"]
+    assert sum(sleeps) <= 60  # the status command's budget, not the drill's ten minutes
+    assert outcome.code == 1
+
+
+def test_no_atlas_credentials_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    outcome = run_status(monkeypatch, write_export(tmp_path, [atlas_cluster()]), {})
+    row = outcome.rows()[("atlas-snapshot-age", RESOURCE)]
+    assert row["status"] == "unknown" and "no Atlas credentials" in row["reason"]
+    assert outcome.code == 1
+
+
+def test_stale_audit_and_drill_evidence_are_breaches(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        store = evidence_store(audit_age=timedelta(days=9), drill_age=None)
+        outcome = status(monkeypatch, tmp_path, fake, evidence=store)
+    audit = outcome.rows()[("audit-log-age", "evidence:backup_audit_log")]
+    drill = outcome.rows()[("drill-age", "evidence:backup_drill_results")]
+    assert (audit["status"], audit["measured"], audit["target"]) == ("breach", "9 d", "≤ 7 d")
+    assert (drill["status"], drill["measured"]) == ("breach", "none")
+    assert outcome.code == 1
+
+
+def test_an_open_incident_past_its_deadlines_is_a_breach(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    store = evidence_store()
+    log = store["backstop"]["recovery_log"]
+    for incident, loss_hours in (("inc-late", 30), ("inc-fresh", 0.5), ("inc-recorded", 40)):
+        loss = NOW - timedelta(hours=loss_hours)
+        log.insert_one(
+            {
+                "incidentId": incident,
+                "sequence": 1,
+                "step": "opened",
+                "at": iso(loss),
+                "plan": {
+                    "deadlines": {
+                        "tenantNotice": iso(loss + timedelta(hours=1)),
+                        "incidentRecord": iso(loss + timedelta(hours=24)),
+                    }
+                },
+            }
+        )
+    store["backstop"]["incident_registry"].insert_one({"incidentId": "inc-recorded", "sequence": 1})
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        outcome = status(monkeypatch, tmp_path, fake, evidence=store)
+    incidents = {key: row["status"] for key, row in outcome.rows().items() if key[1].startswith("incident:")}
+    assert incidents == {
+        ("incident-tenant-notice", "incident:inc-late"): "breach",
+        ("incident-record", "incident:inc-late"): "breach",
+        ("incident-tenant-notice", "incident:inc-fresh"): "ok",
+        ("incident-record", "incident:inc-fresh"): "ok",
+    }
+
+
+def test_unreachable_evidence_store_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        export = write_export(tmp_path, [atlas_cluster()])
+        env = {k: v for k, v in fake.env().items()}
+        outcome = run_status(monkeypatch, export, env, evidence=_Unreachable())
+    row = outcome.rows()[("audit-log-age", "evidence:backup_audit_log")]
+    assert row["status"] == "unknown" and "server selection timed out" in row["reason"]
+
+
+class _Unreachable:
+    def __getitem__(self, name: str) -> Any:
+        raise TimeoutError("server selection timed out after 5000 ms")
+
+
+def test_prometheus_output_is_openmetrics_with_ok_and_seconds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(hours=1), copy_regions=())
+        outcome = status(monkeypatch, tmp_path, fake, fmt="prometheus")
+    lines = outcome.stdout.strip().splitlines()
+    assert lines[-1] == "# EOF"
+    assert (
+        f'backstop_objective_seconds{{objective="atlas-snapshot-age",resource="{RESOURCE}"}} 3600.0' in lines
+    )
+    assert f'backstop_objective_ok{{objective="atlas-snapshot-age",resource="{RESOURCE}"}} 1' in lines
+    assert f'backstop_objective_unknown{{objective="atlas-snapshot-age",resource="{RESOURCE}"}} 0' in lines
+    # OpenMetrics: every family declared before its samples, each sample `name{labels} value`.
+    declared: list[str] = []
+    sample = re.compile(r'^(backstop_objective_[a-z]+)\{objective="[a-z0-9-]+",resource="[^"]+"\} [0-9.]+$')
+    for line in lines[:-1]:
+        if line.startswith("# TYPE "):
+            declared.append(line.split()[2])
+        elif not line.startswith("# "):
+            match = sample.match(line)
+            assert match is not None and match[1] == declared[-1], line
+    assert declared == ["backstop_objective_seconds", "backstop_objective_ok", "backstop_objective_unknown"]
+
+
+def test_text_output_names_breaches_first_with_their_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        outcome = status(monkeypatch, tmp_path, fake, fmt="text")
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == "backstop status: stack prod at 2026-11-23T12:00:00.000Z: 6 ok, 1 breach, 0 unknown"
+    assert lines[2].startswith("atlas-pit-window") and "BREACH" in lines[2]
+    assert "BREACH atlas-pit-window atlas:cartie-prod: pitEnabled is false" in outcome.stdout
+
+
+def test_unusable_input_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.json"
+    outcome = run_status(monkeypatch, missing, {})
+    assert outcome.code == 2
+    assert outcome.stderr.count("\n") == 1 and "nope.json" in outcome.stderr
+    empty = write_export(tmp_path, [])
+    outcome = run_status(monkeypatch, empty, {})
+    assert outcome.code == 2 and "nothing to measure" in outcome.stderr
