@@ -47,18 +47,21 @@ def write_export(directory: Path, resources: Sequence[Resource]) -> Path:
 
 
 def evidence_store(
-    *, audit_age: timedelta | None = timedelta(days=2), drill_age: timedelta | None = timedelta(days=30)
+    *,
+    audit_age: timedelta | None = timedelta(days=2),
+    drill_age: timedelta | None = timedelta(days=30),
+    now: datetime = NOW,
 ) -> Any:
     """A mongomock client whose `backstop` database holds an attestation and a drill result of these ages."""
     client = mongomock.MongoClient()
     database = client["backstop"]
     if audit_age is not None:
         database["backup_audit_log"].insert_one(
-            {"sequence": 1, "recordedAt": utc_iso(NOW - audit_age), "tenantDatabase": "tenant_a"}
+            {"sequence": 1, "recordedAt": utc_iso(now - audit_age), "tenantDatabase": "tenant_a"}
         )
     if drill_age is not None:
         database["backup_drill_results"].insert_one(
-            {"drillId": "d1", "finishedAt": utc_iso(NOW - drill_age), "tenantDatabase": "tenant_a"}
+            {"drillId": "d1", "finishedAt": utc_iso(now - drill_age), "tenantDatabase": "tenant_a"}
         )
     return client
 
@@ -86,13 +89,14 @@ def run_status(
     fmt: str = "json",
     extra: Sequence[str] = (),
     sleeps: list[float] | None = None,
+    now: datetime = NOW,
 ) -> Outcome:
     """`backstop status --stack prod --state EXPORT` in-process, against the fakes in `environ`."""
-    store = evidence if evidence is not None else evidence_store()
+    store = evidence if evidence is not None else evidence_store(now=now)
     env = {"BACKSTOP_EVIDENCE_MONGODB_URI": EVIDENCE_URI, **environ}
     recorded = sleeps if sleeps is not None else []
     runtime = commands.Runtime(
-        environ=env, clock=lambda: NOW, sleep=recorded.append, connect_evidence=lambda uri: store
+        environ=env, clock=lambda: now, sleep=recorded.append, connect_evidence=lambda uri: store
     )
     monkeypatch.setattr(commands, "RUNTIME", runtime)
     out, err = io.StringIO(), io.StringIO()

@@ -9,6 +9,7 @@ it needs, never a traceback. Nothing here writes.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -55,7 +56,15 @@ class AwsReader:
 
         import boto3
 
-        self._session = boto3.session.Session()
+        env = os.environ if env is None else env
+        self._session = boto3.session.Session(
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID") or None,
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY") or None,
+            aws_session_token=env.get("AWS_SESSION_TOKEN") or None,
+            profile_name=env.get("AWS_PROFILE") or None,
+        )
+        # A local stand-in (moto) or a VPC endpoint; boto3 reads the same variable from os.environ.
+        self._endpoint = env.get("AWS_ENDPOINT_URL") or None
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = threading.Lock()
         self.max_attempts = max_attempts
@@ -71,8 +80,9 @@ class AwsReader:
                     retries={"mode": "standard", "max_attempts": self.max_attempts},
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
+                    s3={"addressing_style": "path"} if self._endpoint else None,
                 )
-                self._clients[key] = self._session.client(service, config=config)
+                self._clients[key] = self._session.client(service, config=config, endpoint_url=self._endpoint)
             return self._clients[key]
 
     def call(self, service: str, region: str, operation: str, action: str, **params: Any) -> dict[str, Any]:

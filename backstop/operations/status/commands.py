@@ -147,7 +147,7 @@ def collect(
     now = runtime.clock
     probes: list[Probe] = []
     probes += atlas.probes(atlas.clusters(resources), Lazy(lambda: _atlas_client(runtime)), targets, now)
-    probes += aws.probes(resources, Lazy(AwsReader), now)
+    probes += aws.probes(resources, Lazy(lambda: AwsReader(runtime.environ)), now)
     probes += azure.probes(resources, Lazy(lambda: _arm(runtime)), dead_letter_threshold, now)
     if not probes:
         raise UsageError(
