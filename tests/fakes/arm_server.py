@@ -109,6 +109,13 @@ class FakeArm:
         self.retry_after = retry_after
         self._operations: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        # More of the estate, for `backstop status`: ARM id path → the resource's GET body, in the shape
+        # of its REST spec (storage account with geoReplicationStats, blob service, Service Bus queue or
+        # subscription with countDetails, registry replication with status). `failures`: path → the
+        # (status, body, headers) every GET of it answers (403 AuthorizationFailed, 429 throttling).
+        self.resources: dict[str, dict[str, Any]] = {}
+        self.failures: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {}
+        self.gets: list[tuple[str, str]] = []
         self._dir = tempfile.TemporaryDirectory()
         self.cert, key = self_signed_certificate(Path(self._dir.name))
         handler = self._handler()
@@ -231,7 +238,14 @@ class FakeArm:
             def do_GET(self) -> None:
                 if not self._authorized():
                     return
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
+                fake.gets.append((path, query))
+                if path in fake.failures:
+                    self._send(*fake.failures[path])
+                    return
+                if path in fake.resources:
+                    self._send(200, fake.resources[path])
+                    return
                 if path.startswith("/_app/"):
                     fake.app.health_probes.append(path)
                     expected = f"/_app/{fake.app.host}{fake.app.health_check_path}"
