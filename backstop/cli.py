@@ -223,6 +223,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     text = report.as_json() if args.format == "json" else report.as_markdown()
     if audit_results is not None:
         text = audit_results.add_to(text, args.format)
+    if args.status:
+        from backstop.report.measured import read_status
+
+        text = read_status(Path(args.status)).add_to(text, args.format)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
         print(text.rstrip().splitlines()[-1] if args.format == "markdown" else f"written to {args.output}")
@@ -340,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--audit-results",
         help="`backstop audit --result-json` file: tenants attested from snapshots vs inferred",
+    )
+    report.add_argument(
+        "--status", help="`backstop status --format json` file: what the live estate measured, beside this"
     )
     report.add_argument("--output", help="write the report to this file")
     report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")

@@ -338,3 +338,72 @@ def test_unusable_input_exits_2_with_one_line(monkeypatch: pytest.MonkeyPatch, t
     empty = write_export(tmp_path, [])
     outcome = run_status(monkeypatch, empty, {})
     assert outcome.code == 2 and "nothing to measure" in outcome.stderr
+
+
+def test_report_shows_the_measured_rows_beside_the_declared_objectives(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    prod_run: Any,
+    project_dir: Path,
+) -> None:
+    import json
+
+    import backstop.program.mocks
+    from backstop.cli import main
+
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        outcome = status(monkeypatch, tmp_path, fake)
+    status_file = tmp_path / "status.json"
+    status_file.write_text(outcome.stdout, encoding="utf-8")
+    monkeypatch.setattr(backstop.program.mocks, "run_stack", lambda project, stack, **_: prod_run)
+    code = main(
+        ["report", "--stack", "prod", "--project-dir", str(project_dir), "--status", str(status_file)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0  # the declared objectives are met; the measured rows are shown, not re-judged
+    assert "#### Measured now: `backstop status` of stack `prod` at 2026-11-23T12:00:00.000Z" in out
+    assert (
+        "| single_document | atlas-pit-window | atlas:cartie-prod | continuous backup off | ≥ 7 d "
+        "| ❌ breach |" in out
+    )
+    assert "| single_collection | atlas-snapshot-age | atlas:cartie-prod | 2 h | ≤ 6 h | ✅ ok |" in out
+    assert out.rstrip().splitlines()[-1].endswith("objectives met.")
+
+    code = main(
+        [
+            "report",
+            "--stack",
+            "prod",
+            "--project-dir",
+            str(project_dir),
+            "--status",
+            str(status_file),
+            "--format",
+            "json",
+        ]
+    )
+    document = json.loads(capsys.readouterr().out)
+    by_key = {s["scenario"]: s["measuredNow"] for s in document["scenarios"]}
+    assert [(r["objective"], r["status"]) for r in by_key["whole_cluster"]] == [("atlas-copy-age", "ok")]
+    assert document["status"]["generatedAt"] == "2026-11-23T12:00:00.000Z"
+
+
+def test_report_refuses_a_file_that_is_not_a_status_in_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    prod_run: Any,
+    project_dir: Path,
+) -> None:
+    import backstop.program.mocks
+    from backstop.cli import main
+
+    monkeypatch.setattr(backstop.program.mocks, "run_stack", lambda project, stack, **_: prod_run)
+    bad = tmp_path / "status.json"
+    bad.write_text('{"schemaVersion": 1, "rows": [{"objective": "x"}]}', encoding="utf-8")
+    code = main(["report", "--stack", "prod", "--project-dir", str(project_dir), "--status", str(bad)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == f"backstop: {bad}: rows[0]: needs string objective, resource and status"
