@@ -23,8 +23,11 @@ def free_port() -> int:
 @contextmanager
 def moto_server() -> Iterator[dict[str, str]]:
     """A running moto server; yields the environment `backstop status` needs to reach it."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
