@@ -407,3 +407,52 @@ def test_report_refuses_a_file_that_is_not_a_status_in_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert err.strip() == f"backstop: {bad}: rows[0]: needs string objective, resource and status"
+
+
+def test_post_to_slack_sends_one_message_naming_each_breach_and_nothing_when_all_is_ok(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.fakes.alert_endpoints import GOOD_WEBHOOK_PATH, AlertEndpointsServer
+
+    with AlertEndpointsServer() as slack, FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        env = {**fake.env(), "BACKSTOP_SLACK_WEBHOOK_URL": slack.url + GOOD_WEBHOOK_PATH}
+        export = write_export(tmp_path, [atlas_cluster()])
+        assert run_status(monkeypatch, export, env, extra=["--post-to-slack"]).code == 0
+        assert slack.state.slack_messages == []
+        fake.clusters[(GROUP, CLUSTER)]["pitEnabled"] = False
+        outcome = run_status(monkeypatch, export, env, extra=["--post-to-slack"])
+        messages = slack.state.slack_messages
+    assert outcome.code == 1
+    assert len(messages) == 1
+    assert messages[0]["text"].splitlines() == [
+        "[backstop status] stack prod: 1 breach, 0 unknown, 6 ok",
+        "• BREACH atlas-pit-window atlas:cartie-prod: continuous backup off (target ≥ 7 d): "
+        "pitEnabled is false: no point-in-time restore is possible",
+    ]
+
+
+def test_post_to_slack_without_a_webhook_is_exit_2_after_printing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        outcome = status(monkeypatch, tmp_path, fake, extra=["--post-to-slack"])
+    assert outcome.code == 2
+    assert outcome.json()["summary"]["breach"] == 1
+    assert outcome.stderr.strip().splitlines()[-1] == (
+        "backstop: --post-to-slack: BACKSTOP_SLACK_WEBHOOK_URL is not set"
+    )
+
+
+def test_status_calls_only_the_operations_listed_for_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from backstop.clients.atlas import OPERATIONS_BY_COMMAND
+    from tests.contract.spec import find_operation
+
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        status(monkeypatch, tmp_path, fake)
+        called = {find_operation(r.method, r.path)[1]["operationId"] for r in fake.calls()}
+    assert called == set(OPERATIONS_BY_COMMAND["status"]) - {"listGroupClusterBackupSnapshotShardedClusters"}

@@ -275,3 +275,14 @@ def test_unreachable_aws_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     outcome = status(monkeypatch, tmp_path, env, [key_resource("mrk-0123")], datetime.now(UTC))
     row = outcome.rows()[("kms-key-state", "kms:us-east-1:mrk-0123")]
     assert row["status"] == "unknown" and row["reason"].startswith("unreachable: AWS kms:DescribeKey")
+
+
+def test_an_object_stamped_after_the_check_began_is_zero_old_not_negative(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws: dict[str, str]
+) -> None:
+    make_buckets(aws)
+    before = datetime.now(UTC) - timedelta(minutes=10)  # S3's clock runs ahead of this one
+    put_replication_metrics(aws, before - timedelta(minutes=5), latency=60.0, pending=0.0)
+    outcome = status(monkeypatch, tmp_path, aws, bucket_resources(), before)
+    row = outcome.rows()[("s3-replication-sample", f"s3:{SOURCE} → {REPLICA}")]
+    assert (row["status"], row["seconds"]) == ("ok", 0.0)

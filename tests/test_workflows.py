@@ -180,6 +180,7 @@ def test_the_expected_workflows_are_shipped() -> None:
         "weekly-audit.yml",
         "restore-drill.yml",
         "drill-sweep.yml",
+        "status-hourly.yml",
     }
 
 
@@ -261,6 +262,7 @@ def test_the_pulumi_cli_is_the_version_of_the_pinned_sdk() -> None:
         ("main.yml", sdk),
         ("restore-drill.yml", sdk),
         ("drill-sweep.yml", sdk),
+        ("status-hourly.yml", sdk),  # `backstop status` runs `pulumi stack export`
     }
 
 
@@ -439,6 +441,7 @@ def test_permissions_are_least_privilege() -> None:
                 ("main.yml", "prod"): {"id-token"},
                 ("weekly-audit.yml", "alerts"): {"id-token"},  # Azure only: action group test notifications
                 ("restore-drill.yml", "rollback"): {"id-token"},  # Azure only: the staging app's slot swap
+                ("status-hourly.yml", "status"): {"id-token"},  # AWS and Azure, read-only roles
             }
             assert writes == allowed.get((workflow.name, job_id), set()), f"{workflow.name}: {job_id}"
 
@@ -782,6 +785,7 @@ def test_clouds_are_signed_in_with_openid_connect_only_where_needed() -> None:
         ("main.yml", "prod"),
         ("weekly-audit.yml", "alerts"),
         ("restore-drill.yml", "rollback"),
+        ("status-hourly.yml", "status"),
     }
     for workflow in WORKFLOWS:
         text = (WORKFLOW_DIR / workflow.name).read_text(encoding="utf-8")
@@ -829,6 +833,7 @@ def test_each_job_with_cloud_credentials_has_an_environment_of_its_own() -> None
         ("restore-drill.yml", "drill"): "restore-drill",
         ("restore-drill.yml", "rollback"): "restore-drill",
         ("drill-sweep.yml", "sweep"): "restore-drill",
+        ("status-hourly.yml", "status"): "audit",
     }
 
 
@@ -967,3 +972,23 @@ def test_the_offline_job_plans_prod_with_the_pack_s_config_file(
     assert [[(r["ruleId"], r["level"]) for r in run["results"]] for run in sarif["runs"]] == [
         [("acr-release-tags-locked", "note")]
     ]
+    assert [run["results"] for run in sarif["runs"]] == [[]]
+
+
+def test_the_hourly_status_fails_on_a_breach_keeps_its_json_and_posts_to_slack() -> None:
+    document = load("status-hourly.yml")
+    assert triggers(document)["schedule"] == [{"cron": "17 * * * *"}]
+    gate = (
+        ".venv/bin/backstop status --stack prod --format json --output evidence/status.json --post-to-slack"
+    )
+    step = step_running(document, gate)
+    assert step["run"].strip() == gate  # the command's exit code is the step's
+    assert set(step["env"]) >= {"BACKSTOP_SLACK_WEBHOOK_URL", "BACKSTOP_EVIDENCE_MONGODB_URI"}
+    (upload,) = [
+        s for _, _, s in steps(document) if str(s.get("uses", "")).startswith("actions/upload-artifact@")
+    ]
+    assert (upload["if"], upload["with"]["path"], upload["with"]["if-no-files-found"]) == (
+        "always()",
+        "evidence/status.json",
+        "error",
+    )

@@ -111,6 +111,13 @@ OPERATIONS_BY_COMMAND: dict[str, tuple[str, ...]] = {
         "takeGroupClusterBackupSnapshots",
         "getGroupClusterBackupSnapshot",
     ),
+    "status": (
+        "getGroupCluster",
+        "listGroupClusterBackupSnapshots",
+        "listGroupClusterBackupSnapshotShardedClusters",
+        "getGroupClusterBackupSchedule",
+        "listGroupClusterBackupRestoreJobs",
+    ),
 }
 
 # Which delivery types Atlas never cancels (MongoDB's Terraform provider: "Automated restore cannot be

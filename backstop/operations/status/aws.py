@@ -304,7 +304,8 @@ def _sample_row(
     key, written = str(newest["Key"]), as_datetime(newest.get("LastModified"))
     head = aws.call("s3", bucket.region, "head_object", "s3:GetObject", Bucket=bucket.name, Key=key)
     status = head.get("ReplicationStatus")
-    age = now - written if written else timedelta(0)
+    # S3 stamps whole seconds on its own clock: a fresh object may look a moment younger than zero.
+    age = max(now - written, timedelta(0)) if written else timedelta(0)
     evidence = Evidence(f"AWS s3:HeadObject {bucket.name}/{key}", written, now)
     if status is None:
         region = known[destination].region if destination in known else bucket.region

@@ -191,7 +191,48 @@ def _cmd_status(args: argparse.Namespace) -> int:
         print(render(report, "text").splitlines()[0])
     else:
         print(output)
+    if args.post_to_slack:
+        _post_to_slack(report, runtime)
     return report.exit_code
+
+
+SLACK_WEBHOOK_ENV = "BACKSTOP_SLACK_WEBHOOK_URL"
+SLACK_ROWS = 20
+
+
+def slack_text(report: StatusReport) -> str | None:
+    """One message naming every breach and unknown (the first 20), or None when every objective holds."""
+    bad = [row for row in report.rows if row.verdict != "ok"]
+    if not bad:
+        return None
+    head = (
+        f"[backstop status] stack {report.stack}: {report.count('breach')} breach, "
+        f"{report.count('unknown')} unknown, {report.count('ok')} ok"
+    )
+    lines = [
+        f"• {row.verdict.upper()} {row.objective} {row.resource}: {row.measured or '-'} (target {row.target})"
+        + (f": {row.reason}" if row.reason else "")
+        for row in bad[:SLACK_ROWS]
+    ]
+    if len(bad) > SLACK_ROWS:
+        lines.append(f"… and {len(bad) - SLACK_ROWS} more: see the run's status.json")
+    return "\n".join([head, *lines])
+
+
+def _post_to_slack(report: StatusReport, runtime: Runtime) -> None:
+    """Post the breaches and unknowns to the Slack relay (an incoming webhook); nothing when all is ok.
+    A webhook that is unset or refuses is one line on stderr and the exit code says so (2)."""
+    from backstop.clients.alert_channels import http_session, send_slack
+
+    text = slack_text(report)
+    if text is None:
+        return
+    webhook = runtime.environ.get(SLACK_WEBHOOK_ENV)
+    if not webhook:
+        raise UsageError(f"--post-to-slack: {SLACK_WEBHOOK_ENV} is not set")
+    result = send_slack(webhook, text, http_session())
+    if result.status != "delivered":
+        raise UsageError(f"--post-to-slack: {result.detail}")
 
 
 def _workers(text: str) -> int:
@@ -222,6 +263,11 @@ def register(subparsers: Any) -> None:
         type=_workers,
         default=DEFAULT_WORKERS,
         help=f"calls in flight at once (default {DEFAULT_WORKERS})",
+    )
+    status.add_argument(
+        "--post-to-slack",
+        action="store_true",
+        help=f"post breaches and unknowns to the Slack webhook in {SLACK_WEBHOOK_ENV} (nothing when all ok)",
     )
     status.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
     status.set_defaults(handler=_cmd_status)
