@@ -90,13 +90,18 @@ def run_status(
     extra: Sequence[str] = (),
     sleeps: list[float] | None = None,
     now: datetime = NOW,
+    health_probe: Any = None,
 ) -> Outcome:
     """`backstop status --stack prod --state EXPORT` in-process, against the fakes in `environ`."""
     store = evidence if evidence is not None else evidence_store(now=now)
     env = {"BACKSTOP_EVIDENCE_MONGODB_URI": EVIDENCE_URI, **environ}
     recorded = sleeps if sleeps is not None else []
     runtime = commands.Runtime(
-        environ=env, clock=lambda: now, sleep=recorded.append, connect_evidence=lambda uri: store
+        environ=env,
+        clock=lambda: now,
+        sleep=recorded.append,
+        connect_evidence=lambda uri: store,
+        health_probe=health_probe,
     )
     monkeypatch.setattr(commands, "RUNTIME", runtime)
     out, err = io.StringIO(), io.StringIO()

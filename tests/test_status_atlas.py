@@ -456,3 +456,13 @@ def test_status_calls_only_the_operations_listed_for_it(
         status(monkeypatch, tmp_path, fake)
         called = {find_operation(r.method, r.path)[1]["operationId"] for r in fake.calls()}
     assert called == set(OPERATIONS_BY_COMMAND["status"]) - {"listGroupClusterBackupSnapshotShardedClusters"}
+
+
+def test_other_commands_do_not_load_the_status_command_s_cloud_clients() -> None:
+    import subprocess
+    import sys
+
+    names = "('requests', 'boto3', 'backstop.clients.atlas')"
+    code = f"import sys, backstop.cli; print(sorted(m for m in {names} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -126,7 +126,11 @@ def estate(
         "id": SLOT,
         "name": "wiser-prod-app/staging",
         "type": "Microsoft.Web/sites/slots",
-        "properties": {"state": "Running", "enabled": True},
+        "properties": {
+            "state": "Running",
+            "enabled": True,
+            "defaultHostName": "wiser-prod-app-staging.azurewebsites.net",
+        },
     }
     arm.resources[SLOT + "/config/web"] = {
         "id": SLOT + "/config/web",
@@ -147,8 +151,16 @@ def arm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArm]:
         yield fake
 
 
+def health_probe(arm: FakeArm) -> Any:
+    """The apps' own hosts, answered by the fake ARM (`https://{host}{path}` → `/_app/{host}{path}`)."""
+    import requests
+
+    return lambda url: requests.get(arm.app_url(url), verify=str(arm.cert), timeout=10).status_code
+
+
 def status(monkeypatch: Any, tmp_path: Path, arm: FakeArm, **options: Any) -> Any:
     env = {"BACKSTOP_ARM_ENDPOINT": arm.base_url, "AZURE_ACCESS_TOKEN": "test-token"}
+    options.setdefault("health_probe", health_probe(arm))
     return run_status(monkeypatch, write_export(tmp_path, resources()), env, **options)
 
 
@@ -169,7 +181,14 @@ def test_clean_azure_estate_every_objective_ok(
         ("acr-replication", "azure:wiserprodacr/centralus"): "ok",
         ("webapp-state", "azure:wiser-prod-app"): "ok",
         ("webapp-state", "azure:wiser-prod-app/staging"): "ok",
+        ("webapp-health", "azure:wiser-prod-app"): "ok",
+        ("webapp-health", "azure:wiser-prod-app/staging"): "ok",
     }, outcome.stdout
+    health = outcome.rows()[("webapp-health", "azure:wiser-prod-app")]
+    assert (health["measured"], health["evidence"]["call"]) == (
+        "HTTP 200",
+        "GET https://wiser-prod-app.azurewebsites.net/healthz",
+    )
     sync = outcome.rows()[("azure-geo-sync", "azure:wiserprodmedia")]
     assert (sync["seconds"], sync["evidence"]["timestamp"]) == (720.0, utc_iso(NOW - timedelta(minutes=12)))
     assert (ACCOUNT, "api-version=2024-01-01&%24expand=geoReplicationStats") in arm.gets
@@ -270,3 +289,34 @@ def test_no_azure_credential_is_unknown(
     assert row["status"] == "unknown" and row["reason"].startswith(
         "no-credentials: Azure: no usable credential"
     )
+
+
+def test_a_health_check_that_does_not_answer_200_is_a_breach(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arm: FakeArm
+) -> None:
+    estate(arm)
+    arm.app.unhealthy_images.add(arm.app.staging_image)
+    outcome = status(monkeypatch, tmp_path, arm)
+    slot = outcome.rows()[("webapp-health", "azure:wiser-prod-app/staging")]
+    assert (slot["status"], slot["measured"]) == ("breach", "HTTP 503")
+    assert slot["reason"] == "https://wiser-prod-app-staging.azurewebsites.net/healthz answers 503"
+    assert outcome.rows()[("webapp-health", "azure:wiser-prod-app")]["status"] == "ok"
+
+
+def test_an_app_host_that_cannot_be_reached_is_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arm: FakeArm
+) -> None:
+    from backstop.clients.arm import health_status
+    from tests.fakes.moto_aws import free_port
+
+    estate(arm)
+    closed = free_port()
+    outcome = status(
+        monkeypatch,
+        tmp_path,
+        arm,
+        health_probe=lambda url: health_status(url.replace("https://", f"http://127.0.0.1:{closed}/"), 2.0),
+    )
+    row = outcome.rows()[("webapp-health", "azure:wiser-prod-app")]
+    assert row["status"] == "unknown" and row["reason"].startswith("unreachable: GET http://127.0.0.1:")
+    assert outcome.rows()[("webapp-state", "azure:wiser-prod-app")]["status"] == "ok"  # ARM answered

@@ -107,6 +107,15 @@ class ArmReader:
         return items
 
 
+def health_status(url: str, timeout: float = 10.0) -> int:
+    """The status code an app's health check URL answers (redirects not followed: a health check answers
+    itself); a connection that fails is `CloudCallError(kind="unreachable")`."""
+    try:
+        return requests.get(url, timeout=timeout, allow_redirects=False).status_code
+    except requests.RequestException as error:
+        raise CloudCallError(f"GET {url}: cannot connect: {type(error).__name__}", "unreachable") from None
+
+
 def _retry_after(value: str | None, attempt: int) -> float:
     try:
         return max(float(value), 0.0) if value is not None else float(min(2**attempt, 30))

@@ -246,6 +246,11 @@ class FakeArm:
                 if path in fake.resources:
                     self._send(200, fake.resources[path])
                     return
+                staging = f"/_app/{fake.app.name}-staging.azurewebsites.net{fake.app.health_check_path}"
+                if path == staging:  # the staging slot's own host, running the staging image
+                    healthy = fake.app.staging_image not in fake.app.unhealthy_images
+                    self._send(200 if healthy else 503, {"image": fake.app.staging_image})
+                    return
                 if path.startswith("/_app/"):
                     fake.app.health_probes.append(path)
                     expected = f"/_app/{fake.app.host}{fake.app.health_check_path}"

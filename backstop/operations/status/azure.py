@@ -8,6 +8,7 @@
   the stack's dead-letter alert threshold.
 - `acr-replication`: each registry replica's `status.displayStatus` is `Ready`.
 - `webapp-state`: each web app and slot is `Running`, with a health check path set.
+- `webapp-health`: that path answers 200 at the app's (or slot's) `defaultHostName` now.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 
 from backstop.clients.arm import ArmReader
 from backstop.clients.atlas import parse_time
+from backstop.clients.cloud import CloudCallError
 from backstop.ground import seeds, tokens
 from backstop.ground.resources import Resource, is_unknown
 from backstop.operations.status.probe import Objective, Probe, bind
@@ -167,18 +169,21 @@ def measure_replication(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]
     ]
 
 
-def measure_site(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
+def measure_site(arm: ArmReader, arm_id: str, probe: Callable[[str], int], now: datetime) -> list[Row]:
+    """The app's (or slot's) state and health check path from ARM, then its health check itself: the
+    path must answer 200 at the app's own host now, as App Service's health check probes it."""
     site = arm.get(arm_id, WEB_API)
     config = arm.get(arm_id + "/config/web", WEB_API)
     state = str((site.get("properties") or {}).get("state"))
     health = (config.get("properties") or {}).get("healthCheckPath")
+    host = (site.get("properties") or {}).get("defaultHostName")
     problems = []
     if state != "Running":
         problems.append(f"the app is {state}")
     if not health:
         problems.append("no health check path: a crashed container is not restarted")
     stamp = parse_time((site.get("properties") or {}).get("lastModifiedTimeUtc"))
-    return [
+    rows = [
         Row(
             "webapp-state",
             _label(arm_id),
@@ -190,10 +195,44 @@ def measure_site(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
             basis=APP_BASIS,
         )
     ]
+    if isinstance(health, str) and health and isinstance(host, str) and host:
+        url = f"https://{host}{health}"
+        try:
+            code = probe(url)
+        except CloudCallError as error:  # the app's host, not ARM: the state row above still stands
+            rows.append(
+                Row(
+                    "webapp-health",
+                    _label(arm_id),
+                    "unknown",
+                    "HTTP 200",
+                    reason=f"{error.kind}: {error}",
+                    basis=APP_BASIS,
+                )
+            )
+            return rows
+        rows.append(
+            Row(
+                "webapp-health",
+                _label(arm_id),
+                "ok" if code == 200 else "breach",
+                "HTTP 200",
+                measured=f"HTTP {code}",
+                value=float(code),
+                reason="" if code == 200 else f"{url} answers {code}",
+                evidence=Evidence(f"GET {url}", None, now),
+                basis=APP_BASIS,
+            )
+        )
+    return rows
 
 
 def probes(
-    resources: list[Resource], arm: Callable[[], ArmReader], threshold: int, now: Callable[[], datetime]
+    resources: list[Resource],
+    arm: Callable[[], ArmReader],
+    threshold: int,
+    now: Callable[[], datetime],
+    probe: Callable[[str], int],
 ) -> list[Probe]:
     result = []
 
@@ -226,6 +265,6 @@ def probes(
                 arm_id,
                 "webapp-state",
                 "Running, health check on",
-                bind(measure_site, arm, now, arm_id),
+                bind(measure_site, arm, now, arm_id, probe),
             )
     return result

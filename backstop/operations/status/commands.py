@@ -22,7 +22,6 @@ from typing import Any, Generic, TypeVar
 
 from backstop.config import Environment
 from backstop.ground.errors import UsageError
-from backstop.operations.status import atlas, aws, azure, evidence
 from backstop.operations.status.probe import DEFAULT_WORKERS, Probe, run_probes
 from backstop.operations.status.rows import FORMATS, StatusReport, render, rows_in_order
 from backstop.policy.targets import PolicyTargets
@@ -66,6 +65,8 @@ class Runtime:
     sleep: Callable[[float], None] | None = None
     connect_evidence: Callable[[str], Any] | None = None
     export: Callable[[str], str] | None = None
+    # GET an app's health check URL: its status code (tests route it to the fake ARM's apps).
+    health_probe: Callable[[str], int] | None = None
 
 
 RUNTIME = Runtime()
@@ -141,14 +142,23 @@ def collect(
     progress: Any = True,
 ) -> StatusReport:
     """Every objective's row for the live resources of one stack."""
+    # The clouds' clients load only when `status` runs, not with every `backstop` command.
+    from backstop.clients.arm import health_status
     from backstop.clients.aws import AwsReader
+    from backstop.operations.status import atlas, aws, azure, evidence
 
     _, dead_letter_threshold, database = settings
     now = runtime.clock
     probes: list[Probe] = []
     probes += atlas.probes(atlas.clusters(resources), Lazy(lambda: _atlas_client(runtime)), targets, now)
     probes += aws.probes(resources, Lazy(lambda: AwsReader(runtime.environ)), now)
-    probes += azure.probes(resources, Lazy(lambda: _arm(runtime)), dead_letter_threshold, now)
+    probes += azure.probes(
+        resources,
+        Lazy(lambda: _arm(runtime)),
+        dead_letter_threshold,
+        now,
+        runtime.health_probe or health_status,
+    )
     if not probes:
         raise UsageError(
             f"stack {stack}: no Atlas cluster, KMS key, S3 bucket or Azure resource with a known id in it: "
