@@ -53,6 +53,7 @@ def test_clean_estate_every_objective_ok_exit_0_and_the_json_matches_the_publish
         ("atlas-copy-age", COPY): "ok",
         ("atlas-failed-snapshots", RESOURCE): "ok",
         ("atlas-last-restore-job", RESOURCE): "ok",
+        ("atlas-last-on-demand", RESOURCE): "ok",
         ("audit-log-age", "evidence:backup_audit_log"): "ok",
         ("drill-age", "evidence:backup_drill_results"): "ok",
     }
@@ -65,7 +66,7 @@ def test_clean_estate_every_objective_ok_exit_0_and_the_json_matches_the_publish
         "askedAt": utc_iso(NOW),
     }
     assert outcome.rows()[("atlas-pit-window", RESOURCE)]["seconds"] == 7 * 86400.0
-    assert document["summary"] == {"ok": 7, "breach": 0, "unknown": 0}
+    assert document["summary"] == {"ok": 8, "breach": 0, "unknown": 0}
     assert "asked" in outcome.stderr  # progress on stderr, never on stdout
 
 
@@ -206,6 +207,7 @@ def test_403_is_unknown_with_the_reason_never_ok(monkeypatch: pytest.MonkeyPatch
         ("atlas-copy-age", COPY): "unknown",
         ("atlas-failed-snapshots", RESOURCE): "unknown",
         ("atlas-last-restore-job", RESOURCE): "unknown",
+        ("atlas-last-on-demand", RESOURCE): "unknown",
     }
     reason = atlas_rows[("atlas-snapshot-age", RESOURCE)]["reason"]
     assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
@@ -325,7 +327,7 @@ def test_text_output_names_breaches_first_with_their_reason(
         healthy(fake, pit=False)
         outcome = status(monkeypatch, tmp_path, fake, fmt="text")
     lines = outcome.stdout.splitlines()
-    assert lines[0] == "backstop status: stack prod at 2026-11-23T12:00:00.000Z: 6 ok, 1 breach, 0 unknown"
+    assert lines[0] == "backstop status: stack prod at 2026-11-23T12:00:00.000Z: 7 ok, 1 breach, 0 unknown"
     assert lines[2].startswith("atlas-pit-window") and "BREACH" in lines[2]
     assert "BREACH atlas-pit-window atlas:cartie-prod: pitEnabled is false" in outcome.stdout
 
@@ -426,7 +428,7 @@ def test_post_to_slack_sends_one_message_naming_each_breach_and_nothing_when_all
     assert outcome.code == 1
     assert len(messages) == 1
     assert messages[0]["text"].splitlines() == [
-        "[backstop status] stack prod: 1 breach, 0 unknown, 6 ok",
+        "[backstop status] stack prod: 1 breach, 0 unknown, 7 ok",
         "• BREACH atlas-pit-window atlas:cartie-prod: continuous backup off (target ≥ 7 d): "
         "pitEnabled is false: no point-in-time restore is possible",
     ]
@@ -466,3 +468,64 @@ def test_other_commands_do_not_load_the_status_command_s_cloud_clients() -> None
     code = f"import sys, backstop.cli; print(sorted(m for m in {names} if m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_without_state_it_reads_pulumi_stack_export(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import io
+    import json
+    from contextlib import redirect_stderr, redirect_stdout
+
+    from backstop.cli import main
+    from backstop.operations.status import commands
+    from tests.policy_support import to_export
+
+    asked: list[str] = []
+
+    def export(stack: str) -> str:
+        asked.append(stack)
+        return json.dumps(to_export([atlas_cluster()]))
+
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        store = evidence_store()
+        runtime = commands.Runtime(
+            environ={**fake.env(), "BACKSTOP_EVIDENCE_MONGODB_URI": "mongodb://e"},
+            clock=lambda: NOW,
+            connect_evidence=lambda uri: store,
+            export=export,
+        )
+        monkeypatch.setattr(commands, "RUNTIME", runtime)
+        out = io.StringIO()
+        with redirect_stdout(out), redirect_stderr(io.StringIO()):
+            code = main(["status", "--stack", "prod", "--format", "json", "--project-dir", str(tmp_path)])
+    assert (code, asked) == (0, ["prod"])
+    assert json.loads(out.getvalue())["summary"]["ok"] == 8
+
+
+def test_a_preview_is_not_a_deployed_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import json
+
+    from tests.policy_support import to_preview
+
+    preview = tmp_path / "preview.json"
+    preview.write_text(json.dumps(to_preview([atlas_cluster()])), encoding="utf-8")
+    outcome = run_status(monkeypatch, preview, {})
+    assert outcome.code == 2
+    assert outcome.stderr.strip() == (
+        f"backstop: {preview}: a preview, not a stack export: status measures what is deployed"
+    )
+
+
+def test_a_failed_last_on_demand_snapshot_is_a_breach(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.add_snapshot(GROUP, CLUSTER, NOW - timedelta(days=2), snapshot_type="onDemand")
+        failed = fake.add_snapshot(
+            GROUP, CLUSTER, NOW - timedelta(hours=30), snapshot_type="onDemand", status="failed"
+        )
+        outcome = status(monkeypatch, tmp_path, fake)
+    row = outcome.rows()[("atlas-last-on-demand", RESOURCE)]
+    assert (row["status"], row["measured"]) == ("breach", "failed, 30 h ago")
+    assert row["reason"] == f"on-demand snapshot {failed} failed"

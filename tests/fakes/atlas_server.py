@@ -376,6 +376,7 @@ class FakeAtlas:
         expires_at: datetime | None = None,
         databases: dict[str, list[str]] | None = None,
         copy_regions: tuple[str, ...] = ("US_WEST_2",),
+        snapshot_type: str = "scheduled",
     ) -> str:
         """A snapshot in the list the cluster's topology lives in; `databases` is what it holds;
         `copy_regions` where Atlas copied it (a failed copy is a region missing from it)."""
@@ -389,7 +390,7 @@ class FakeAtlas:
             "masterKeyUUID": "72659f08-8b3c-4913-bb4e-a8a68bee0b9d",
             "mongodVersion": "8.0.4",
             "policyItems": [object_id()],
-            "snapshotType": "scheduled",
+            "snapshotType": snapshot_type,
             "status": status,
             "storageSizeBytes": 1_048_576,
             "links": [],

@@ -8,6 +8,7 @@
   was copied, not a copy's own state: a copy that failed shows as a region missing from `copyRegions`.
 - `atlas-failed-snapshots`: snapshots with status `failed` taken in the last day, against none.
 - `atlas-last-restore-job`: the newest restore job (by `finishedAt`) must not have failed.
+- `atlas-last-on-demand`: the newest on-demand snapshot must not have failed.
 """
 
 from __future__ import annotations
@@ -103,6 +104,7 @@ def _objectives(targets: PolicyTargets) -> list[tuple[str, str, str]]:
         ),
         ("atlas-failed-snapshots", "0 in the last day", f"{seeds.SEED_BACKUP}: backup status and alerts"),
         ("atlas-last-restore-job", "not failed", f"{seeds.SEED_BACKUP}: restoration drill"),
+        ("atlas-last-on-demand", "not failed", f"{seeds.SEED_BACKUP}: backup status and alerts"),
     ]
 
 
@@ -180,6 +182,7 @@ def measure(client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, 
         )
     )
     rows.append(_restore_row(row, jobs, now, base, asked))
+    rows.append(_on_demand_row(row, snapshots, now, list_call))
     return rows
 
 
@@ -313,6 +316,28 @@ def _copy_rows(
             )
         )
     return rows
+
+
+def _on_demand_row(
+    row: Callable[..., Row], snapshots: list[dict[str, Any]], now: datetime, list_call: Evidence
+) -> Row:
+    """The newest on-demand snapshot (taken before a risky change, or by `backstop recover` before a
+    cutover) must not have failed; none taken is fine."""
+    taken = [s for s in snapshots if s.get("snapshotType") == "onDemand" and parse_time(s.get("createdAt"))]
+    if not taken:
+        return row("atlas-last-on-demand", True, measured="none taken", evidence=list_call)
+    last = max(taken, key=lambda s: parse_time(s["createdAt"]) or now)
+    created = parse_time(last["createdAt"])
+    assert created is not None
+    status = str(last.get("status"))
+    return row(
+        "atlas-last-on-demand",
+        status != "failed",
+        measured=f"{status}, {duration(now - created)} ago",
+        seconds=(now - created).total_seconds(),
+        reason=f"on-demand snapshot {last.get('id')} failed" if status == "failed" else "",
+        evidence=Evidence(list_call.call, created, list_call.asked_at),
+    )
 
 
 def _restore_row(
