@@ -27,8 +27,8 @@ from backstop.operations.drill import commands as drill_commands
 from backstop.operations.evidence import commands as evidence_commands
 from backstop.operations.recover import commands as recover_commands
 from backstop.operations.rollback import drill as rollback_drill
-from backstop.operations.waivers import commands as waivers_commands
 from backstop.operations.status import commands as status_commands
+from backstop.operations.waivers import commands as waivers_commands
 from backstop.policy.targets import PolicyTargets
 
 if TYPE_CHECKING:
