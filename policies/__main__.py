@@ -1,4 +1,5 @@
-"""The backstop CrossGuard policy pack: every backstop rule as a policy (backstop/policy/crossguard.py)."""
+"""The backstop CrossGuard policy pack: every backstop rule as a policy (backstop/policy/crossguard.py),
+served by backstop/policy/fastpack.py."""
 
 import sys
 from pathlib import Path
@@ -10,6 +11,6 @@ try:
 except ImportError:  # a virtualenv with backstop's dependencies but not backstop itself
     sys.path.insert(0, str(PROJECT_DIR))
 
-from backstop.policy.crossguard import serve  # noqa: E402
+from backstop.policy.fastpack import serve  # noqa: E402
 
 serve(PROJECT_DIR)

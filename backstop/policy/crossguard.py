@@ -51,17 +51,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import Any, cast
 
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
     PolicyConfigSchema,
-    PolicyPack,
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
@@ -86,7 +83,6 @@ from backstop.policy.targets import (
     PolicyConfigError,
     PolicyTargets,
     environment_of_stack,
-    prod_inventory,
 )
 
 PACK_NAME = "backstop"
@@ -456,21 +452,3 @@ def build_policies(
                 StackValidationPolicy(validate=_stack_validation(rule, inventory or {}, waivers), **common)
             )
     return policies
-
-
-def serve(project_dir: Path) -> None:
-    """Serve the pack over gRPC (prints the port, then blocks): what `policies/__main__.py` runs.
-
-    `PULUMI_STACK` is set by the engine for the stack being previewed or updated; the stack file
-    `Pulumi.prod.yaml` of `project_dir` names the prod clusters and projects that no restore may target,
-    and its `backstop-waivers.yaml` the reviewed exceptions.
-    """
-    stack = os.environ.get("PULUMI_STACK", "").rsplit("/", 1)[-1]
-    waivers = pack_waivers(project_dir, load_rules().ids())
-    policies = build_policies(stack=stack, inventory=prod_inventory(project_dir), waivers=waivers)
-    PolicyPack(
-        name=PACK_NAME,
-        policies=policies,
-        enforcement_level=_LEVELS[declared_targets(stack).enforcement],
-        description=PACK_DESCRIPTION,
-    )
