@@ -7,8 +7,10 @@ report), the best of `--repeat` runs; the machine may be shared, so the median i
 Targets (the script exits 1 when one is missed):
 - scaling: at ~60,000 resources at least 20,000 resources per second; 8x the resources (~7,500 -> ~60,000)
   in no more than 10x the time; peak RSS under 1 GiB at ~60,000 resources;
-- plan: `backstop plan --stack prod` in at most 2x a bare import of the Pulumi SDK modules the program
-  uses (those the plan loads, imported by a fresh interpreter and nothing else);
+- plan: `backstop plan --stack prod` in at most 2.5 s, and in at most 2x the bare-import floor: a fresh
+  interpreter importing exactly the modules the plan loads (all but backstop's own, provider packages
+  without the root `__init__` the plan skips) and nothing else; the floor's heaviest packages are printed,
+  so a miss shows which imports hold the plan above its target;
 - pack: on a 5,000-resource stack, `AnalyzeStack` over gRPC within 3x of `backstop check` of the same
   resources (timed in the same minute), and `Analyze` under 0.3 ms per resource of pack-side time (the
   servicer the pack serves, called in this process on the same requests, without the transport);
@@ -44,6 +46,7 @@ MIN_RATE = 20_000.0  # resources per second at the largest size
 MAX_GROWTH = 10.0  # time ratio allowed for 8x the resources
 MAX_RSS_MIB = 1024.0
 MAX_PLAN_RATIO = 2.0
+MAX_PLAN_SECONDS = 2.5
 MAX_ANALYZE_MS = 0.3  # pack-side time per `Analyze` call
 MAX_STACK_RATIO = 3.0  # `AnalyzeStack` over gRPC against `backstop check` of the same resources
 CHECKOV_VERSION = "3.3.30"
@@ -174,12 +177,53 @@ def scaling(world: estate.Estate, copies: list[int], repeat: int, tmp: Path, ver
 
 _LOADED_BY_PLAN = """
 import contextlib, io, json, sys
+before = set(sys.modules)
 from backstop.cli import main
 with contextlib.redirect_stdout(io.StringIO()):
     main(["plan", "--stack", "prod"])
-# The Pulumi SDK and every provider SDK (pulumi_aws, pulumi_cloudflare, …) the program loaded.
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] == "pulumi" or m.startswith("pulumi_"))))
+# Every module the plan loaded that a bare interpreter had not, in load order, but backstop's own; a
+# provider whose root `__init__` the plan never ran (backstop.program.providers) is marked lazy.
+loaded = []
+for name, module in list(sys.modules.items()):
+    if name in before or name.split(".")[0] == "backstop" or name == "__main__":
+        continue
+    lazy = type(getattr(module, "__dict__", {}).get("__getattr__")).__name__ == "_Resolver"
+    loaded.append([name, lazy])
+print(json.dumps(loaded))
 """
+
+# Imports exactly those modules, in that order, in a fresh interpreter; a lazy provider package is made
+# from its spec without running its root, as the plan had it.
+_BARE_IMPORT = """import importlib.util, sys
+failed = 0
+for name, lazy in {modules!r}:
+    if name in sys.modules:
+        continue
+    try:
+        if lazy:
+            spec = importlib.util.find_spec(name)
+            sys.modules[name] = importlib.util.module_from_spec(spec)
+        else:
+            __import__(name)  # the import statement's path, which `-X importtime` reports
+    except Exception:
+        failed += 1
+print(failed, file=sys.stderr)
+"""
+
+
+def _heaviest_imports(bare: Path, top: int = 8) -> list[tuple[str, float]]:
+    """Self import time per top-level package of the bare import (`-X importtime`), heaviest first."""
+    done = subprocess.run([PYTHON, "-X", "importtime", str(bare)], cwd=ROOT, capture_output=True, text=True)
+    totals: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        fields = line.removeprefix("import time:").split("|")
+        if not fields[0].strip().isdigit():
+            continue
+        package = fields[2].strip().split(".")[0]
+        totals[package] = totals.get(package, 0.0) + int(fields[0]) / 1e6
+    return sorted(totals.items(), key=lambda item: -item[1])[:top]
 
 
 def plan(repeat: int, tmp: Path, verdicts: Verdicts) -> None:
@@ -192,21 +236,37 @@ def plan(repeat: int, tmp: Path, verdicts: Verdicts) -> None:
     )
     modules = json.loads(loaded.stdout.strip().splitlines()[-1])
     bare = tmp / "bare_import.py"
-    bare.write_text("import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules))
+    bare.write_text(_BARE_IMPORT.format(modules=modules))
     # Alternate the two, so a burst of load on a shared machine hits both alike.
     baseline, timing = Timing([]), Timing([])
     for _ in range(max(repeat, 3)):
         baseline.runs += measure([PYTHON, str(bare)], 1).runs
         timing.runs += measure([PYTHON, "-m", "backstop", "plan", "--stack", "prod"], 1).runs
     ratio = timing.best.wall / baseline.best.wall
-    print("\nOffline plan: `backstop plan --stack prod` against a bare import of the SDK modules it uses")
+    lazy = sum(1 for _, is_lazy in modules if is_lazy)
+    print("\nOffline plan: `backstop plan --stack prod` against a bare import of the modules it loads")
     for label, measured in (
-        (f"bare import of {len(modules)} SDK modules", baseline),
+        (f"bare import of its {len(modules)} modules", baseline),
         ("backstop plan", timing),
     ):
         print(f"  {label:<34} best {measured.best.wall:.2f} s (median {measured.median:.2f} s)")
+    print(f"  ({lazy} provider packages loaded without their root __init__, as the plan loads them)")
+    heaviest = _heaviest_imports(bare)
+    print(
+        "  heaviest imports of the floor (self time per package): "
+        + ", ".join(f"{package} {seconds:.2f} s" for package, seconds in heaviest)
+    )
     verdicts.add(
-        "plan / bare SDK import", f"{ratio:.2f}x", f"<= {MAX_PLAN_RATIO:.0f}x", ratio <= MAX_PLAN_RATIO
+        "plan --stack prod",
+        f"{timing.best.wall:.2f} s",
+        f"<= {MAX_PLAN_SECONDS} s (imports alone: {baseline.best.wall:.2f} s)",
+        timing.best.wall <= MAX_PLAN_SECONDS,
+    )
+    verdicts.add(
+        "plan / bare import of its modules",
+        f"{ratio:.2f}x",
+        f"<= {MAX_PLAN_RATIO:.0f}x",
+        ratio <= MAX_PLAN_RATIO,
     )
 
 
