@@ -133,6 +133,23 @@ class Verdicts:
 
 def scaling(world: estate.Estate, copies: list[int], repeat: int, tmp: Path, verdicts: Verdicts) -> None:
     print(f"\nScaling: `backstop check` of one preview document ({world.per_copy} resources per stack copy)")
+    layers = {
+        "application layer": ("azure-native:web:", "backstop:app:"),
+        "alert routing": (
+            "azure-native:monitor:",
+            "backstop:alerts:",
+            "mongodbatlas:index/alertConfiguration:",
+        ),
+        "Cloudflare": ("cloudflare:", "backstop:cloudflare:"),
+    }
+    print(
+        "  each copy carries "
+        + ", ".join(
+            f"{sum(1 for r in world.deployed if r.type.startswith(prefixes))} {label}"
+            for label, prefixes in layers.items()
+        )
+        + " resources"
+    )
     columns = ("resources", 9), ("stacks", 6), ("best s", 7), ("median s", 8), ("cpu s", 6), ("res/s", 8)
     print("  " + " ".join(f"{name:>{width}}" for name, width in columns) + f" {'RSS MiB':>8}")
     results: dict[int, tuple[int, Timing]] = {}
