@@ -10,6 +10,7 @@ types included, to what `crossguard` made of the SDK's `ResourceValidationArgs` 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from backstop.config.waivers import Waiver
 from backstop.ground import tokens
 from backstop.ground.resources import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, Resource
 from backstop.policy.core import load_rules
@@ -86,18 +88,18 @@ class Both:
             configure(pack, file_config, every, as_the_cli=as_the_cli)  # type: ignore[arg-type]
 
 
-def _sdk_servicer(stack: str) -> _PolicyAnalyzerServicer:
+def _sdk_servicer(stack: str, waivers: Sequence[Waiver] = ()) -> _PolicyAnalyzerServicer:
     """The servicer `PolicyPack(...)` built for this pack before: same policies, level and description."""
-    policies = build_policies(stack=stack, inventory=prod_inventory(ROOT))
+    policies = build_policies(stack=stack, inventory=prod_inventory(ROOT), waivers=waivers)
     level = _LEVELS[declared_targets(stack).enforcement]
     return _PolicyAnalyzerServicer(PACK_NAME, PACK_VERSION, policies, level, None, PACK_DESCRIPTION)
 
 
-def both(stack: str) -> Both:
+def both(stack: str, waivers: Sequence[Waiver] = ()) -> Both:
     return Both(
-        InProcess(_InProcessStub(_sdk_servicer(stack)), stack),
+        InProcess(_InProcessStub(_sdk_servicer(stack, waivers)), stack),
         InProcess(
-            _InProcessStub(fast_servicer(stack=stack, inventory=prod_inventory(ROOT))),
+            _InProcessStub(fast_servicer(stack=stack, inventory=prod_inventory(ROOT), waivers=waivers)),
             stack,
         ),
     )
@@ -150,6 +152,42 @@ def test_a_broken_prod_stack_gets_the_same_diagnostics_under_every_config(prod_r
     assert ("s3-versioning-enabled", bucket, advisory) in seen[2]
     assert ("atlas-pitr-window", named(broken, "atlas-cartie-prod-backup-schedule").urn, mandatory) in seen[3]
     assert ("s3-versioning-enabled", bucket, mandatory) in seen[4]  # remediate is reported as mandatory
+
+
+def test_a_waived_finding_is_advisory_alike_and_an_expired_one_waives_nothing(prod_run: ProgramRun) -> None:
+    """The reviewed waivers `serve` reads reach the fast servicer as they reach the SDK's policies."""
+    broken = _broken_prod(prod_run.resources)
+    cluster, bucket = named(broken, "atlas-cartie-prod").urn, named(broken, "media").urn
+    today = dt.date.today()
+
+    def waiver(rule: str, urn: str, days: int) -> Waiver:
+        return Waiver.model_validate(
+            {
+                "rule": rule,
+                "urn": urn,
+                "owner": "platform@example.com",
+                "ticket": f"RISK-{days}",
+                "reason": "migration in flight",
+                "expires": (today + dt.timedelta(days=days)).isoformat(),
+            }
+        )
+
+    live = waiver("atlas-cloud-backup-enabled", "*::atlas-cartie-prod", 30)
+    lapsed = waiver("s3-versioning-enabled", "*::media", -2)
+    unwaived, waived = both("prod"), both("prod", (live, lapsed))
+    for pair in (unwaived, waived):
+        pair.configure(policy_file("prod.json"))
+    before = diagnostics(assert_same_answers(unwaived, broken))
+    answers = assert_same_answers(waived, broken)
+    after = diagnostics(answers)
+    mandatory = analyzer_pb2.MANDATORY
+    assert ("atlas-cloud-backup-enabled", cluster, mandatory) in before
+    assert ("atlas-cloud-backup-enabled", cluster, mandatory) not in after
+    assert ("s3-versioning-enabled", bucket, mandatory) in before
+    assert ("s3-versioning-enabled", bucket, mandatory) in after  # the expired waiver no longer applies
+    messages = [d.message for a in answers for d in a.diagnostics]
+    assert any("waived, not failing: atlas-cartie-prod: " in m and "RISK-30" in m for m in messages)
+    assert any("the waiver RISK--2 expired on" in m for m in messages)
 
 
 def test_disabled_policies_are_skipped_alike(prod_run: ProgramRun) -> None:

@@ -76,7 +76,7 @@ from backstop.ground.resources import Resource, name_of, stack_of
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
 from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
-from backstop.policy.suppressions import justification, pack_waivers, waiver_for
+from backstop.policy.suppressions import justification, waiver_for
 from backstop.policy.targets import (
     Environment,
     LevelName,

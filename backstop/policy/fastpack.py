@@ -45,6 +45,7 @@ from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, _dese
 from pulumi_policy.policy import _GRPC_CHANNEL_OPTIONS, _ONE_DAY_IN_SECONDS, _PolicyAnalyzerServicer
 from pulumi_policy.proxy import UnknownValueError
 
+from backstop.config.waivers import Waiver
 from backstop.ground.resources import _UNKNOWN_STRINGS, UNKNOWN, Resource, name_of, normalize, stack_of
 from backstop.policy.core import Rule, RuleRegistry, load_rules
 from backstop.policy.crossguard import (
@@ -59,7 +60,6 @@ from backstop.policy.crossguard import (
     targets_for,
 )
 from backstop.policy.stackview import StackView
-from backstop.config.waivers import Waiver
 from backstop.policy.suppressions import pack_waivers
 from backstop.policy.targets import PolicyTargets, prod_inventory
 
