@@ -52,6 +52,7 @@ from backstop.policy.targets import PolicyConfigError, prod_inventory
 from backstop.program.mocks import ProgramRun
 from tests.policy_support import mutate, named, without
 from tests.test_crossguard import (
+    RELEASE_LOCK,
     Secret,
     analyze_requests,
     analyze_stack_request,
@@ -197,7 +198,7 @@ def test_disabled_policies_are_skipped_alike(prod_run: ProgramRun) -> None:
         {"all": "mandatory", "s3-versioning-enabled": "disabled", "atlas-cloud-backup-enabled": "disabled"}
     )
     found = {policy for policy, _, _ in diagnostics(assert_same_answers(pair, broken))}
-    assert found == {"servicebus-dead-letter-alert"}
+    assert found == {"servicebus-dead-letter-alert", "acr-release-tags-locked"}
     pair.configure({"all": "disabled"})
     assert diagnostics(assert_same_answers(pair, broken)) == []
 
@@ -276,7 +277,7 @@ def test_a_bad_config_is_refused_with_the_same_error_on_every_call(
     assert len(set(errors)) == 1 and errors[0].startswith(message), errors
     # A good config afterwards is taken by both, the bad one forgotten.
     pair.configure(policy_file("prod.json"))
-    assert diagnostics(assert_same_answers(pair, prod_run.resources)) == []
+    assert diagnostics(assert_same_answers(pair, prod_run.resources)) == [RELEASE_LOCK]
 
 
 def test_the_pack_s_declared_information_is_the_sdk_s() -> None:
