@@ -351,7 +351,19 @@ def test_an_incident_past_its_deadlines_is_listed_as_missed(
     assert (registry["entries"], registry["verified"]) == (1, True)
 
 
-def test_the_incident_store_is_the_one_recover_writes() -> None:
+_ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_incident_store_is_named_once_for_recover_and_the_bundle() -> None:
+    """`recover record` and the bundle name the incident store from report/evidence.py alone: a second
+    spelling could drift and leave the bundle exporting an empty collection."""
+    spelled = [
+        path.relative_to(_ROOT).as_posix()
+        for path in sorted((_ROOT / "backstop").rglob("*.py"))
+        if '"incident_registry"' in path.read_text(encoding="utf-8")
+        or '"recovery_log"' in path.read_text(encoding="utf-8")
+    ]
+    assert spelled == ["backstop/report/evidence.py"]
     assert INCIDENT_COLLECTION == INCIDENT_REGISTRY
 
 

@@ -22,6 +22,10 @@ from backstop.ground.errors import BackstopError
 
 AUDIT_COLLECTION = "backup_audit_log"
 DRILL_RESULTS_COLLECTION = "backup_drill_results"
+# `backstop recover` writes these (operations/recover/store.py); named here, below both recover and the
+# evidence bundle (report/bundle/), so the two read and write one collection.
+RECOVERY_LOG = "recovery_log"
+INCIDENT_REGISTRY = "incident_registry"
 GENESIS_HASH = "0" * 64
 
 ENV_SOURCE_URI = "BACKSTOP_SOURCE_MONGODB_URI"

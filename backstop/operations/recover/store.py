@@ -16,10 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from backstop.ground.documents import canonical_json, utc_iso
-from backstop.report.evidence import GENESIS_HASH, EvidenceError, record_hash
-
-RECOVERY_LOG = "recovery_log"
-INCIDENT_REGISTRY = "incident_registry"
+from backstop.report.evidence import (
+    GENESIS_HASH,
+    INCIDENT_REGISTRY,
+    RECOVERY_LOG,
+    EvidenceError,
+    record_hash,
+)
 
 
 class IncidentLog:

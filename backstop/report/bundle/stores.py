@@ -15,11 +15,15 @@ from typing import Any
 from bson import json_util
 
 from backstop.ground.documents import canonical_json
-from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION, verify_chain
+from backstop.report.evidence import (
+    AUDIT_COLLECTION,
+    DRILL_RESULTS_COLLECTION,
+    INCIDENT_REGISTRY,
+    verify_chain,
+)
 
-# `backstop recover record` writes it (operations/recover/store.py; a command family's constant the
-# report layer cannot import, so spelled again here and held equal by a test).
-INCIDENT_COLLECTION = "incident_registry"
+# `backstop recover record` writes it; one name in report/evidence.py for both.
+INCIDENT_COLLECTION = INCIDENT_REGISTRY
 # Chained stores and the field that names each entry in a broken-link message.
 CHAINED = {AUDIT_COLLECTION: "tenantDatabase", INCIDENT_COLLECTION: "incidentId"}
 EXPORTED = (AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION, INCIDENT_COLLECTION)
