@@ -16,12 +16,13 @@ from backstop.clients.atlas import parse_time
 from backstop.ground import seeds
 from backstop.operations.status.probe import Objective, Probe
 from backstop.operations.status.rows import Evidence, Row, duration
-from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
+from backstop.report.evidence import (
+    AUDIT_COLLECTION,
+    DRILL_RESULTS_COLLECTION,
+    INCIDENT_REGISTRY,
+    RECOVERY_LOG,
+)
 
-# The collections `backstop recover` writes (operations/recover/store.py; one command family does not
-# import another, so the two names are repeated here).
-RECOVERY_LOG = "recovery_log"
-INCIDENT_REGISTRY = "incident_registry"
 RESOURCE = "evidence"
 
 
