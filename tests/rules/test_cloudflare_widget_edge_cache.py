@@ -228,3 +228,11 @@ def test_v4_record_token() -> None:
     zone = "a" * 32
     record = res(tokens.CF_RECORD, "widget", {"zoneId": zone, "name": "w.example.com", "proxied": True})
     assert failing(RULE, [record]) == {"widget"}
+
+
+def test_a_malformed_zone_id_is_a_zone_of_its_own_not_a_crash(prod_run: ProgramRun) -> None:
+    """Found by the property test: a list as zoneId made the rule raise `unhashable type`."""
+    other = mutate(prod_run.resources, CACHE, {"zoneId": ["a" * 32]})
+    assert failing(RULE, other) == {WIDGET}
+    record = res(tokens.CF_RECORD, "widget", {"zoneId": [], "name": "w.example.com", "proxied": True})
+    assert failing(RULE, [record]) == {"widget"}

@@ -31,7 +31,12 @@ def _zone_key(resource: Resource) -> Any:
     deps = resource.property_dependencies.get("zoneId") or ()
     if deps:
         return deps[0]
-    return get(resource.props, "zoneId")
+    zone = get(resource.props, "zoneId")
+    try:
+        hash(zone)
+    except TypeError:  # a malformed zoneId (a list, a map) is still one zone, never a crash
+        return repr(zone)
+    return zone
 
 
 # A string literal of a Rules language expression (`"..."`, with `\\"` escapes), as written.
