@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 
 from backstop.cli import main
 from backstop.clients.atlas import AtlasClient
 from backstop.config.stackfile import read_stack_file
 from backstop.ground import tokens
+from backstop.ground.errors import UsageError
 from backstop.operations.drill.run import DrillOptions, plan_drill
 from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
 from backstop.report.objectives import measured_restore_times
@@ -770,3 +772,39 @@ def test_a_global_cluster_is_refused_in_one_line_before_anything_is_created(
             "with the same zones\n"
         )
         assert_nothing_created(world)
+
+
+def test_any_stack_name_is_accepted_and_prod_is_known_by_its_environment(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # prod under another name: audit and drill take it, and the refusals still know prod's project.
+    (world.project_dir / "Pulumi.prod.yaml").rename(world.project_dir / "Pulumi.production-eu.yaml")
+    (world.project_dir / "Pulumi.staging.yaml").rename(world.project_dir / "Pulumi.qa.yaml")
+    assert run(capsys, *world.args("audit", "--stack", "production-eu"))[0] == 0
+    world.clock.advance(days=1)
+    path = world.project_dir / "Pulumi.production-eu.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["backstop:drill"] = default_drill(stagingProjectId=PROD_PROJECT_ID)
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    code, out, err = run(capsys, *world.args("drill", "--stack", "production-eu"))
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        f"backstop: refusing to restore into project {PROD_PROJECT_ID}: it is the prod project"
+    )
+    assert_nothing_created(world)
+
+
+def test_prod_is_found_by_environment_for_a_staging_stack(world: DrillWorld, tmp_path: Path) -> None:
+    import argparse
+
+    (world.project_dir / "Pulumi.prod.yaml").rename(world.project_dir / "Pulumi.production-eu.yaml")
+    (world.project_dir / "Pulumi.staging.yaml").rename(world.project_dir / "Pulumi.qa.yaml")
+    cfg, prod = runtime.stack_configs(argparse.Namespace(stack="qa", project_dir=str(world.project_dir)))
+    assert (cfg.environment, prod.environment) == ("staging", "prod")
+    assert prod.atlas.project_name == "cartie-prod"
+    (world.project_dir / "Pulumi.production-eu.yaml").unlink()
+    with pytest.raises(
+        UsageError,
+        match=r"expected exactly one Pulumi.<stack>.yaml with backstop:environment: prod, found none",
+    ):
+        runtime.stack_configs(argparse.Namespace(stack="qa", project_dir=str(world.project_dir)))

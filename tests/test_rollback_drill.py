@@ -351,3 +351,38 @@ def test_an_app_the_stack_does_not_declare_is_refused_by_name() -> None:
         rollback.plan_rollback(
             cfg, stack="staging", env={"AZURE_SUBSCRIPTION_ID": SUBSCRIPTION}, app="wiser-other"
         )
+
+
+def _renamed_project(tmp_path: Path) -> Path:
+    """The repository's project with its stacks renamed: prod as `production-eu`, staging as `qa`."""
+    project = tmp_path / "renamed"
+    project.mkdir()
+    for source, target in (("Pulumi.yaml", "Pulumi.yaml"), ("Pulumi.prod.yaml", "Pulumi.production-eu.yaml")):
+        (project / target).write_text((ROOT / source).read_text())
+    (project / "Pulumi.qa.yaml").write_text((ROOT / "Pulumi.staging.yaml").read_text())
+    return project
+
+
+def test_a_prod_environment_under_any_stack_name_is_refused(world: Any, capsys: Any, tmp_path: Path) -> None:
+    fake, evidence, _ = world
+    project = _renamed_project(tmp_path)
+    code = main(["drill", "rollback", "--stack", "production-eu", "--project-dir", str(project)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.strip() == (
+        "backstop: refusing to drill stack production-eu: the rollback drill swaps slots of a staging app "
+        "only (backstop:environment must be staging)"
+    )
+    assert fake.app.swap_requests == [] and evidence.list_database_names() == []
+
+
+def test_a_staging_environment_under_any_stack_name_is_drilled(
+    world: Any, capsys: Any, tmp_path: Path
+) -> None:
+    fake, _, _ = world
+    project = _renamed_project(tmp_path)
+    code = main(["drill", "rollback", "--stack", "qa", "--project-dir", str(project), "--quiet"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert fake.app.swap_requests == [{"targetSlot": "staging", "preserveVnet": True}] * 2
+    assert out.rstrip().splitlines()[-1].startswith("PASSED: application rollback (slot swap)")

@@ -18,8 +18,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from backstop.ground.errors import UsageError
 from backstop.ground.files import project_dir
 
 
@@ -70,12 +72,33 @@ RUNTIME = Runtime()
 
 
 def stack_configs(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The stack's config and prod's: the stack itself when its `backstop:environment` is prod, else the
+    project's one stack file whose environment is prod (so any stack name works, and prod's projects and
+    clusters are known to every refusal)."""
     from backstop.config.stackfile import read_stack_file
 
     project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
-    prod = cfg if args.stack == "prod" else read_stack_file(project, "prod").stack_config()
-    return cfg, prod
+    if cfg.is_prod:
+        return cfg, cfg
+    return cfg, read_stack_file(project, prod_stack_name(project)).stack_config()
+
+
+def prod_stack_name(project: Path) -> str:
+    """The one `Pulumi.<stack>.yaml` in `project` whose `backstop:environment` is prod."""
+    from backstop.config.stackfile import read_stack_file
+
+    names = sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in project.glob("Pulumi.*.yaml"))
+    prod = [
+        name for name in names if read_stack_file(project, name).values.get("backstop:environment") == "prod"
+    ]
+    if len(prod) != 1:
+        found = f"{len(prod)} ({', '.join(prod)})" if prod else "none"
+        raise UsageError(
+            f"{project.resolve()}: expected exactly one Pulumi.<stack>.yaml with backstop:environment: prod, "
+            f"found {found}"
+        )
+    return prod[0]
 
 
 def atlas_client(progress: Callable[[str], None] | None = None) -> Any:
@@ -125,6 +148,8 @@ def progress_printer(quiet: bool) -> Callable[[str], None]:
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--stack", choices=["prod", "staging"], default="prod", help="stack whose config to use"
+        "--stack",
+        default="prod",
+        help="stack whose config to use (any name; its backstop:environment says prod or staging)",
     )
     parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")

@@ -170,7 +170,7 @@ def plan_drill(
     )
     refuse_prod_targets(target_project_id, target_project, stack_name, prod_cfg, prod_project_id)
 
-    source_project = prod_project if stack == "prod" else atlas.project_by_name(cfg.atlas.project_name)
+    source_project = prod_project if cfg.is_prod else atlas.project_by_name(cfg.atlas.project_name)
     source_project_id = str(source_project["id"])
     source_info = atlas.cluster(source_project_id, source_cluster)
     topology = cluster_topology(source_info)

@@ -117,7 +117,7 @@ def register(subparsers: Any) -> None:
         "bundle",
         help="write index.html, evidence.json, CSVs and MANIFEST.sha256 for one quarter (and a .zip)",
     )
-    bundle.add_argument("--stack", choices=["prod", "staging"], default="prod", help="stack whose evidence")
+    bundle.add_argument("--stack", default="prod", help="stack whose evidence (any name)")
     bundle.add_argument("--period", required=True, help="calendar quarter, e.g. 2026Q4")
     bundle.add_argument("--out", help="new directory to write (default: evidence-<stack>-<period>)")
     bundle.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")

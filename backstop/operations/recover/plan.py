@@ -456,7 +456,7 @@ def plan_recovery(
         target_project_id, target_project, RECOVER_STACK_PREFIX, prod_cfg, prod_project_id, PROJECT_SETTING
     )
 
-    source_project = prod_project if stack == "prod" else atlas.project_by_name(cfg.atlas.project_name)
+    source_project = prod_project if cfg.is_prod else atlas.project_by_name(cfg.atlas.project_name)
     source_project_id = str(source_project["id"])
     info = atlas.cluster(source_project_id, source_cluster)
     snapshots = atlas.cluster_snapshots(source_project_id, info)
