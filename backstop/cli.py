@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, cast
 from backstop.config import Environment
 from backstop.ground import tokens
 from backstop.ground.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
-from backstop.ground.files import project_dir
+from backstop.ground.files import PROJECT_DIR_HELP, find_project_dir, project_dir
 from backstop.ground.memory import gc_paused
 from backstop.operations.alerts import commands as alerts_commands
 from backstop.operations.audit import commands as audit_commands
@@ -248,7 +249,7 @@ def _add_report_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="count values unknown at preview as violations of mandatory rules",
     )
-    parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    parser.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     parser.add_argument(
         "--no-waivers",
         action="store_true",
@@ -326,7 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="pick targets from the stack name in the URNs instead of defaulting to prod",
     )
     _add_report_options(check)
-    check.set_defaults(handler=_cmd_check)
+    check.set_defaults(handler=_cmd_check, project_dir_optional=True)
 
     report = sub.add_parser("report", help="RTO/RPO achieved by the declared resources against the targets")
     report.add_argument(
@@ -349,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--status", help="`backstop status --format json` file: what the live estate measured, beside this"
     )
     report.add_argument("--output", help="write the report to this file")
-    report.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    report.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     report.set_defaults(handler=_cmd_report)
     dlq_commands.register(sub)
     audit_commands.register(sub)
@@ -362,10 +363,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _resolve_project_dir(args: argparse.Namespace) -> None:
+    """`--project-dir` not given: the nearest `Pulumi.yaml` upward. `check` reads a document that may live
+    outside any project, so it falls back to the current directory instead of failing."""
+    if getattr(args, "project_dir", ".") is not None:
+        return
+    try:
+        # Relative to the working directory (`.` in the project itself), as `--project-dir .` was.
+        args.project_dir = os.path.relpath(find_project_dir(Path.cwd()))
+    except UsageError:
+        if not getattr(args, "project_dir_optional", False):
+            raise
+        args.project_dir = "."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _resolve_project_dir(args)
         result: int = args.handler(args)
         return result
     except BackstopError as error:

@@ -287,3 +287,36 @@ def test_version_prints_the_installed_package_version_and_exits_0(
         main(["--version"])
     out, err = capsys.readouterr()
     assert (exit_info.value.code, out, err) == (0, f"backstop {declared}\n", "")
+
+
+def test_the_project_is_found_upward_from_a_subdirectory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from backstop.ground.files import find_project_dir
+
+    project = tmp_path / "project"
+    deep = project / "src" / "deep"
+    deep.mkdir(parents=True)
+    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    assert find_project_dir(deep) == project.resolve()
+    monkeypatch.chdir(project)
+    assert main(["waivers", "list"]) == 0  # in the project itself: `.`
+    # `waivers list` run from the subdirectory reads the project's waivers file.
+    (project / "backstop-waivers.yaml").write_text("waivers: []\n")
+    monkeypatch.chdir(deep)
+    assert main(["waivers", "list"]) == 0
+    capsys.readouterr()
+
+
+def test_no_project_upward_is_one_line_naming_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = tmp_path / "nowhere"
+    start.mkdir()
+    monkeypatch.chdir(start)
+    assert main(["waivers", "list"]) == 2
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"backstop: {start.resolve()}: no Pulumi.yaml here or in any parent directory (pass --project-dir)\n",
+    )

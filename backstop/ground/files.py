@@ -16,6 +16,21 @@ def project_dir(value: str | Path) -> Path:
     return path
 
 
+PROJECT_DIR_HELP = (
+    "directory holding Pulumi.yaml (default: the nearest one at or above the working directory)"
+)
+
+
+def find_project_dir(start: Path) -> Path:
+    """The nearest directory at or above `start` holding a `Pulumi.yaml`, as the Pulumi CLI finds it, so a
+    command run from a subdirectory of the project reads the project's stack files."""
+    start = start.resolve()
+    for directory in (start, *start.parents):
+        if (directory / "Pulumi.yaml").is_file():
+            return directory
+    raise UsageError(f"{start}: no Pulumi.yaml here or in any parent directory (pass --project-dir)")
+
+
 def write_output(path: str | None, text: str) -> None:
     """Write `text` to `path` (its directories created), nothing when no path was given."""
     if not path:

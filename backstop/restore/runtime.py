@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from backstop.ground.errors import UsageError
-from backstop.ground.files import project_dir
+from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 
 
 def _utc_now() -> datetime:
@@ -152,4 +152,4 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
         default="prod",
         help="stack whose config to use (any name; its backstop:environment says prod or staging)",
     )
-    parser.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    parser.add_argument("--project-dir", help=PROJECT_DIR_HELP)

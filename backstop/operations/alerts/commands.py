@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
-from backstop.ground.files import project_dir
+from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 
 if TYPE_CHECKING:
     from backstop.clients.alert_channels import ChannelResult
@@ -132,7 +132,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     test.add_argument(
         "--stack", required=True, help="the stack whose channels to test (reads Pulumi.<stack>.yaml)"
     )
-    test.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    test.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     test.add_argument("--format", choices=["text", "json"], default="text")
     test.add_argument(
         "--timeout",

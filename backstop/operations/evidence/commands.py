@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
-from backstop.ground.files import project_dir
+from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 from backstop.restore import runtime
 from backstop.restore.runtime import evidence_database, one_line_mongo_errors, stack_configs
 
@@ -120,7 +120,7 @@ def register(subparsers: Any) -> None:
     bundle.add_argument("--stack", default="prod", help="stack whose evidence (any name)")
     bundle.add_argument("--period", required=True, help="calendar quarter, e.g. 2026Q4")
     bundle.add_argument("--out", help="new directory to write (default: evidence-<stack>-<period>)")
-    bundle.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    bundle.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     bundle.set_defaults(handler=one_line_mongo_errors(_cmd_bundle))
     verify = sub.add_parser(
         "verify", help="recompute MANIFEST.sha256 and re-verify the chains from the exported entries"

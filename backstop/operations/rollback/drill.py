@@ -31,7 +31,7 @@ from typing import Any
 from backstop.clients.azure_web import http_status, swap_slot_with_production, web_site_client
 from backstop.ground.documents import utc_iso
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
-from backstop.ground.files import project_dir, write_output
+from backstop.ground.files import PROJECT_DIR_HELP, project_dir, write_output
 
 MECHANISM = "slot_swap"
 STAGING_SLOT = "staging"
@@ -415,7 +415,7 @@ def register(drill_commands: Any) -> None:
         help="swap the staging app's `staging` slot into production, time its health check, swap back",
     )
     rollback.add_argument("--stack", default="staging", help="a staging stack (prod is refused)")
-    rollback.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    rollback.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     rollback.add_argument("--app", help="the app to drill (default: the first of backstop:app.apps)")
     rollback.add_argument("--summary", help="also write the Markdown summary to this file")
     rollback.add_argument(

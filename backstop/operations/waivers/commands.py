@@ -14,7 +14,7 @@ from pathlib import Path
 
 from backstop.config.waivers import WAIVERS_FILE, Waiver, read_waivers
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
-from backstop.ground.files import project_dir
+from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 
 
 def status(waiver: Waiver, today: dt.date) -> str:
@@ -89,5 +89,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="only waivers expired or lapsing within DAYS days (exit 1 when there is one)",
     )
     show.add_argument("--format", choices=["text", "json"], default="text")
-    show.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
+    show.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     show.set_defaults(handler=_cmd_list)
