@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -301,11 +304,38 @@ def test_the_project_is_found_upward_from_a_subdirectory(
     assert find_project_dir(deep) == project.resolve()
     monkeypatch.chdir(project)
     assert main(["waivers", "list"]) == 0  # in the project itself: `.`
+    assert "nothing is waived" in capsys.readouterr().out
     # `waivers list` run from the subdirectory reads the project's waivers file.
-    (project / "backstop-waivers.yaml").write_text("waivers: []\n")
+    expires = (dt.date.today() + dt.timedelta(days=60)).isoformat()
+    (project / "backstop-waivers.yaml").write_text(
+        "waivers:\n  - rule: s3-versioning-enabled\n    urn: '*::media'\n    owner: platform-team\n"
+        f"    ticket: RISK-77\n    reason: bucket re-created\n    expires: '{expires}'\n"
+    )
     monkeypatch.chdir(deep)
     assert main(["waivers", "list"]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "RISK-77" in out and "1 of 1 waivers" in out
+
+
+def test_every_command_with_a_project_finds_it_upward() -> None:
+    """No subcommand keeps a `--project-dir` default of its own: each one searches upward for Pulumi.yaml."""
+    from backstop.cli import build_parser
+    from backstop.ground.files import PROJECT_DIR_HELP
+
+    def walk(parser: argparse.ArgumentParser, path: str) -> Iterator[tuple[str, argparse.Action]]:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from walk(child, f"{path} {name}")
+            elif "--project-dir" in action.option_strings:
+                yield path, action
+
+    found = dict(walk(build_parser(), "backstop"))
+    assert {"backstop plan", "backstop status", "backstop recover plan", "backstop evidence bundle"} <= set(
+        found
+    )
+    assert {path for path, action in found.items() if action.default is not None} == set()
+    assert {path for path, action in found.items() if action.help != PROJECT_DIR_HELP} == set()
 
 
 def test_no_project_upward_is_one_line_naming_the_start(

@@ -22,6 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from backstop.config import Environment
 from backstop.ground.errors import UsageError
+from backstop.ground.files import PROJECT_DIR_HELP
 from backstop.operations.status.probe import DEFAULT_WORKERS, Probe, run_probes
 from backstop.operations.status.rows import FORMATS, StatusReport, render, rows_in_order
 from backstop.policy.targets import PolicyTargets
@@ -279,5 +280,6 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help=f"post breaches and unknowns to the Slack webhook in {SLACK_WEBHOOK_ENV} (nothing when all ok)",
     )
-    status.add_argument("--project-dir", default=".", help="directory holding Pulumi.yaml (default: .)")
-    status.set_defaults(handler=_cmd_status)
+    status.add_argument("--project-dir", help=PROJECT_DIR_HELP)
+    # With --state, a deployed stack is measured without its project: the defaults of its environment.
+    status.set_defaults(handler=_cmd_status, project_dir_optional=True)
