@@ -667,8 +667,8 @@ def test_a_policy_environment_setting_overrides_the_stack_name(
 def test_a_tunable_set_in_a_policy_section_tightens_that_policy(
     prod_pack: Pack, prod_run: ProgramRun
 ) -> None:
-    """The README's tuning example: a 14-day point-in-time window fails the seeds' 7-day schedule and
-    Backup Compliance Policy, at their URNs, and nothing else."""
+    """The documented tuning example (docs/policy-pack.md): a 14-day point-in-time window fails the seeds'
+    7-day schedule and Backup Compliance Policy, at their URNs, and nothing else."""
     configure(prod_pack, {"all": "mandatory", "atlas-pitr-window": {"minRestoreWindowDays": 14}})
     found = [d for d in analyze_all(prod_pack, prod_run.resources) if d.policyName != RELEASE_LOCK[0]]
     schedule = named(prod_run.resources, "atlas-cartie-prod-backup-schedule")

@@ -1,4 +1,4 @@
-"""The package's folders are its layers, and every import points down (README, Layout).
+"""The package's folders are its layers, and every import points down (docs/layout.md).
 
 Read from the source with `ast`, lazy imports inside functions included: a module imports only modules of
 its own layer or of the layers below it, a command family under `operations/` never reaches into another,

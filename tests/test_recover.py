@@ -808,13 +808,12 @@ def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
     assert code == 0 and audited.recovery_stacks.destroyed() == [f"recover-{first}", f"recover-{second}"]
 
 
-def test_the_readme_runbook_commands_parse_and_follow_the_seed_s_three_steps() -> None:
+def test_the_documented_runbook_commands_parse_and_follow_the_seed_s_three_steps() -> None:
     import shlex
 
     from backstop.cli import build_parser
 
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("\n## Operator emergency runbook: `backstop recover`\n", 1)[1].split("\n## ", 1)[0]
+    section = (ROOT / "docs" / "commands" / "recover.md").read_text(encoding="utf-8")
     assert [m for m in re.findall(r"\*\*(Step \d) — ", section)] == ["Step 1", "Step 2", "Step 3"]
     commands = re.findall(r"^\.venv/bin/backstop (recover .+)$", section, re.M)
     assert {shlex.split(c)[1] for c in commands} == {

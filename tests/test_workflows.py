@@ -1,5 +1,5 @@
 """The shipped GitHub workflows: actionlint-clean, safe for forks, failing loudly on a missed target, keeping
-their evidence, and running exactly the commands the README documents. Where they meet the Pulumi CLI and
+their evidence, and running exactly the commands docs/ci.md documents. Where they meet the Pulumi CLI and
 pulumi/actions they are held to what those really do (../shared/reference/pulumi-cli-policy-and-actions.md):
 a policy-pack preview gates every `up`, stacks are created on a fresh backend, a failed preview still reaches
 the pull request, and cloud sign-in is OpenID Connect on exactly the jobs that sign in.
@@ -164,8 +164,9 @@ def pulumi_steps() -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def readme_commands() -> set[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def documented_commands() -> set[str]:
+    """Every line of the CI page's `sh` blocks, where the workflows' commands are documented."""
+    text = (ROOT / "docs" / "ci.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", text, re.S)
     return {line.strip() for block in blocks for line in block.splitlines() if line.strip()}
 
@@ -201,16 +202,16 @@ def test_actionlint_really_lints(linted: tuple[int, dict[str, list[dict[str, Any
     assert "too old to run on GitHub Actions" in broken[2]["message"]
 
 
-# --- the README and the workflows say the same thing -------------------------------------------------------
+# --- the docs and the workflows say the same thing -- -------------------------------------------------------
 
 
 def documented_form(line: str) -> str:
-    """A workflow's command line as the README writes it: without redirection of its output to a file."""
+    """A workflow's command line as the docs write it: without redirection of its output to a file."""
     return re.sub(r'\s*>>? "?[$\w./-]+"?$', "", line)
 
 
-def test_every_command_in_the_workflows_is_documented_verbatim_in_the_readme() -> None:
-    documented = readme_commands()
+def test_every_command_in_the_workflows_is_documented_verbatim_on_the_ci_page() -> None:
+    documented = documented_commands()
     commands = {documented_form(line) for _, _, line in run_lines()}
     commands |= {pulumi_command(step["with"]) for _, step in pulumi_steps() if "command" in step["with"]}
     assert len(commands) >= 12

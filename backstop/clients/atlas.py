@@ -76,8 +76,9 @@ RETRIED_READ_STATUSES = frozenset({500, 502, 504})
 CLOCK_ATLAS = "atlas"
 CLOCK_LOCAL = "local"
 
-# The Admin API operations (the spec's operationIds) each command calls; the README's role table is checked
-# against the spec's `x-rolesRequirements` for exactly these, and the tests against what the commands call.
+# The Admin API operations (the spec's operationIds) each command calls; the role table of
+# docs/atlas-access.md is checked against the spec's `x-rolesRequirements` for exactly these, and the tests
+# against what the commands call.
 OPERATIONS_BY_COMMAND: dict[str, tuple[str, ...]] = {
     "audit": (
         "getGroupByName",
