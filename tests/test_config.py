@@ -295,6 +295,20 @@ BAD_VALUES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "must be at least evaluationFrequency (PT5M); Azure requires it",
     ),
     (
+        "dead-letter-alert-frequency-azure-refuses",
+        "prod",
+        _set("backstop:azure.serviceBus.deadLetterAlert.evaluationFrequency", "PT2M"),
+        "Pulumi.prod.yaml: backstop:azure.serviceBus.deadLetterAlert.evaluationFrequency: Azure allows a "
+        "metric alert evaluation frequency of PT1M, PT5M, PT15M, PT30M, PT1H (got 'PT2M')",
+    ),
+    (
+        "dead-letter-alert-window-azure-refuses",
+        "prod",
+        _set("backstop:azure.serviceBus.deadLetterAlert.windowSize", "PT20M"),
+        "Pulumi.prod.yaml: backstop:azure.serviceBus.deadLetterAlert.windowSize: Azure allows a "
+        "metric alert window size of PT1M, PT5M, PT15M, PT30M, PT1H, PT6H, PT12H, P1D (got 'PT20M')",
+    ),
+    (
         "unknown-environment",
         "prod",
         _set("backstop:environment", "production"),

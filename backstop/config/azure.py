@@ -14,6 +14,8 @@ from backstop.config.common import AzureStorageSku, LockDuration, ServiceBusName
 from backstop.config.types import (
     ConfigModel,
     IsoTimespan,
+    MetricAlertFrequency,
+    MetricAlertWindow,
     window_covers_frequency,
 )
 from backstop.ground import seeds
@@ -60,8 +62,8 @@ class TopicConfig(ConfigModel):
 class DeadLetterAlertConfig(ConfigModel):
     threshold: int = Field(default=0, ge=0)
     severity: int = Field(default=2, ge=0, le=4)
-    evaluation_frequency: IsoTimespan = "PT5M"
-    window_size: IsoTimespan = "PT15M"
+    evaluation_frequency: MetricAlertFrequency = "PT5M"
+    window_size: MetricAlertWindow = "PT15M"
     email: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
 
     @field_validator("window_size")
