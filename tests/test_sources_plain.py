@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import FrozenInstanceError, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import pytest
 
-from backstop.ground.resources import UNKNOWN
+from backstop.ground.resources import UNKNOWN, Resource, assemble
 from backstop.policy.sources import SourceError, _plain_state, _state_to_resource
 from backstop.program.mocks import ProgramRun
 from tests.policy_support import mutate, to_export, to_preview
@@ -121,3 +122,28 @@ def test_odd_but_valid_values_read_the_same() -> None:
     assert plain.props == {"a": 2.0, "b": UNKNOWN, "c": "secret"}
     assert plain.dependencies == ("urn:a",) and plain.property_dependencies == {"a": ("urn:a",), "c": ()}
     assert plain.protect is False and plain.custom is True and plain.external is True and plain.parent is None
+
+
+def test_assemble_builds_the_instance_the_dataclass_builds() -> None:
+    """`assemble` (the fast path's constructor) sets every field, in field order, and nothing else: a field
+    added to `Resource` but not to `assemble` fails here."""
+    values: dict[str, Any] = {
+        "urn": "urn:pulumi:prod::p::aws:s3/bucketV2:BucketV2::b",
+        "type": "aws:s3/bucketV2:BucketV2",
+        "props": {"bucket": "cartie-prod-b", "versioning": UNKNOWN},
+        "name": "b",
+        "id": "b-123",
+        "protect": True,
+        "parent": "urn:pulumi:prod::p::pulumi:pulumi:Stack::p-prod",
+        "provider": None,
+        "dependencies": ("urn:a",),
+        "property_dependencies": {"bucket": ("urn:a",)},
+        "custom": True,
+        "external": False,
+    }
+    built, assembled = Resource(**values), assemble(**values)
+    assert list(vars(assembled)) == [f.name for f in fields(Resource)] == list(vars(built))
+    assert vars(assembled) == vars(built)
+    assert assembled == built and repr(assembled) == repr(built)
+    with pytest.raises(FrozenInstanceError):
+        assembled.name = "other"  # type: ignore[misc]

@@ -48,7 +48,7 @@ from typing import Any, Literal
 from backstop.ground import tokens
 from backstop.ground.errors import BackstopError
 from backstop.ground.memory import gc_paused
-from backstop.ground.resources import Resource, name_of, normalize, stack_of
+from backstop.ground.resources import Resource, assemble, name_of, normalize, stack_of
 
 DocumentKind = Literal["preview", "export", "checkpoint"]
 
@@ -382,21 +382,19 @@ def _plain_state(state: dict[str, Any], prefer: Literal["inputs", "outputs"]) ->
     else:
         props = {**inputs, **outputs} if prefer == "outputs" else {**outputs, **inputs}
     id_ = state.get("id")
-    return Resource(
-        urn=urn,
-        type=type_,
-        props=normalize(props),
-        name=name_of(urn),
-        id=normalize(id_) if id_ not in (None, "") else None,
-        protect=state.get("protect") is True,
-        parent=parent or None,
-        provider=provider or None,
-        dependencies=tuple([d for d in dependencies if type(d) is str]),
-        property_dependencies={
-            k: tuple([d for d in v if type(d) is str]) for k, v in (deps or {}).items() if type(v) is list
-        },
-        custom=state.get("custom", True) is not False,
-        external=state.get("external") is True,
+    return assemble(
+        urn,
+        type_,
+        normalize(props),
+        name_of(urn),
+        normalize(id_) if id_ not in (None, "") else None,
+        state.get("protect") is True,
+        parent or None,
+        provider or None,
+        tuple([d for d in dependencies if type(d) is str]),
+        {k: tuple([d for d in v if type(d) is str]) for k, v in (deps or {}).items() if type(v) is list},
+        state.get("custom", True) is not False,
+        state.get("external") is True,
     )
 
 
