@@ -147,3 +147,22 @@ def test_assemble_builds_the_instance_the_dataclass_builds() -> None:
     assert assembled == built and repr(assembled) == repr(built)
     with pytest.raises(FrozenInstanceError):
         assembled.name = "other"  # type: ignore[misc]
+
+
+def test_property_dependencies_keep_only_lists_of_urns() -> None:
+    state = {
+        "urn": "urn:pulumi:prod::p::aws:s3/bucketV2:BucketV2::b",
+        "type": "aws:s3/bucketV2:BucketV2",
+        "inputs": {"bucket": "b"},
+        "propertyDependencies": {
+            "bucket": ["urn:a", "urn:b"],
+            "policy": [],
+            "tags": ["urn:c", None, 4, {"urn": "urn:d"}],
+            "region": "urn:e",
+        },
+    }
+    plain = _plain_state(state, "inputs")
+    assert plain is not None
+    assert plain.property_dependencies == {"bucket": ("urn:a", "urn:b"), "policy": (), "tags": ("urn:c",)}
+    assert all(type(urns) is tuple for urns in plain.property_dependencies.values())
+    _assert_same(state)
