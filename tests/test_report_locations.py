@@ -293,3 +293,27 @@ def test_junit_validates_against_the_junit_schema(
     schema.validate(out)
     assert schema.is_valid(out)
     assert not schema.is_valid(out.replace("<skipped ", "<ignored ").replace("</skipped>", "</ignored>"))
+
+
+def test_source_positions_take_each_urn_s_last_recorded_position() -> None:
+    """A preview step's new state wins over its old one; states that are not objects, or whose position or
+    URN is not a string, record nothing."""
+    from backstop.policy.sources import source_positions
+
+    bucket, key = "urn:pulumi:prod::p::aws:s3/bucketV2:BucketV2::b", "urn:pulumi:prod::p::aws:kms/key:Key::k"
+    preview = {
+        "steps": [
+            {
+                "op": "update",
+                "urn": bucket,
+                "oldState": {"urn": bucket, "sourcePosition": "project:///index.ts#3,1"},
+                "newState": {"urn": bucket, "sourcePosition": "project:///index.ts#5,20"},
+            },
+            {"op": "create", "urn": key, "newState": {"urn": key, "sourcePosition": 7}},
+            {"op": "same", "urn": key, "oldState": {"urn": 8, "sourcePosition": "project:///a.ts#1,1"}},
+            "not a step",
+        ]
+    }
+    assert source_positions(preview) == {bucket: "project:///index.ts#5,20"}
+    export = {"deployment": {"resources": [{"urn": key, "sourcePosition": "project:///k.ts#2,4"}, None]}}
+    assert source_positions(export) == {key: "project:///k.ts#2,4"}

@@ -703,7 +703,11 @@ def _states(document: Mapping[str, Any]) -> list[Any]:
     """Every resource state of a preview (old before new), export or checkpoint, unvalidated."""
     steps = document.get("steps")
     if isinstance(steps, list):
-        return [s.get(k) for s in steps if isinstance(s, Mapping) for k in ("oldState", "newState")]
+        states: list[Any] = []
+        for step in steps:
+            if type(step) is dict or isinstance(step, Mapping):
+                states += (step.get("oldState"), step.get("newState"))
+        return states
     deployment: Any = document.get("deployment", document)
     checkpoint = document.get("checkpoint", document)
     if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get("latest"), Mapping):
@@ -716,13 +720,16 @@ def source_positions(document: Any) -> dict[str, str]:
     """URN -> `sourcePosition` for each state that records one (a later state's wins)."""
     if not isinstance(document, Mapping):
         return {}
-    return {
-        state["urn"]: state["sourcePosition"]
-        for state in _states(document)
-        if isinstance(state, Mapping)
-        and isinstance(state.get("urn"), str)
-        and isinstance(state.get("sourcePosition"), str)
-    }
+    positions: dict[str, str] = {}
+    for state in _states(document):
+        # `type(…) is dict` before the ABC check, and the rarer key first: this visits every state.
+        if type(state) is dict or isinstance(state, Mapping):
+            position = state.get("sourcePosition")
+            if isinstance(position, str):
+                urn = state.get("urn")
+                if isinstance(urn, str):
+                    positions[urn] = position
+    return positions
 
 
 @gc_paused()
