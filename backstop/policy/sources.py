@@ -527,7 +527,10 @@ def _apply_steps(
         state = step.get("newState")
         if state is None:
             continue  # `extend-parameterize`, a refresh that found the resource gone
-        resource = _state_to_resource(state, f"steps[{index}].newState", source, prefer="inputs")
+        # The fast reading first: the key path an error names is only spelled out for a state that needs it.
+        resource = _plain_state(state, "inputs") if type(state) is dict else None
+        if resource is None:
+            resource = _state_to_resource(state, f"steps[{index}].newState", source, prefer="inputs")
         if op in READ_OPS and not resource.external:
             resource = replace(resource, external=True)
         result[resource.urn] = resource
