@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -446,6 +447,20 @@ def test_accepted_encodings_read_the_same(capsys, tmp_path, bom: bytes, encoding
     path = tmp_path / "export.json"
     path.write_bytes(bom + json.dumps(FAILING_EXPORT, indent=4, ensure_ascii=False).encode(encoding))
     code, out, _ = check(capsys, path)
+    assert code == 1
+    assert flagged(out) == {urn(tokens.AZ_SB_QUEUE, "emails"): "mandatory"}
+
+
+def test_a_pipe_reads_as_the_file_does(capsys, tmp_path) -> None:
+    """`backstop check <(pulumi stack export)` passes a pipe, which cannot be mapped into memory as a file
+    is (`read_json`): it is read instead, to the same verdict."""
+    read, write = os.pipe()
+    try:
+        os.write(write, json.dumps(FAILING_EXPORT).encode())
+        os.close(write)
+        code, out, _ = check(capsys, Path(f"/dev/fd/{read}"))
+    finally:
+        os.close(read)
     assert code == 1
     assert flagged(out) == {urn(tokens.AZ_SB_QUEUE, "emails"): "mandatory"}
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import mmap
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -145,26 +146,29 @@ class Document:
 # --- reading bytes --------------------------------------------------------------------------------------
 
 
-def decode(data: bytes, source: str) -> str:
-    """UTF-8 with or without a BOM, or UTF-16 LE/BE with a BOM (Windows PowerShell 5.1 writes UTF-16)."""
-    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+def decode(data: bytes | mmap.mmap, source: str) -> str:
+    """UTF-8 with or without a BOM, or UTF-16 LE/BE with a BOM (Windows PowerShell 5.1 writes UTF-16).
+    `data` may be the file mapped into memory (`read_json`), decoded without a copy of its bytes."""
+    head = bytes(data[:64])
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise SourceError(f"{source}: UTF-32 text; save it as UTF-8")
     for bom, encoding in (
         (codecs.BOM_UTF8, "utf-8"),
         (codecs.BOM_UTF16_LE, "utf-16-le"),
         (codecs.BOM_UTF16_BE, "utf-16-be"),
     ):
-        if data.startswith(bom):
+        if head.startswith(bom):
             try:
-                return data[len(bom) :].decode(encoding)
+                with memoryview(data) as view:
+                    return str(view[len(bom) :], encoding)
             except UnicodeDecodeError as exc:
                 raise SourceError(
                     f"{source}: not valid {encoding.upper()} text (byte offset {exc.start + len(bom)})"
                 ) from None
     try:
-        text = data.decode("utf-8")
+        text = str(data, "utf-8")
     except UnicodeDecodeError as exc:
-        hint = "UTF-16 without a byte-order mark? " if b"\x00" in data[:64] else ""
+        hint = "UTF-16 without a byte-order mark? " if b"\x00" in head else ""
         raise SourceError(
             f"{source}: not UTF-8 text (invalid byte 0x{data[exc.start]:02x} at offset {exc.start}); "
             f"{hint}save it as UTF-8, or UTF-16 with a BOM"
@@ -334,12 +338,22 @@ def _check_text(text: str, path: str, source: str) -> None:
 
 
 def read_json(path: Path) -> Any:
+    """The JSON value of the file. A regular file is mapped into memory and decoded from there: reading
+    it into a bytes object first copies the whole file (84 MB for a 60,000-resource estate) into memory
+    touched for nothing else."""
     source = str(path)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            try:
+                mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+            except (OSError, ValueError):  # an empty file, a pipe, a terminal: read it
+                text = decode(handle.read(), source)
+            else:
+                with mapped:
+                    text = decode(mapped, source)
     except OSError as exc:
         raise SourceError(f"{source}: cannot read: {exc.strerror or exc}") from None
-    return parse_json(decode(data, source), source)
+    return parse_json(text, source)
 
 
 # --- states ---------------------------------------------------------------------------------------------
