@@ -6,7 +6,9 @@ report), the best of `--repeat` runs; the machine may be shared, so the median i
 
 Targets (the script exits 1 when one is missed):
 - scaling: at ~60,000 resources at least 20,000 resources per second; 8x the resources (~7,500 -> ~60,000)
-  in no more than 10x the time; peak RSS under 1 GiB at ~60,000 resources;
+  in no more than 10x the time; peak RSS under 1 GiB at ~60,000 resources. Wall and CPU time (user +
+  system) are both printed; when the load average reaches the number of CPUs (other jobs share the
+  machine), the speed targets are judged on CPU time, and the output says which;
 - plan: `backstop plan --stack prod` in at most 2.5 s, and in at most 2x the bare-import floor: a fresh
   interpreter importing exactly the modules the plan loads (all but backstop's own, provider packages
   without the root `__init__` the plan skips) and nothing else; the floor's heaviest packages are printed,
@@ -67,6 +69,11 @@ class Timing:
     @property
     def best(self) -> Run:
         return min(self.runs, key=lambda r: r.wall)
+
+    @property
+    def cpu(self) -> float:
+        """The least CPU time (user + system) of the runs: what a shared machine inflates least."""
+        return min(r.cpu for r in self.runs)
 
     @property
     def median(self) -> float:
@@ -150,28 +157,54 @@ def scaling(world: estate.Estate, copies: list[int], repeat: int, tmp: Path, ver
         )
         + " resources"
     )
-    columns = ("resources", 9), ("stacks", 6), ("best s", 7), ("median s", 8), ("cpu s", 6), ("res/s", 8)
+    columns = (
+        ("resources", 9),
+        ("stacks", 6),
+        ("best s", 7),
+        ("median s", 8),
+        ("res/s", 8),
+        ("cpu s", 6),
+        ("res/cpu s", 9),
+    )
     print("  " + " ".join(f"{name:>{width}}" for name, width in columns) + f" {'RSS MiB':>8}")
     results: dict[int, tuple[int, Timing]] = {}
+    loads: list[float] = []
     for count in copies:
         resources = world.resources(count)
         document = tmp / f"estate-{count}.json"
         estate.write_preview(resources, document)
         del resources
+        loads.append(os.getloadavg()[0])
         timing = measure(check_command(document, tmp / "report.json"), repeat)
+        loads.append(os.getloadavg()[0])
         total = count * world.per_copy
         best = timing.best
         print(
-            f"  {total:>9,} {count:>6} {best.wall:>7.2f} {timing.median:>8.2f} {best.cpu:>6.2f} "
-            f"{total / best.wall:>8,.0f} {timing.rss_mib:>8.0f}"
+            f"  {total:>9,} {count:>6} {best.wall:>7.2f} {timing.median:>8.2f} {total / best.wall:>8,.0f} "
+            f"{timing.cpu:>6.2f} {total / timing.cpu:>9,.0f} {timing.rss_mib:>8.0f}"
         )
         results[count] = (total, timing)
         document.unlink()
+    # Other jobs on the machine stretch wall time (the check waits for a core) far more than CPU time:
+    # when the load average reached the number of CPUs, speed is judged on CPU time (user + system).
+    loaded = max(loads) >= (os.cpu_count() or 1)
+    basis = "CPU time" if loaded else "wall time"
+
+    def seconds(timing: Timing) -> float:
+        return timing.cpu if loaded else timing.best.wall
+
+    print(
+        f"  speed judged on {basis}: the load average reached {max(loads):.1f} on {os.cpu_count()} CPUs"
+        + (", so other jobs shared the cores and stretched wall time" if loaded else "")
+    )
     largest = max(copies)
     total, timing = results[largest]
-    rate = total / timing.best.wall
+    rate = total / seconds(timing)
     verdicts.add(
-        f"check {total:,} resources: resources/s", f"{rate:,.0f}", f">= {MIN_RATE:,.0f}", rate >= MIN_RATE
+        f"check {total:,} resources: resources/s ({basis})",
+        f"{rate:,.0f}",
+        f">= {MIN_RATE:,.0f}",
+        rate >= MIN_RATE,
     )
     verdicts.add(
         f"check {total:,} resources: peak RSS",
@@ -181,9 +214,9 @@ def scaling(world: estate.Estate, copies: list[int], repeat: int, tmp: Path, ver
     )
     for small in copies:
         if small * 8 in results:
-            ratio = results[small * 8][1].best.wall / results[small][1].best.wall
+            ratio = seconds(results[small * 8][1]) / seconds(results[small][1])
             verdicts.add(
-                f"8x resources ({small * world.per_copy:,} -> {small * 8 * world.per_copy:,}): time",
+                f"8x resources ({small * world.per_copy:,} -> {small * 8 * world.per_copy:,}): {basis}",
                 f"{ratio:.1f}x",
                 f"<= {MAX_GROWTH:.0f}x",
                 ratio <= MAX_GROWTH,
