@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from backstop.ground.resources import UNKNOWN, Resource, assemble
-from backstop.policy.sources import SourceError, _plain_state, _state_to_resource
+from backstop.ground.resources import UNKNOWN, Resource, assemble, normalize, normalize_owned
+from backstop.policy.sources import SourceError, _plain_state, _state_to_resource, read_document
 from backstop.program.mocks import ProgramRun
 from tests.policy_support import mutate, to_export, to_preview
 
@@ -166,3 +166,51 @@ def test_property_dependencies_keep_only_lists_of_urns() -> None:
     assert plain.property_dependencies == {"bucket": ("urn:a", "urn:b"), "policy": (), "tags": ("urn:c",)}
     assert all(type(urns) is tuple for urns in plain.property_dependencies.values())
     _assert_same(state)
+
+
+_ENVELOPE = "4dabf18193072939515e22adb298388d"
+_SIG = "1b47061264138c4ac30d75fd1eb44270"
+
+
+def test_normalize_owned_gives_normalize_s_value_in_place() -> None:
+    """The in-place normalization of a parsed document's properties (`normalize_owned`) gives the value
+    `normalize` copies out, and keeps the document's own dicts and lists."""
+    value: dict[str, Any] = {
+        "name": "b",
+        "unknown": "04da6b54-80e4-46f7-96ec-b56ff0331ba9",
+        "hidden": "[secret]",
+        "numbers": [1, 2.5, True, None, "3eeb2bf0-c639-47a8-9e75-3b44932eb421"],
+        "nested": {"deeper": [{"a": "[secret]", "b": {"c": "kept"}}], "empty": {}},
+        "secret": {_ENVELOPE: _SIG, "plaintext": '{"password": "[secret]", "user": "u"}'},
+        "wrapped": {_ENVELOPE: _SIG, "value": ["x", "dd056dcd-154b-4c76-9bd3-c8f88648b5ff"]},
+        "sealed": {_ENVELOPE: _SIG, "ciphertext": "AAAA"},
+        "list_of_secrets": [{_ENVELOPE: _SIG, "plaintext": '"s3cr3t"'}],
+    }
+    expected = normalize(json.loads(json.dumps(value)))
+    nested, deeper = value["nested"], value["nested"]["deeper"]
+    owned = normalize_owned(value)
+    assert owned == expected and repr(owned) == repr(expected)
+    assert owned["nested"]["deeper"][0]["a"] is UNKNOWN and owned["secret"] == {
+        "password": UNKNOWN,
+        "user": "u",
+    }
+    assert owned is value and owned["nested"] is nested and owned["nested"]["deeper"] is deeper
+    top = {_ENVELOPE: _SIG, "value": {"a": "[secret]"}}
+    assert normalize_owned(json.loads(json.dumps(top))) == normalize(top) == {"a": UNKNOWN}
+
+
+def test_reading_an_export_in_place_finds_no_drift_where_inputs_and_outputs_agree(tmp_path: Path) -> None:
+    """Drift is judged on the document as written: the same `[secret]` nested in inputs and outputs is no
+    drift, although reading the outputs replaces theirs with `UNKNOWN` in place."""
+    state = {
+        "urn": "urn:pulumi:prod::p::azure-native:servicebus:Queue::q",
+        "type": "azure-native:servicebus:Queue",
+        "id": "q",
+        "inputs": {"queueName": "q", "settings": {"key": "[secret]"}},
+        "outputs": {"queueName": "q", "settings": {"key": "[secret]"}},
+    }
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps({"version": 3, "deployment": {"resources": [state]}}), encoding="utf-8")
+    document = read_document(path)
+    assert document.declared is None
+    assert [r.props for r in document.resources] == [{"queueName": "q", "settings": {"key": UNKNOWN}}]

@@ -71,6 +71,50 @@ def normalize(value: Any) -> Any:
     return _normalize_other(value)
 
 
+def normalize_owned(value: dict[str, Any]) -> Any:
+    """`normalize` of a JSON object this caller owns (just parsed, read by nothing else afterwards), made in
+    place: its dicts and lists are kept with the unknowns and secrets replaced, instead of copied, which
+    spares allocating a second copy of every state's properties. Same value as `normalize` gives."""
+    if SECRET_SIG_KEY in value:
+        return _normalize_other(value)
+    _normalize_dict_in_place(value)
+    return value
+
+
+def _normalize_dict_in_place(value: dict[str, Any]) -> None:
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            if item in _UNKNOWN_STRINGS:
+                value[key] = UNKNOWN
+        elif kind is dict:
+            if SECRET_SIG_KEY in item:
+                value[key] = _normalize_other(item)
+            else:
+                _normalize_dict_in_place(item)
+        elif kind is list:
+            _normalize_list_in_place(item)
+        elif not (item is None or kind is bool or kind is int or kind is float):
+            value[key] = _normalize_other(item)
+
+
+def _normalize_list_in_place(value: list[Any]) -> None:
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is str:
+            if item in _UNKNOWN_STRINGS:
+                value[index] = UNKNOWN
+        elif kind is dict:
+            if SECRET_SIG_KEY in item:
+                value[index] = _normalize_other(item)
+            else:
+                _normalize_dict_in_place(item)
+        elif kind is list:
+            _normalize_list_in_place(item)
+        elif not (item is None or kind is bool or kind is int or kind is float):
+            value[index] = _normalize_other(item)
+
+
 def _normalize_other(value: Any) -> Any:
     if value is UNKNOWN:
         return UNKNOWN

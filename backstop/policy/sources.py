@@ -49,7 +49,7 @@ from typing import Any, Literal
 from backstop.ground import tokens
 from backstop.ground.errors import BackstopError
 from backstop.ground.memory import gc_paused
-from backstop.ground.resources import Resource, assemble, name_of, normalize, stack_of
+from backstop.ground.resources import Resource, assemble, name_of, normalize, normalize_owned, stack_of
 
 DocumentKind = Literal["preview", "export", "checkpoint"]
 
@@ -373,10 +373,14 @@ def _optional_str(state: Mapping[str, Any], key: str, where: str, source: str) -
     return value or None
 
 
-def _plain_state(state: dict[str, Any], prefer: Literal["inputs", "outputs"]) -> Resource | None:
+def _plain_state(
+    state: dict[str, Any], prefer: Literal["inputs", "outputs"], *, owned: bool = False
+) -> Resource | None:
     """`_state_to_resource` of a state whose every field already has its JSON type (all of them, in a
     document from the CLI), without its checks and without `Resource.build` converting again what is
-    built here once (about a sixth of `check`'s reading of an estate). None: let the checks speak."""
+    built here once (about a sixth of `check`'s reading of an estate). None: let the checks speak.
+    `owned`: the document was parsed for this reading alone, so its properties are normalized in place
+    (`normalize_owned`) rather than copied."""
     urn, type_ = state.get("urn"), state.get("type")
     if type(urn) is not str or not urn or type(type_) is not str or not type_:
         return None
@@ -402,7 +406,7 @@ def _plain_state(state: dict[str, Any], prefer: Literal["inputs", "outputs"]) ->
     return assemble(
         urn,
         type_,
-        normalize(props),
+        normalize_owned(props) if owned else normalize(props),
         name_of(urn),
         normalize(id_) if id_ not in (None, "") else None,
         state.get("protect") is True,
@@ -434,11 +438,11 @@ def _plain_property_dependencies(deps: dict[str, Any]) -> dict[str, tuple[str, .
 
 
 def _state_to_resource(
-    state: Any, where: str, source: str, *, prefer: Literal["inputs", "outputs"]
+    state: Any, where: str, source: str, *, prefer: Literal["inputs", "outputs"], owned: bool = False
 ) -> Resource:
     """One `ResourceV3` as a `Resource`: properties from `prefer`, the other filling keys it lacks."""
     if type(state) is dict:
-        plain = _plain_state(state, prefer)
+        plain = _plain_state(state, prefer, owned=owned)
         if plain is not None:
             return plain
     if not isinstance(state, Mapping):
@@ -526,7 +530,7 @@ def hidden_count(document: Mapping[str, Any], steps: Sequence[Mapping[str, Any]]
 
 
 def _apply_steps(
-    steps: Sequence[Mapping[str, Any]], base: Mapping[str, Resource], source: str
+    steps: Sequence[Mapping[str, Any]], base: Mapping[str, Resource], source: str, *, owned: bool = False
 ) -> dict[str, Resource]:
     """The stack after the steps: `base` (by URN) with each step's new state, gone resources removed."""
     result = dict(base)
@@ -542,7 +546,7 @@ def _apply_steps(
         if state is None:
             continue  # `extend-parameterize`, a refresh that found the resource gone
         # The fast reading first: the key path an error names is only spelled out for a state that needs it.
-        resource = _plain_state(state, "inputs") if type(state) is dict else None
+        resource = _plain_state(state, "inputs", owned=owned) if type(state) is dict else None
         if resource is None:
             resource = _state_to_resource(state, f"steps[{index}].newState", source, prefer="inputs")
         if op in READ_OPS and not resource.external:
@@ -553,9 +557,14 @@ def _apply_steps(
 
 
 def resources_from_preview(
-    document: Mapping[str, Any], source: str, state: Sequence[Resource] | None = None
+    document: Mapping[str, Any],
+    source: str,
+    state: Sequence[Resource] | None = None,
+    *,
+    owned: bool = False,
 ) -> list[Resource]:
-    """The stack as the previewed update leaves it; with `state`, the steps applied over that export."""
+    """The stack as the previewed update leaves it; with `state`, the steps applied over that export.
+    `owned`: `document` was parsed for this reading alone and may be changed by it (`_plain_state`)."""
     steps = _preview_steps(document, source)
     hidden = hidden_count(document, steps)
     if hidden and state is None:
@@ -565,7 +574,7 @@ def resources_from_preview(
             "or pass the stack's state with --state EXPORT.json"
         )
     base = {r.urn: r for r in state or []}
-    return list(_apply_steps(steps, base, source).values())
+    return list(_apply_steps(steps, base, source, owned=owned).values())
 
 
 # --- exports and checkpoints ----------------------------------------------------------------------------
@@ -591,7 +600,7 @@ def _version(document: Mapping[str, Any], source: str, accepted: Sequence[int] =
     return int(version)
 
 
-def _deployment_document(deployment: Any, where: str, source: str) -> Document:
+def _deployment_document(deployment: Any, where: str, source: str, *, owned: bool = False) -> Document:
     if not isinstance(deployment, Mapping):
         raise SourceError(f"{source}: {where}: expected an object")
     states = deployment.get("resources")
@@ -604,14 +613,15 @@ def _deployment_document(deployment: Any, where: str, source: str) -> Document:
     drift = False
     for index, state in enumerate(states):
         at = f"{where}.resources[{index}]"
-        resource = _state_to_resource(state, at, source, prefer="outputs")
+        drifted = _drifted(state)  # before reading: an owned state's values are normalized in place
+        resource = _state_to_resource(state, at, source, prefer="outputs", owned=owned)
         if state.get("delete") is True:
             continue  # the old copy of a replaced resource, deleted by the next update
         resources[resource.urn] = resource
         declared[resource.urn] = resource
-        if _drifted(state):
+        if drifted:
             drift = True
-            declared[resource.urn] = _state_to_resource(state, at, source, prefer="inputs")
+            declared[resource.urn] = _state_to_resource(state, at, source, prefer="inputs", owned=owned)
     notes: list[str] = []
     pending = deployment.get("pending_operations")
     if pending is not None and not isinstance(pending, list):
@@ -622,7 +632,9 @@ def _deployment_document(deployment: Any, where: str, source: str) -> Document:
         if not isinstance(operation, Mapping):
             raise SourceError(f"{source}: {at}: expected an object")
         kind = operation.get("type")
-        resource = _state_to_resource(operation.get("resource"), f"{at}.resource", source, prefer="outputs")
+        resource = _state_to_resource(
+            operation.get("resource"), f"{at}.resource", source, prefer="outputs", owned=owned
+        )
         interrupted.append(f"{kind} {resource.name}")
         if kind in PENDING_MAY_EXIST and resource.urn not in resources:
             resources[resource.urn] = declared[resource.urn] = resource
@@ -645,15 +657,16 @@ def _external_note(names: Sequence[str]) -> str:
     )
 
 
-def export_document(document: Mapping[str, Any], source: str) -> Document:
-    """A `pulumi stack export` (`{version, deployment}`) or a bare deployment (`{manifest, resources}`)."""
+def export_document(document: Mapping[str, Any], source: str, *, owned: bool = False) -> Document:
+    """A `pulumi stack export` (`{version, deployment}`) or a bare deployment (`{manifest, resources}`).
+    `owned`: `document` was parsed for this reading alone and may be changed by it (`_plain_state`)."""
     if "deployment" in document:
         _version(document, source)
-        return _deployment_document(document["deployment"], "deployment", source)
-    return _deployment_document(document, "(deployment)", source)
+        return _deployment_document(document["deployment"], "deployment", source, owned=owned)
+    return _deployment_document(document, "(deployment)", source, owned=owned)
 
 
-def checkpoint_document(document: Mapping[str, Any], source: str) -> Document:
+def checkpoint_document(document: Mapping[str, Any], source: str, *, owned: bool = False) -> Document:
     """A DIY-backend checkpoint (`.pulumi/stacks/[project/]stack.json`): `latest` is the stack. The oldest,
     unversioned form holds `latest` (and `target`) at the top."""
     _version(document, source, CHECKPOINT_VERSIONS)
@@ -663,7 +676,7 @@ def checkpoint_document(document: Mapping[str, Any], source: str) -> Document:
     latest = checkpoint.get("latest")
     if latest is None:
         return Document("checkpoint", [], None, ["the checkpoint has no `latest` deployment: an empty stack"])
-    return replace(_deployment_document(latest, "checkpoint.latest", source), kind="checkpoint")
+    return replace(_deployment_document(latest, "checkpoint.latest", source, owned=owned), kind="checkpoint")
 
 
 def resources_from_export(document: Mapping[str, Any], source: str) -> list[Resource]:
@@ -712,7 +725,11 @@ def _read_state(path: Path) -> tuple[list[Resource], dict[str, str]]:
     kind = kind_of(document, source)
     if kind == "preview":
         raise SourceError(f"{source}: a preview, not a stack's state; pass `pulumi stack export` output")
-    loaded = export_document(document, source) if kind == "export" else checkpoint_document(document, source)
+    loaded = (
+        export_document(document, source, owned=True)
+        if kind == "export"
+        else checkpoint_document(document, source, owned=True)
+    )
     return loaded.resources, source_positions(document)
 
 
@@ -761,12 +778,13 @@ def read_document(path: Path, state: Path | None = None) -> Document:
 
 
 def _read_document(document: Any, source: str, state: Path | None) -> tuple[Document, dict[str, str]]:
-    """The document, and the `sourcePosition`s of the state a preview was applied over (if any)."""
+    """The document, and the `sourcePosition`s of the state a preview was applied over (if any). The
+    document was just parsed for this reading alone: it is read as owned (`_plain_state`)."""
     kind = kind_of(document, source)
     if kind == "export":
-        return export_document(document, source), {}
+        return export_document(document, source, owned=True), {}
     if kind == "checkpoint":
-        return checkpoint_document(document, source), {}
+        return checkpoint_document(document, source, owned=True), {}
     base, state_positions = _read_state(state) if state is not None else (None, {})
     if base is not None:
         stacks = {stack_of(r.urn) for r in base} - {""}
@@ -778,7 +796,7 @@ def _read_document(document: Any, source: str, state: Path | None) -> tuple[Docu
                 f"{state}: the state of stack {', '.join(sorted(stacks))}, not of the previewed stack "
                 f"{preview_stack}"
             )
-    resources = resources_from_preview(document, source, base)
+    resources = resources_from_preview(document, source, base, owned=True)
     notes: list[str] = []
     external = [r.name for r in resources if r.external]
     if external:
