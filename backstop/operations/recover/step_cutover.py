@@ -37,15 +37,19 @@ def cmd_cutover(args: argparse.Namespace) -> int:
                 "nothing was written"
             )
     if not args.execute:
-        return _cutover(args, cfg, incident, log)
+        return _cutover(args, cfg, evidence, incident, log)
     with StepLock(evidence, incident.incident_id, "cutover", runtime.RUNTIME.clock, force=args.break_lock):
-        return _cutover(args, cfg, incident, log)
+        return _cutover(args, cfg, evidence, incident, log)
 
 
-def _cutover(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
+def _cutover(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, log: Any) -> int:
+    from backstop.operations.recover.diffs import with_lists
+
     verified = _passing_verify(args, incident, log)
     if incident.loss in ("cluster", "region"):
         return _switch(args, cfg, incident, log)
+    # The lists verify kept in `recovery_diffs`, refused if a chunk was changed since.
+    verified = dict(verified, collections=with_lists(evidence, incident.incident_id, verified))
     return _write_back(args, cfg, incident, log, verified)
 
 

@@ -31,6 +31,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     from pymongo.errors import PyMongoError
 
     from backstop.clients.atlas import one_line
+    from backstop.operations.recover.diffs import store_diffs
     from backstop.operations.recover.verify import (
         collections_in_scope,
         diff_collection,
@@ -64,11 +65,17 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
         diffs = [diff_collection(recovery_db, None, name, manifest) for name in names]
     problems = verdict_problems(diffs, incident.database)
     accepted = args.accept_mismatch if problems else None
+    pointer = store_diffs(
+        evidence,
+        incident.incident_id,
+        [(d.collection, {"missing": d.missing, "changed": d.changed}) for d in diffs],
+    )
     log.append(
         "verified",
         verdict={"passed": not problems or accepted is not None, "problems": problems, "accepted": accepted},
         database=incident.database,
         collections=[d.as_document() for d in diffs],
+        diffs=pointer,
         manifest=None
         if record is None
         else {
@@ -130,14 +137,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
                         "problems": problems,
                         "accepted": accepted,
                     },
-                    "collections": [
-                        {
-                            **{k: v for k, v in d.as_document().items() if not k.endswith("InProduction")},
-                            "missingInProduction": len(d.missing),
-                            "changedInProduction": len(d.changed),
-                        }
-                        for d in diffs
-                    ],
+                    "collections": [d.as_document() for d in diffs],
                     "production": production_note or "compared",
                     "auditChain": None if broken_chain is None else {"ignored": True, "broken": broken_chain},
                 },

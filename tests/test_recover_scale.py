@@ -1,0 +1,109 @@
+"""`backstop recover` at scale (issue 26): verify's per-document lists outside any single document, a fresh
+pre-cutover snapshot when the last one no longer describes production, Atlas waits reported."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bson
+import mongomock
+import pytest
+
+from backstop.operations.recover import diffs
+from backstop.operations.recover.diffs import RECOVERY_DIFFS
+from backstop.operations.recover.store import RECOVERY_LOG
+from backstop.restore import runtime
+from tests.fakes.recover_world import RecoverWorld
+from tests.test_recover import _empty_orders, incident_args, loss_args, restore, run, steps
+
+EXECUTE = ("--execute", "--confirm", "tenant_acme")
+
+
+@pytest.fixture()
+def audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Iterator[RecoverWorld]:
+    """As in test_recover: audited at NOW, two hours later the loss is handled."""
+    with RecoverWorld(tmp_path) as world:
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
+        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
+        world.clock.advance(hours=2)
+        yield world
+
+
+def _snapshot_requests(world: RecoverWorld) -> list[Any]:
+    return [r for r in world.atlas.requests if r.method == "POST" and r.path.endswith("/backup/snapshots")]
+
+
+# --- verify's lists live in recovery_diffs, in bounded, chained chunks ----------------------------------
+
+DOCUMENT_LIMIT = 3000  # bytes: a MongoDB document limit small enough for 40 listed documents to break it
+
+
+@pytest.fixture()
+def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The evidence store refuses a document over `DOCUMENT_LIMIT` bytes, as MongoDB does over 16 MiB, and
+    verify's chunks are sized for it."""
+    insert_one = mongomock.collection.Collection.insert_one
+
+    def limited(self: Any, document: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        size = len(bson.encode(document))
+        if self.name in (RECOVERY_LOG, RECOVERY_DIFFS) and size > DOCUMENT_LIMIT:
+            raise mongomock.OperationFailure(f"BSONObj size: {size} is invalid (limit {DOCUMENT_LIMIT})")
+        return insert_one(self, document, *args, **kwargs)
+
+    monkeypatch.setattr(mongomock.collection.Collection, "insert_one", limited)
+    monkeypatch.setattr(diffs, "CHUNK_BYTES", 2000)
+
+
+def test_a_verify_listing_more_than_one_document_can_hold_still_verifies_and_cuts_over(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str], small_limit: None
+) -> None:
+    audited.lose(_empty_orders)
+    incident = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    code, out, err = run(capsys, *audited.args("recover", "verify", *incident_args(incident)))
+    assert code == 0, out + err
+    verified = audited.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "verified"})
+    assert [(c["collection"], c["missingInProduction"]) for c in verified["collections"]] == [("orders", 40)]
+    chunks = list(audited.evidence[RECOVERY_DIFFS].find({"incidentId": incident}).sort("index", 1))
+    assert len(chunks) > 1 and {c["kind"] for c in chunks} == {"missing"}
+    assert sum(len(c["items"]) for c in chunks) == 40
+    assert max(len(bson.encode(c)) for c in chunks) <= DOCUMENT_LIMIT
+    assert verified["diffs"]["chunks"] == len(chunks) and verified["diffs"]["documents"] == 40
+    code, out, err = run(
+        capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
+    )
+    assert code == 0, out + err
+    assert "| `orders` | 40 | 0 | 0 | 0 | 0 |" in out
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
+
+
+@pytest.mark.parametrize("edit", ["item", "removed"])
+def test_an_edited_or_removed_diff_chunk_is_refused_by_cutover(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str], small_limit: None, edit: str
+) -> None:
+    audited.lose(_empty_orders)
+    incident = restore(audited, capsys, *loss_args("collection", collection="orders"), "--quiet")
+    assert run(capsys, *audited.args("recover", "verify", *incident_args(incident)))[0] == 0
+    store = audited.evidence[RECOVERY_DIFFS]
+    run_id = store.find_one({"incidentId": incident, "index": 1})["run"]
+    if edit == "item":
+        store.update_one({"incidentId": incident, "index": 1}, {"$set": {"items.0.sha256": "0" * 64}})
+        expected = (
+            f"backstop: {RECOVERY_DIFFS} run {run_id} of incident {incident}, chunk #1: its content does not "
+            "match its recordHash (changed after writing); nothing was written\n"
+        )
+    else:
+        last = store.count_documents({"incidentId": incident}) - 1
+        store.delete_one({"incidentId": incident, "index": last})
+        expected = (
+            f"backstop: {RECOVERY_DIFFS} run {run_id} of incident {incident}: {last} chunk(s) ending in "
+        )
+    code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert (code, out) == (2, "")
+    assert err.startswith(expected) and err.count("\n") == 1
+    assert _snapshot_requests(audited) == []
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
+    assert "cutover-started" not in steps(audited, incident)
