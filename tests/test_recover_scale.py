@@ -16,7 +16,7 @@ from backstop.operations.recover.diffs import RECOVERY_DIFFS
 from backstop.operations.recover.store import RECOVERY_LOG
 from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
-from tests.test_recover import _empty_orders, incident_args, loss_args, restore, run, steps
+from tests.test_recover import _drop_tenant, _empty_orders, incident_args, loss_args, restore, run, steps
 
 EXECUTE = ("--execute", "--confirm", "tenant_acme")
 
@@ -107,3 +107,98 @@ def test_an_edited_or_removed_diff_chunk_is_refused_by_cutover(
     assert _snapshot_requests(audited) == []
     assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
     assert "cutover-started" not in steps(audited, incident)
+
+
+# --- a rerun takes a fresh pre-cutover snapshot once the last one no longer describes production ----------
+
+
+class _Interrupting:
+    """A production client that is interrupted (Ctrl-C) at its first `find` (before any write is even
+    announced), or at its second `insert_many` (after the first batch was written)."""
+
+    def __init__(self, inner: Any, at: str) -> None:
+        self.inner, self.at, self.inserts = inner, at, 0
+
+    def __getitem__(self, name: str) -> Any:
+        outer = self
+
+        class Database:
+            def __getitem__(self, collection: str) -> Any:
+                real = outer.inner[name][collection]
+
+                class Collection:
+                    def __getattr__(self, attr: str) -> Any:
+                        return getattr(real, attr)
+
+                    def find(self, *args: Any, **kwargs: Any) -> Any:
+                        if outer.at == "find":
+                            raise KeyboardInterrupt
+                        return real.find(*args, **kwargs)
+
+                    def insert_many(self, documents: Any, **options: Any) -> Any:
+                        outer.inserts += 1
+                        if outer.at == "insert" and outer.inserts == 2:
+                            raise KeyboardInterrupt
+                        return real.insert_many(documents, **options)
+
+                return Collection()
+
+        return Database()
+
+
+def _verified_tenant_loss(world: RecoverWorld, capsys: pytest.CaptureFixture[str]) -> str:
+    world.lose(_drop_tenant)
+    incident = restore(world, capsys, *loss_args("tenant"), "--quiet")
+    assert run(capsys, *world.args("recover", "verify", *incident_args(incident)))[0] == 0
+    return incident
+
+
+def _snapshot_ids(world: RecoverWorld, incident: str) -> list[str]:
+    return [
+        e["snapshotId"]
+        for e in world.evidence[RECOVERY_LOG].find(
+            {"incidentId": incident, "step": "cutover-snapshot-completed"}
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("interrupted_at", "minutes_later", "fresh"),
+    [("find", 5, False), ("find", 60, True), ("insert", 5, True)],
+    ids=["nothing-written-5-min-later", "nothing-written-an-hour-later", "a-batch-written"],
+)
+def test_a_rerun_takes_a_fresh_pre_cutover_snapshot_once_production_was_written_or_time_passed(
+    audited: RecoverWorld,
+    capsys: pytest.CaptureFixture[str],
+    interrupted_at: str,
+    minutes_later: int,
+    fresh: bool,
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+    args = audited.args("recover", "cutover", *incident_args(incident), *EXECUTE)
+    audited.production_wrapper = lambda client: _Interrupting(client, interrupted_at)
+    assert run(capsys, *args, "--quiet")[0] == 130
+    [first] = _snapshot_ids(audited, incident)
+    audited.production_wrapper = None
+    audited.clock.advance(minutes=minutes_later)
+    code, out, err = run(capsys, *args)
+    assert code == 0, out + err
+    production = audited.source["tenant_acme"]
+    assert {c: production[c].count_documents({}) for c in ("orders", "customers")} == {
+        "orders": 40,
+        "customers": 15,
+    }
+    snapshots = _snapshot_ids(audited, incident)
+    assert len(_snapshot_requests(audited)) == len(snapshots) == (2 if fresh else 1)
+    started = [
+        e["snapshotId"]
+        for e in audited.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "cutover-started"})
+    ]
+    assert started[-1] == snapshots[-1]
+    assert f"Production snapshot before any write: `{snapshots[-1]}`" in out
+    if not fresh:
+        assert f"pre-cutover snapshot {first} already completed: resuming the cutover" in err
+    elif interrupted_at == "insert":
+        assert f"production was written since snapshot {first}: taking a fresh pre-cutover snapshot" in err
+    else:
+        assert f"snapshot {first} is older than 15 min (production may have changed since)" in err
