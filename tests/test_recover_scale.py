@@ -202,3 +202,72 @@ def test_a_rerun_takes_a_fresh_pre_cutover_snapshot_once_production_was_written_
         assert f"production was written since snapshot {first}: taking a fresh pre-cutover snapshot" in err
     else:
         assert f"snapshot {first} is older than 15 min (production may have changed since)" in err
+
+
+# --- Atlas 429/503 waits are reported, and a budget spent says what goes on in Atlas ------------------------
+
+
+def test_each_atlas_429_wait_during_the_pre_cutover_snapshot_is_one_progress_line(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+    audited.atlas.inject("429", times=2, method="GET", path_contains="/backup/snapshots/", retry_after="7")
+    code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert code == 0, out + err
+    waits = [line for line in err.splitlines() if "Retry-After" in line]
+    assert len(waits) == 2
+    for attempt, line in enumerate(waits, start=2):
+        assert line.startswith("[backstop] Atlas GET /api/atlas/v2/groups/")
+        assert "/clusters/cartie-prod/backup/snapshots/" in line and "HTTP 429" in line
+        assert line.endswith(f"; waiting 7 s (Retry-After) before attempt {attempt} of 8")
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
+
+
+def test_503s_past_the_budget_while_the_snapshot_is_taken_say_it_goes_on_and_the_command_to_pick_it_up(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    incident = _verified_tenant_loss(audited, capsys)
+    audited.atlas.inject("503", times=100, method="GET", path_contains="/backup/snapshots/")
+    args = audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
+    code, out, err = run(capsys, *args)
+    [requested] = [
+        e["snapshotId"]
+        for e in audited.evidence[RECOVERY_LOG].find(
+            {"incidentId": incident, "step": "cutover-snapshot-requested"}
+        )
+    ]
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith("backstop: Atlas Admin API GET ")
+    assert err.endswith(
+        f"; the on-demand snapshot {requested} of cartie-prod goes on in Atlas, nothing was written: pick it "
+        f"up with `backstop recover cutover --stack prod --incident {incident} --execute --confirm "
+        "tenant_acme`\n"
+    )
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
+    audited.atlas.faults.clear()
+    assert run(capsys, *args)[0] == 0
+    assert len(_snapshot_requests(audited)) == 1  # the same snapshot, picked up
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
+
+
+def test_503s_past_the_budget_when_verify_looks_at_the_restore_job_say_it_keeps_running(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_empty_orders)
+    audited.atlas.inject("503", times=1000, method="GET", path_contains="/restoreJobs/")
+    args = loss_args("collection", collection="orders")
+    assert run(capsys, *audited.args("recover", "restore", *args, "--quiet"))[0] == 1
+    [incident] = audited.evidence[RECOVERY_LOG].distinct("incidentId")
+    [job] = [
+        e["jobId"]
+        for e in audited.evidence[RECOVERY_LOG].find({"incidentId": incident, "step": "restore-requested"})
+    ]
+    code, out, err = run(capsys, *audited.args("recover", "verify", *incident_args(incident)))
+    assert (code, out) == (2, "")
+    [line] = [line for line in err.splitlines() if line.startswith("backstop:")]
+    assert line.endswith(
+        f"; restore job {job} keeps running in Atlas: pick it up with `backstop recover verify --stack prod "
+        f"--incident {incident}`"
+    )
+    waits = [line for line in err.splitlines() if line.startswith("[backstop] Atlas GET ")]
+    assert len(waits) == 7 and all("HTTP 503" in w and "(backoff)" in w for w in waits)

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backstop.clients.atlas import AtlasClient, parse_time
+from backstop.clients.atlas import AtlasApiError, AtlasClient, parse_time
 from backstop.clients.mongo_manifest import format_id
 from backstop.config import ConfigError, stack_file_name
 from backstop.ground.documents import document_hash, utc_iso
@@ -37,6 +37,10 @@ LOG_BATCH = 100
 
 class CutoverRefused(BackstopError):
     """The cutover cannot start: nothing has been written."""
+
+
+class SnapshotStillRunning(CutoverRefused):
+    """Atlas stopped answering (past the client's retry budget) while the pre-cutover snapshot is taken."""
 
 
 @dataclass
@@ -132,7 +136,15 @@ def pre_cutover_snapshot(incident: Incident, log: IncidentLog, io: SnapshotIO) -
     snapshot_id = str(requested["snapshotId"])
     deadline = io.clock() + io.timeout
     while True:
-        snapshot = io.atlas.snapshot(group, cluster, snapshot_id)
+        try:
+            snapshot = io.atlas.snapshot(group, cluster, snapshot_id)
+        except AtlasApiError as exc:
+            if exc.status is not None and exc.status < 500 and exc.status != 429:
+                raise
+            raise SnapshotStillRunning(
+                f"{exc}; the on-demand snapshot {snapshot_id} of {cluster} goes on in Atlas, nothing was "
+                "written"
+            ) from None
         status = snapshot.get("status")
         io.progress(f"snapshot {snapshot_id}: {status}")
         if status == "completed":

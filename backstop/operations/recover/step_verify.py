@@ -40,8 +40,13 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     )
     from backstop.report.evidence import ENV_SOURCE_URI, env_uri
 
-    atlas = runtime.atlas_client()
-    if not restore_finished(incident, log, atlas):
+    atlas = runtime.atlas_client(runtime.progress_printer(False))  # each 429/503 wait on stderr
+    if not restore_finished(
+        incident,
+        log,
+        atlas,
+        f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}",
+    ):
         return EXIT_VIOLATIONS
     recovery_db = recovery_database(incident, atlas)
     manifest, record, broken_chain = latest_manifest(evidence, incident, args.ignore_audit_chain)
