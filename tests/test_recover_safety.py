@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from backstop.clients.mongo_manifest import format_id
+from backstop.operations.recover.diffs import store_diffs, with_lists
 from backstop.operations.recover.store import RECOVERY_LOG, IncidentLog
 from backstop.restore import runtime
 from tests.fakes.drill_world import PROD_PROJECT_ID, STAGING_PROJECT_ID
@@ -279,15 +280,23 @@ def test_writes_stay_in_the_incident_s_collection_even_when_a_rewritten_trail_li
     [verified] = [e for e in IncidentLog(audited.evidence, incident, audited.clock.now).steps("verified")]
     kept = audited.backup["tenant_acme"]["customers"].find_one({"n": 3})
     forged = dict(
-        verified["collections"][0],
-        collection="customers",
-        missingInProduction=[],
-        changedInProduction=[{"id": kept["_id"], "sha256": "x", "productionSha256": "y"}],
+        verified["collections"][0], collection="customers", missingInProduction=0, changedInProduction=1
     )
-    # Someone with write access appends a well-chained `verified` step naming another collection.
+    lists = with_lists(audited.evidence, incident, verified)
+    # Someone with write access appends a well-chained verify run and `verified` step naming another
+    # collection.
+    pointer = store_diffs(
+        audited.evidence,
+        incident,
+        [
+            *[(c["collection"], {"missing": c["missingInProduction"], "changed": []}) for c in lists],
+            ("customers", {"changed": [{"id": kept["_id"], "sha256": "x", "productionSha256": "y"}]}),
+        ],
+    )
     IncidentLog(audited.evidence, incident, audited.clock.now).append(
         "verified",
         collections=[*verified["collections"], forged],
+        diffs=pointer,
         verdict={"passed": True, "problems": [], "accepted": None},
     )
     code, out, err = run(

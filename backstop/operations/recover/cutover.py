@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from backstop.clients.atlas import AtlasClient, parse_time
+from backstop.clients.atlas import AtlasApiError, AtlasClient, parse_time
 from backstop.clients.mongo_manifest import format_id
 from backstop.config import ConfigError, stack_file_name
 from backstop.ground.documents import document_hash, utc_iso
@@ -37,6 +37,10 @@ LOG_BATCH = 100
 
 class CutoverRefused(BackstopError):
     """The cutover cannot start: nothing has been written."""
+
+
+class SnapshotStillRunning(CutoverRefused):
+    """Atlas stopped answering (past the client's retry budget) while the pre-cutover snapshot is taken."""
 
 
 @dataclass
@@ -70,14 +74,54 @@ class SnapshotIO:
     retention_days: int
 
 
+# A completed pre-cutover snapshot younger than this, with no cutover write since, is reused by a rerun.
+SNAPSHOT_REUSE = timedelta(minutes=15)
+
+_PRODUCTION_WRITES = frozenset({"cutover-writing", "cutover-write", "cutover-index"})
+
+
+def _snapshot_state(
+    log: IncidentLog, now: datetime
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str]:
+    """(a completed snapshot a rerun may reuse, a requested one still to wait for, why a fresh one is due).
+
+    The last completed snapshot is reused only while it still describes production: seen completed
+    less than `SNAPSHOT_REUSE` ago, and no cutover write (documents or indexes) logged since; otherwise
+    a rerun that will write takes a fresh one, so undoing it never goes back past writes in between."""
+    events = log.events()
+    completed = [i for i, e in enumerate(events) if e["step"] == "cutover-snapshot-completed"]
+    requested = [i for i, e in enumerate(events) if e["step"] == "cutover-snapshot-requested"]
+    last_done = completed[-1] if completed else -1
+    pending = events[requested[-1]] if requested and requested[-1] > last_done else None
+    if pending is not None or last_done < 0:
+        return None, pending, ""
+    done = events[last_done]
+    if any(e["step"] in _PRODUCTION_WRITES for e in events[last_done + 1 :]):
+        return None, None, f"production was written since snapshot {done['snapshotId']}"
+    # Measured from when it was seen completed: a snapshot that took 20 minutes is not retaken at once.
+    taken = parse_time(done.get("at"))
+    if taken is None or now - taken > SNAPSHOT_REUSE:
+        return (
+            None,
+            None,
+            (
+                f"snapshot {done['snapshotId']} is older than {duration_text(SNAPSHOT_REUSE)} "
+                "(production may have changed since)"
+            ),
+        )
+    return done, None, ""
+
+
 def pre_cutover_snapshot(incident: Incident, log: IncidentLog, io: SnapshotIO) -> dict[str, Any]:
-    """An on-demand snapshot of production, completed, before any write; reused by a resumed cutover."""
-    done = log.last("cutover-snapshot-completed")
+    """An on-demand snapshot of production, completed, before any write: the one a rerun already has while
+    it still describes production (`_snapshot_state`), else a fresh one."""
+    done, requested, why = _snapshot_state(log, io.clock())
     if done is not None:
         io.progress(f"pre-cutover snapshot {done['snapshotId']} already completed: resuming the cutover")
         return done
+    if why:
+        io.progress(f"{why}: taking a fresh pre-cutover snapshot")
     group, cluster = str(incident.recovery["sourceProjectId"]), str(incident.recovery["sourceCluster"])
-    requested = log.last("cutover-snapshot-requested")
     if requested is None:
         taken = io.atlas.take_snapshot(
             group,
@@ -92,7 +136,15 @@ def pre_cutover_snapshot(incident: Incident, log: IncidentLog, io: SnapshotIO) -
     snapshot_id = str(requested["snapshotId"])
     deadline = io.clock() + io.timeout
     while True:
-        snapshot = io.atlas.snapshot(group, cluster, snapshot_id)
+        try:
+            snapshot = io.atlas.snapshot(group, cluster, snapshot_id)
+        except AtlasApiError as exc:
+            if exc.status is not None and exc.status < 500 and exc.status != 429:
+                raise
+            raise SnapshotStillRunning(
+                f"{exc}; the on-demand snapshot {snapshot_id} of {cluster} goes on in Atlas, nothing was "
+                "written"
+            ) from None
         status = snapshot.get("status")
         io.progress(f"snapshot {snapshot_id}: {status}")
         if status == "completed":

@@ -192,10 +192,21 @@ class RecoveryPlan:
     prod_project_ids: frozenset[str]
     prod_cluster_names: frozenset[str]
     notes: tuple[str, ...] = ()
+    # A tenant loss: which of point in time and the newest snapshot was chosen, and what each loses.
+    choice: dict[str, Any] | None = None
 
     @property
     def mechanism_key(self) -> str:
         return MECHANISMS[self.mode]
+
+    @property
+    def mechanism_text(self) -> str:
+        if self.choice and self.choice["chosen"] == MODE_POINT_IN_TIME:
+            return (
+                "point-in-time recovery to the second before the loss (it loses less data than the newest "
+                "snapshot), restored in the copy region"
+            )
+        return self.loss.mechanism
 
     @property
     def notice_due(self) -> datetime:
@@ -247,10 +258,11 @@ class RecoveryPlan:
             "plannedAt": utc_iso(self.planned_at),
             "mechanism": {
                 "runbook": self.loss.runbook,
-                "description": self.loss.mechanism,
+                "description": self.mechanism_text,
                 "restoreMode": self.mode,
                 "key": self.mechanism_key,
                 "fallback": self.fallback,
+                "choice": self.choice,
             },
             "source": {
                 "projectId": self.source_project_id,
@@ -322,7 +334,7 @@ class RecoveryPlan:
             "",
             "Step 1 — identify the loss",
             f"  runbook           {self.loss.runbook}",
-            f"  mechanism         {self.loss.mechanism}",
+            f"  mechanism         {self.mechanism_text}",
             f"  source            cluster {self.source_cluster} in project {self.source_project_name}"
             f" ({self.source_project_id})",
             "",
@@ -337,6 +349,8 @@ class RecoveryPlan:
         ]
         if self.fallback:
             lines.append(f"  fallback          {self.fallback}")
+        if self.choice:
+            lines.append(f"  chosen            {self.choice['text']}")
         lines += [
             "",
             "Step 3 — notify and record",
@@ -417,6 +431,70 @@ def _check_database_in_snapshot(
     return []
 
 
+def _no_point_in_time(
+    cluster: str,
+    pit: bool,
+    window_days: int | None,
+    window_start: datetime | None,
+    point: datetime,
+    base: Mapping[str, Any] | None,
+) -> str | None:
+    """Why Atlas cannot restore `cluster` to `point` in time, or None when it can."""
+    if not pit:
+        return f"cluster {cluster} has no continuous cloud backup (pitEnabled false)"
+    if window_start is None:
+        return f"Atlas reports no backup schedule for {cluster}"
+    if point < window_start + PITR_MARGIN:
+        return (
+            f"{utc_iso(point)} is outside (or within {duration_text(PITR_MARGIN)} of the edge of) the "
+            f"{window_days}-day point-in-time window, which starts {utc_iso(window_start)}"
+        )
+    if base is None:
+        return f"no completed snapshot taken before {utc_iso(point)} to replay the oplog from"
+    return None
+
+
+def _tenant_choice(
+    request: LossRequest,
+    snapshot: Mapping[str, Any],
+    snapshots: list[dict[str, Any]],
+    now: datetime,
+    cluster: str,
+    pit: bool,
+    window_days: int | None,
+    window_start: datetime | None,
+) -> dict[str, Any]:
+    """A tenant loss restores to the second before the loss when that is inside the point-in-time window
+    and later than the newest snapshot (it loses less); else the newest snapshot. Both figures are kept."""
+    created = parse_time(snapshot.get("createdAt"))
+    assert created is not None
+    point = request.at.replace(microsecond=0) - timedelta(seconds=1)
+    base = newest_completed_snapshot(snapshots, point, now=now)
+    why = _no_point_in_time(cluster, pit, window_days, window_start, point, base)
+    if why is None and point <= created:
+        why = f"the newest snapshot {snapshot.get('id')} is as recent as {utc_iso(point)}"
+    snapshot_lost = max(request.at - created, timedelta(0))
+    pit_lost = max(request.at - point, timedelta(0))
+    if why is None:
+        text = (
+            f"point-in-time restore to {utc_iso(point)} (loses {duration_text(pit_lost)}) rather than "
+            f"the newest snapshot {snapshot.get('id')} of {utc_iso(created)} (would lose "
+            f"{duration_text(snapshot_lost)})"
+        )
+    else:
+        text = (
+            f"the newest snapshot {snapshot.get('id')} of {utc_iso(created)} (loses "
+            f"{duration_text(snapshot_lost)}): no point-in-time restore ({why})"
+        )
+    return {
+        "chosen": MODE_SNAPSHOT if why else MODE_POINT_IN_TIME,
+        "pointInTimeDataLostSeconds": None if why else pit_lost.total_seconds(),
+        "snapshotDataLostSeconds": snapshot_lost.total_seconds(),
+        "pointInTimeNotPossible": why,
+        "text": text,
+    }
+
+
 def plan_recovery(
     cfg: StackConfig,
     prod_cfg: StackConfig,
@@ -477,20 +555,10 @@ def plan_recovery(
     fallback: str | None = None
     point = request.at.replace(microsecond=0) - timedelta(seconds=1)
     snapshot: dict[str, Any] | None = None
+    choice: dict[str, Any] | None = None
     if mode == MODE_POINT_IN_TIME:
         base = newest_completed_snapshot(snapshots, point, now=now)
-        why = None
-        if not pit:
-            why = f"cluster {source_cluster} has no continuous cloud backup (pitEnabled false)"
-        elif window_start is None:
-            why = f"Atlas reports no backup schedule for {source_cluster}"
-        elif point < window_start + PITR_MARGIN:
-            why = (
-                f"{utc_iso(point)} is outside (or within {duration_text(PITR_MARGIN)} of the edge of) the "
-                f"{window_days}-day point-in-time window, which starts {utc_iso(window_start)}"
-            )
-        elif base is None:
-            why = f"no completed snapshot taken before {utc_iso(point)} to replay the oplog from"
+        why = _no_point_in_time(source_cluster, pit, window_days, window_start, point, base)
         if why is not None:
             mode = MODE_SNAPSHOT
             fallback = f"point-in-time restore not possible: {why}; restoring the newest snapshot instead"
@@ -515,6 +583,20 @@ def plan_recovery(
         assert created is not None
         point = created
         notes += _check_database_in_snapshot(atlas, source_project_id, source_cluster, snapshot, request)
+        if loss.key == "tenant":
+            choice = _tenant_choice(
+                request, snapshot, snapshots, now, source_cluster, pit, window_days, window_start
+            )
+            if choice["chosen"] == MODE_POINT_IN_TIME:
+                mode, snapshot = MODE_POINT_IN_TIME, None
+                point = request.at.replace(microsecond=0) - timedelta(seconds=1)
+                base = newest_completed_snapshot(snapshots, point, now=now)
+                assert base is not None
+                notes.append(
+                    f"Atlas replays the oplog from snapshot {base.get('id')} taken {base.get('createdAt')}"
+                )
+    if mode == MODE_SNAPSHOT:
+        assert snapshot is not None
         if loss.cross_region and copy_region not in (snapshot.get("copyRegions") or []):
             notes.append(
                 f"snapshot {snapshot.get('id')} has no copy in {copy_region}: restored from the source"
@@ -562,4 +644,5 @@ def plan_recovery(
         prod_project_ids=frozenset({prod_project_id}),
         prod_cluster_names=frozenset(c.name for c in prod_cfg.atlas.clusters),
         notes=tuple(notes),
+        choice=choice,
     )

@@ -45,6 +45,11 @@ class IncidentRecord:
         return missed
 
 
+def _count(listed: Any) -> int:
+    """A `verified` step's count (its lists live in `recovery_diffs`); an older step kept the list."""
+    return len(listed) if isinstance(listed, list) else int(listed)
+
+
 def build_record(
     incident: Incident,
     log: IncidentLog,
@@ -154,8 +159,8 @@ def build_record(
             {
                 "collection": c["collection"],
                 "counts": c["counts"],
-                "missingInProduction": len(c["missingInProduction"]),
-                "changedInProduction": len(c["changedInProduction"]),
+                "missingInProduction": _count(c["missingInProduction"]),
+                "changedInProduction": _count(c["changedInProduction"]),
             }
             for c in verified["collections"]
         ],

@@ -37,15 +37,19 @@ def cmd_cutover(args: argparse.Namespace) -> int:
                 "nothing was written"
             )
     if not args.execute:
-        return _cutover(args, cfg, incident, log)
+        return _cutover(args, cfg, evidence, incident, log)
     with StepLock(evidence, incident.incident_id, "cutover", runtime.RUNTIME.clock, force=args.break_lock):
-        return _cutover(args, cfg, incident, log)
+        return _cutover(args, cfg, evidence, incident, log)
 
 
-def _cutover(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
+def _cutover(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, log: Any) -> int:
+    from backstop.operations.recover.diffs import with_lists
+
     verified = _passing_verify(args, incident, log)
     if incident.loss in ("cluster", "region"):
         return _switch(args, cfg, incident, log)
+    # The lists verify kept in `recovery_diffs`, refused if a chunk was changed since.
+    verified = dict(verified, collections=with_lists(evidence, incident.incident_id, verified))
     return _write_back(args, cfg, incident, log, verified)
 
 
@@ -100,13 +104,28 @@ def _selected(
     return chosen, left
 
 
-def _snapshot_or_interrupted(incident: Any, log: Any, io: Any) -> dict[str, Any] | None:
+def _execute_command(args: argparse.Namespace, incident: Any) -> str:
+    """The cutover command that writes, with this run's selection: what resumes it."""
+    selection = [f"--id {shlex.quote(i)}" for i in args.id or []]
+    if args.filter:
+        selection.append(f"--filter {shlex.quote(args.filter)}")
+    return (
+        f"backstop recover cutover --stack {args.stack} --incident {incident.incident_id} "
+        + ("--replace-changed " if args.replace_changed else "")
+        + "".join(f"{part} " for part in selection)
+        + f"--execute --confirm {incident.database}"
+    )
+
+
+def _snapshot_or_interrupted(command: str, incident: Any, log: Any, io: Any) -> dict[str, Any] | None:
     """The pre-cutover snapshot; Ctrl-C while waiting for it is one line (nothing was written), not a
-    traceback."""
-    from backstop.operations.recover.cutover import pre_cutover_snapshot
+    traceback; Atlas failing past its retry budget says the snapshot goes on and how to pick it up."""
+    from backstop.operations.recover.cutover import SnapshotStillRunning, pre_cutover_snapshot
 
     try:
         return pre_cutover_snapshot(incident, log, io)
+    except SnapshotStillRunning as exc:
+        raise SnapshotStillRunning(f"{exc}: pick it up with `{command}`") from None
     except KeyboardInterrupt:
         requested = log.last("cutover-snapshot-requested")
         log.append("cutover-interrupted", beforeAnyWrite=True)
@@ -130,7 +149,8 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         if args.execute
         else (env.get(ENV_CUTOVER_URI) or env_uri(ENV_SOURCE_URI, env))
     )
-    atlas = runtime.atlas_client()
+    say = runtime.progress_printer(args.quiet)
+    atlas = runtime.atlas_client(say)  # reports each 429/503 wait, as the drill does
     if args.execute:
         source = atlas.cluster(
             str(incident.recovery["sourceProjectId"]), str(incident.recovery["sourceCluster"])
@@ -139,10 +159,10 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     recovery_db = recovery_database(incident, atlas)
     collections, left_out = _selected(args, incident, verified, recovery_db)
     production_db = runtime.RUNTIME.connect(uri)[incident.database]
-    say = runtime.progress_printer(args.quiet)
     snapshot = None
     if args.execute:
         snapshot = _snapshot_or_interrupted(
+            _execute_command(args, incident),
             incident,
             log,
             SnapshotIO(
@@ -217,16 +237,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     if index_failures:
         lines += ["", "Indexes NOT created:", *[f"- {shown(text)}" for text in index_failures]]
     if not args.execute:
-        selection = [f"--id {shlex.quote(i)}" for i in args.id or []]
-        if args.filter:
-            selection.append(f"--filter {shlex.quote(args.filter)}")
-        lines += [
-            "",
-            f"To write: backstop recover cutover --stack {args.stack} --incident {incident.incident_id} "
-            + ("--replace-changed " if args.replace_changed else "")
-            + "".join(f"{part} " for part in selection)
-            + f"--execute --confirm {incident.database}",
-        ]
+        lines += ["", f"To write: {_execute_command(args, incident)}"]
     else:
         log.append(
             "cutover-completed",
@@ -261,7 +272,11 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         switch_connection_target,
     )
 
-    if log.last("restore-finished") is None and not restore_finished(incident, log, runtime.atlas_client()):
+    say = runtime.progress_printer(args.quiet)
+    resume = f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}"
+    if log.last("restore-finished") is None and not restore_finished(
+        incident, log, runtime.atlas_client(say), resume
+    ):
         raise UsageError(f"incident {incident.incident_id}: the restore has not finished; nothing switched")
     recovery = incident.recovery
     target = {
@@ -295,7 +310,7 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         "",
     ]
     if args.execute:
-        _protect(incident, log, runtime.progress_printer(args.quiet))
+        _protect(incident, log, say)
         path = switch_connection_target(Path(args.project_dir), args.stack, target)
         log.append("cutover-switch", target=target, stackFile=path.name)
         lines += [

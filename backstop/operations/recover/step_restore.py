@@ -48,9 +48,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not args.incident and not (args.loss and args.database and args.at):
         raise UsageError("recover restore needs --loss, --database and --at (or --incident to resume one)")
     cfg, prod = runtime.stack_configs(args)
-    atlas = runtime.atlas_client()
-    evidence = runtime.evidence_database(cfg)
     say = runtime.progress_printer(args.quiet)
+    atlas = runtime.atlas_client(say)  # reports each 429/503 wait, as the drill does
+    evidence = runtime.evidence_database(cfg)
     ensure_log_indexes(evidence)
     resumed: str | None = args.incident
     if resumed is None:

@@ -31,6 +31,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     from pymongo.errors import PyMongoError
 
     from backstop.clients.atlas import one_line
+    from backstop.operations.recover.diffs import store_diffs
     from backstop.operations.recover.verify import (
         collections_in_scope,
         diff_collection,
@@ -39,8 +40,13 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     )
     from backstop.report.evidence import ENV_SOURCE_URI, env_uri
 
-    atlas = runtime.atlas_client()
-    if not restore_finished(incident, log, atlas):
+    atlas = runtime.atlas_client(runtime.progress_printer(False))  # each 429/503 wait on stderr
+    if not restore_finished(
+        incident,
+        log,
+        atlas,
+        f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}",
+    ):
         return EXIT_VIOLATIONS
     recovery_db = recovery_database(incident, atlas)
     manifest, record, broken_chain = latest_manifest(evidence, incident, args.ignore_audit_chain)
@@ -64,11 +70,17 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
         diffs = [diff_collection(recovery_db, None, name, manifest) for name in names]
     problems = verdict_problems(diffs, incident.database)
     accepted = args.accept_mismatch if problems else None
+    pointer = store_diffs(
+        evidence,
+        incident.incident_id,
+        [(d.collection, {"missing": d.missing, "changed": d.changed}) for d in diffs],
+    )
     log.append(
         "verified",
         verdict={"passed": not problems or accepted is not None, "problems": problems, "accepted": accepted},
         database=incident.database,
         collections=[d.as_document() for d in diffs],
+        diffs=pointer,
         manifest=None
         if record is None
         else {
@@ -130,14 +142,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
                         "problems": problems,
                         "accepted": accepted,
                     },
-                    "collections": [
-                        {
-                            **{k: v for k, v in d.as_document().items() if not k.endswith("InProduction")},
-                            "missingInProduction": len(d.missing),
-                            "changedInProduction": len(d.changed),
-                        }
-                        for d in diffs
-                    ],
+                    "collections": [d.as_document() for d in diffs],
                     "production": production_note or "compared",
                     "auditChain": None if broken_chain is None else {"ignored": True, "broken": broken_chain},
                 },

@@ -69,9 +69,10 @@ def incident_of(args: argparse.Namespace, cfg: Any) -> tuple[Any, Any, Any]:
     return evidence, incident, log
 
 
-def restore_finished(incident: Any, log: Any, atlas: Any) -> bool:
-    """True once the restore job finished (recorded now if it finished after `recover restore` stopped)."""
-    from backstop.clients.atlas import parse_time, restore_job_state
+def restore_finished(incident: Any, log: Any, atlas: Any, resume: str) -> bool:
+    """True once the restore job finished (recorded now if it finished after `recover restore` stopped);
+    Atlas failing past its retry budget says the job keeps running and `resume` picks it up."""
+    from backstop.clients.atlas import AtlasApiError, parse_time, restore_job_state
 
     if log.last("restore-finished") is not None:
         return True
@@ -81,9 +82,17 @@ def restore_finished(incident: Any, log: Any, atlas: Any) -> bool:
             f"incident {incident.incident_id}: no restore job was created (see its recovery_log)"
         )
     recovery = incident.recovery
-    job = atlas.restore_job(
-        str(recovery["sourceProjectId"]), str(recovery["sourceCluster"]), requested["jobId"]
-    )
+    try:
+        job = atlas.restore_job(
+            str(recovery["sourceProjectId"]), str(recovery["sourceCluster"]), requested["jobId"]
+        )
+    except AtlasApiError as exc:
+        if exc.status is not None and exc.status < 500 and exc.status != 429:
+            raise
+        raise AtlasApiError(
+            f"{exc}; restore job {requested['jobId']} keeps running in Atlas: pick it up with `{resume}`",
+            exc.status,
+        ) from None
     state = restore_job_state(job)
     if state != "finished":
         print(f"backstop: restore job {requested['jobId']} is {state}", file=sys.stderr)

@@ -5,7 +5,8 @@ with the latest attested manifest: per collection the counts in all three, the d
 recovery cluster but missing in production, those present in both whose content differs (by `_id` and
 the SHA-256 of the document's canonical Extended JSON), how many production holds that the recovery
 cluster does not (never touched), and the manifest's sampled documents as the recovery cluster has them.
-The lists are what `recover cutover` writes back, and nothing else.
+The lists are what `recover cutover` writes back, and nothing else; they are kept in `recovery_diffs`
+(`diffs.py`), the `verified` step keeps their counts.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ class CollectionDiff:
                 "production": self.production_count,
                 "manifest": self.manifest_count,
             },
-            "missingInProduction": self.missing,
-            "changedInProduction": self.changed,
+            "missingInProduction": len(self.missing),
+            "changedInProduction": len(self.changed),
             "equal": self.equal,
             "productionOnly": self.production_only,
             "manifestSample": {
