@@ -107,7 +107,7 @@ def _emit(report: Report, args: argparse.Namespace, source: str) -> int:
         if args.format != "text" or args.output:
             print(f"backstop: {text}", file=sys.stderr)
 
-    text = render(report, args.format, source)
+    text = render(report, args.format, source, args.command)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(render(report, "text", source).splitlines()[-1])

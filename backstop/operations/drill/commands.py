@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
 from backstop.restore import runtime
@@ -76,7 +77,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     write_output(args.summary, text)
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
-    print(text.rstrip())
+    print(json_document("drill", document) if args.format == "json" else text.rstrip())
     if outcome.left_for_sweep:
         print(
             f"backstop: drill stack {plan.stack_name} LEFT FOR `backstop drill sweep`: "
@@ -160,6 +161,9 @@ def register(subparsers: Any) -> Any:
         type=float,
         help="seconds to wait for a still-running restore (Atlas cannot cancel it) before leaving the stack "
         "for `drill sweep` (default: 1800)",
+    )
+    drill.add_argument(
+        "--format", choices=["text", "json"], default="text", help="json: the --result-json document"
     )
     drill.add_argument("--quiet", action="store_true", help="no progress on stderr")
     drill.set_defaults(handler=one_line_mongo_errors(_cmd_drill))

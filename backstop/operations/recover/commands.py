@@ -127,6 +127,7 @@ def register(subparsers: Any) -> None:
     )
     runtime.common_arguments(registry)
     registry.add_argument("--head", help="a head hash published earlier: it must still be in the chain")
+    registry.add_argument("--format", choices=["text", "json"], default="text")
     registry.set_defaults(handler=guarded(cmd_verify_registry))
 
     status = steps.add_parser(
