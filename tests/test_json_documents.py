@@ -1,5 +1,5 @@
 """One contract for every command (issue 23): `--format json` everywhere a command reports, each document
-under the envelope (`schemaVersion`, `toolVersion`, `kind`) and valid against the schema shipped for it.
+under the envelope (`schemaVersion`, `toolVersion`, `command`) and valid against the schema shipped for it.
 
 The commands that need clouds validate their real output in their own tests (dlq, alerts, recover,
 waivers) through `tests.json_documents.assert_valid`; the ones that run offline are run here.
@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 from backstop.cli import build_parser, main
-from backstop.ground.envelope import tool_version
+from backstop.ground.envelope import envelope, schema_name, tool_version
 from backstop.policy.core import load_rules
 from backstop.policy.targets import PolicyTargets
 from tests.json_documents import assert_valid, schema_for
@@ -24,7 +24,7 @@ from tests.json_documents import assert_valid, schema_for
 ROOT = Path(__file__).resolve().parent.parent
 # Commands that report but print one line per stack destroyed or kept, still without a JSON document.
 # Each entry is a debt: remove it when the command gets `--format json`.
-NOT_YET_JSON = {"drill sweep", "recover cleanup"}
+NOT_YET_JSON: set[str] = set()
 
 
 def _commands(
@@ -50,16 +50,21 @@ def test_every_reporting_command_accepts_format_json() -> None:
     assert without == NOT_YET_JSON
 
 
-def test_every_kind_has_one_valid_schema() -> None:
-    files = sorted(p.name for p in resources.files("backstop").joinpath("schemas").iterdir())
-    assert len(files) == 21
-    for name in files:
-        kind = name.removesuffix(".schema.json")
-        schema = schema_for(kind)
+def test_every_command_has_one_valid_schema_and_no_schema_is_left_over() -> None:
+    commands = sorted(dict(_commands(build_parser())))
+    shipped = {p.name for p in resources.files("backstop").joinpath("schemas").iterdir()}
+    assert shipped == {schema_name(c) for c in commands if c != "status"}  # status's ships beside it
+    for command in commands:
+        schema = schema_for(command)
         jsonschema.Draft202012Validator.check_schema(schema)
-        assert schema["properties"]["kind"] == {"const": kind}
-        assert {"schemaVersion", "toolVersion", "kind"} <= set(schema["required"])
-    jsonschema.Draft202012Validator.check_schema(schema_for("status"))
+        assert schema["properties"]["command"] == {"const": command}
+        assert {"schemaVersion", "toolVersion", "command"} <= set(schema["required"])
+
+
+def test_the_envelope_never_lets_a_body_overwrite_it() -> None:
+    assert envelope("recover record", {"kind": "incident"})["command"] == "recover record"
+    with pytest.raises(ValueError, match="recover record: its document already has command"):
+        envelope("recover record", {"command": "x"})
 
 
 def test_tool_version_is_the_installed_distribution() -> None:
@@ -90,9 +95,9 @@ OFFLINE = {
         str(ROOT),
     ],
     "report": ["report", "--stack", "prod", "--format", "json", "--project-dir", str(ROOT)],
-    "rules-list": ["rules", "list", "--format", "json"],
-    "waivers-list": ["waivers", "list", "--format", "json", "--project-dir", str(ROOT)],
-    "evidence-verify": [
+    "rules list": ["rules", "list", "--format", "json"],
+    "waivers list": ["waivers", "list", "--format", "json", "--project-dir", str(ROOT)],
+    "evidence verify": [
         "evidence",
         "verify",
         str(ROOT / "docs/evidence/evidence-prod-2026Q2"),
@@ -102,19 +107,21 @@ OFFLINE = {
 }
 
 
-@pytest.mark.parametrize("kind", sorted(OFFLINE))
-def test_offline_command_documents_follow_their_schema(kind: str, capsys: pytest.CaptureFixture[str]) -> None:
-    main(OFFLINE[kind])
-    document = assert_valid(capsys.readouterr().out, kind)
-    assert list(document)[:3] == ["schemaVersion", "toolVersion", "kind"]
+@pytest.mark.parametrize("command", sorted(OFFLINE))
+def test_offline_command_documents_follow_their_schema(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(OFFLINE[command])
+    document = assert_valid(capsys.readouterr().out, command)
+    assert list(document)[:3] == ["schemaVersion", "toolVersion", "command"]
 
 
 def test_a_document_missing_a_required_key_fails_its_schema(capsys: pytest.CaptureFixture[str]) -> None:
-    main(OFFLINE["rules-list"])
+    main(OFFLINE["rules list"])
     document = json.loads(capsys.readouterr().out)
     del document["rules"][0]["seed"]
     with pytest.raises(jsonschema.ValidationError, match="'seed' is a required property"):
-        assert_valid(document, "rules-list")
+        assert_valid(document, "rules list")
 
 
 # --- rules list -------------------------------------------------------------------------------------------
@@ -122,7 +129,7 @@ def test_a_document_missing_a_required_key_fails_its_schema(capsys: pytest.Captu
 
 def _rules_json(capsys: pytest.CaptureFixture[str]) -> dict[str, dict[str, object]]:
     assert main(["rules", "list", "--format", "json"]) == 0
-    document = assert_valid(capsys.readouterr().out, "rules-list")
+    document = assert_valid(capsys.readouterr().out, "rules list")
     return {rule["id"]: rule for rule in document["rules"]}
 
 

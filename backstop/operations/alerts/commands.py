@@ -114,7 +114,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     cfg = read_stack_file(project, args.stack).stack_config()
     results = run_tests(args.stack, cfg.azure.resource_group_name, os.environ, timeout_seconds=args.timeout)
     if args.format == "json":
-        print(json_document("alerts-test", {"stack": args.stack, "channels": [r.as_dict() for r in results]}))
+        print(json_document("alerts test", {"stack": args.stack, "channels": [r.as_dict() for r in results]}))
     else:
         print(f"backstop alerts test: stack {args.stack}")
         for result in results:

@@ -57,7 +57,7 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     evidence = evidence_database(cfg)
     status = verify_chain(evidence[AUDIT_COLLECTION], expected_head=args.head)
     if args.format == "json":
-        print(json_document("audit-verify", status.as_dict(AUDIT_COLLECTION)))
+        print(json_document("audit verify", status.as_dict(AUDIT_COLLECTION)))
     if status.broken is not None:
         print(f"backstop: TAMPERED: {status.broken.line()}", file=sys.stderr)
         if args.format == "json":

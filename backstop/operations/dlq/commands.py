@@ -145,7 +145,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 "entity": str(entity),
                 "deadLetters": [d.as_json() for d in dead_letters],
             }
-            print(json_document("dlq-inspect", document))
+            print(json_document("dlq inspect", document))
             return EXIT_OK
         print(f"backstop dlq: {entity} in {host}: {_count(len(dead_letters), args.max)}")
         if dead_letters:
@@ -243,7 +243,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         plan = plan_replay(client, entity, _selection(args), args.max, window)
         result = execute_replay(client, plan, args.wait) if args.execute else None
         if args.format == "json":
-            print(json_document("dlq-replay", _result_json(plan, result, host)))
+            print(json_document("dlq replay", _result_json(plan, result, host)))
         else:
             print("\n".join(_plan_lines(plan, host, args.execute)))
             if result is not None:

@@ -95,7 +95,7 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
             "checks": [check.line() for check in checks],
             "verdict": verdict,
         }
-        print(json_document("evidence-bundle", body))
+        print(json_document("evidence bundle", body))
         return EXIT_OK if verdict["passed"] else EXIT_VIOLATIONS
     print(f"{head}: evidence bundle of stack {args.stack}, {period.label}: {out}/index.html ({archive.name})")
     for check in checks:
@@ -112,7 +112,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     problems, checked = verify_bundle(directory)
     if args.format == "json":
         body = {"directory": str(directory), "passed": not problems, "problems": problems, "checked": checked}
-        print(json_document("evidence-verify", body))
+        print(json_document("evidence verify", body))
         return EXIT_VIOLATIONS if problems else EXIT_OK
     if problems:
         print(f"FAILED: {directory}: {problems[0]}")

@@ -143,4 +143,5 @@ def register(subparsers: Any) -> None:
     _incident_argument(cleanup, required=False)
     cleanup.add_argument("--dry-run", action="store_true", help="list, destroy nothing")
     cleanup.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
+    cleanup.add_argument("--format", choices=["text", "json"], default="text")
     cleanup.set_defaults(handler=cmd_cleanup)

@@ -289,7 +289,7 @@ class RecoveryPlan:
         }
 
     def as_json(self) -> str:
-        return json_document("recover-plan", self.as_document())
+        return json_document("recover plan", self.as_document())
 
     def as_text(self) -> str:
         req = self.request

@@ -143,4 +143,4 @@ def as_text(status: Mapping[str, Any]) -> str:
 
 
 def as_json(status: Mapping[str, Any]) -> str:
-    return json_document("recover-status", status)
+    return json_document("recover status", status)

@@ -236,7 +236,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     if args.format == "json":
         print(
             json_document(
-                "recover-cutover",
+                "recover cutover",
                 {
                     "incidentId": incident.incident_id,
                     "executed": bool(args.execute),
@@ -310,7 +310,7 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
     if args.format == "json":
         print(
             json_document(
-                "recover-cutover",
+                "recover cutover",
                 {
                     "incidentId": incident.incident_id,
                     "executed": bool(args.execute),

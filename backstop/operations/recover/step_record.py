@@ -43,7 +43,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     text = postmortem_markdown(linked, log.events())
     write_output(args.postmortem, text)
     if args.format == "json":
-        print(json_document("recover-record", {k: v for k, v in linked.items() if k != "_id"}))
+        print(json_document("recover record", {k: v for k, v in linked.items() if k != "_id"}))
     else:
         print(terminal_safe(text.rstrip()))
         print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
@@ -66,7 +66,7 @@ def cmd_verify_registry(args: argparse.Namespace) -> int:
         evidence[INCIDENT_REGISTRY], expected_head=args.head, name=INCIDENT_REGISTRY, label="incidentId"
     )
     if args.format == "json":
-        print(json_document("recover-verify-registry", status.as_dict(INCIDENT_REGISTRY)))
+        print(json_document("recover verify-registry", status.as_dict(INCIDENT_REGISTRY)))
     if status.broken is not None:
         print(f"backstop: TAMPERED: {terminal_safe(status.broken.line())}", file=sys.stderr)
         if args.format == "json":

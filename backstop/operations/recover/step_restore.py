@@ -107,7 +107,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(
             json_document(
-                "recover-restore",
+                "recover restore",
                 {
                     "incidentId": incident.incident_id,
                     "recoveryCluster": {

@@ -123,7 +123,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     if args.format == "json":
         print(
             json_document(
-                "recover-verify",
+                "recover verify",
                 {
                     "incidentId": incident.incident_id,
                     "verdict": {

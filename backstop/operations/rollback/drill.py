@@ -394,7 +394,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     write_output(args.summary, text)
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
-    print(json_document("drill-rollback", document) if args.format == "json" else text.rstrip())
+    print(json_document("drill rollback", document) if args.format == "json" else text.rstrip())
     if outcome.nothing_to_roll_back is not None:
         print(
             f"backstop: drill rollback FAILED on {plan.app}: {outcome.nothing_to_roll_back}", file=sys.stderr

@@ -100,7 +100,7 @@ def render_markdown(rules: list[dict[str, Any]]) -> str:
 def _cmd_list(args: argparse.Namespace) -> int:
     rules = entries()
     if args.format == "json":
-        print(json_document("rules-list", {"count": len(rules), "rules": rules}))
+        print(json_document("rules list", {"count": len(rules), "rules": rules}))
     elif args.format == "markdown":
         print(render_markdown(rules))
     else:

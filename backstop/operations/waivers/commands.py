@@ -42,7 +42,7 @@ def _cmd_list(args: argparse.Namespace, today: dt.date | None = None) -> int:
     if args.format == "json":
         print(
             json_document(
-                "waivers-list",
+                "waivers list",
                 {
                     "file": WAIVERS_FILE if loaded is not None else None,
                     "today": today.isoformat(),
