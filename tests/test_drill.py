@@ -645,6 +645,22 @@ def test_a_manifest_read_at_a_cluster_time_is_restored_to_that_exact_oplog_times
     )
 
 
+def test_the_drill_answers_in_json_with_the_result_it_recorded(
+    audited: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, *audited.args("drill", "--stack", "prod", "--seed", "7", "--quiet", "--format", "json")
+    )
+    assert code == 0, err
+    printed = assert_valid(out, "drill")
+    [document] = results(audited)
+    assert (printed["drillId"], printed["tenantDatabase"], printed["seed"]) == (
+        document["drillId"],
+        document["tenantDatabase"],
+        7,
+    )
+
+
 # --- sweep -----------------------------------------------------------------------------------------------
 
 
