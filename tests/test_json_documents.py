@@ -52,7 +52,7 @@ def test_every_reporting_command_accepts_format_json() -> None:
 
 def test_every_command_has_one_valid_schema_and_no_schema_is_left_over() -> None:
     commands = sorted(dict(_commands(build_parser())))
-    shipped = {p.name for p in resources.files("backstop").joinpath("schemas").iterdir()}
+    shipped = {p.name for p in resources.files("backstop.ground").joinpath("schemas").iterdir()}
     assert shipped == {schema_name(c) for c in commands if c != "status"}  # status's ships beside it
     for command in commands:
         schema = schema_for(command)

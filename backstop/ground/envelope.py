@@ -51,5 +51,6 @@ def schema_name(command: str) -> str:
 
 
 def schema_text(command: str) -> str:
-    """The JSON Schema of the documents `command` prints, as shipped in the package (`backstop/schemas/`)."""
-    return resources.files("backstop").joinpath("schemas", schema_name(command)).read_text("utf-8")
+    """The JSON Schema of the documents `command` prints, as shipped in the package
+    (`backstop/ground/schemas/`)."""
+    return resources.files("backstop.ground").joinpath("schemas", schema_name(command)).read_text("utf-8")
