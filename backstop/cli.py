@@ -28,6 +28,7 @@ from backstop.operations.drill import commands as drill_commands
 from backstop.operations.evidence import commands as evidence_commands
 from backstop.operations.recover import commands as recover_commands
 from backstop.operations.rollback import drill as rollback_drill
+from backstop.operations.rules import commands as rules_commands
 from backstop.operations.status import commands as status_commands
 from backstop.operations.waivers import commands as waivers_commands
 from backstop.policy.targets import PolicyTargets
@@ -107,7 +108,7 @@ def _emit(report: Report, args: argparse.Namespace, source: str) -> int:
         if args.format != "text" or args.output:
             print(f"backstop: {text}", file=sys.stderr)
 
-    text = render(report, args.format, source)
+    text = render(report, args.format, source, args.command)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
         print(render(report, "text", source).splitlines()[-1])
@@ -360,6 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     evidence_commands.register(sub)
     waivers_commands.register(sub)
     status_commands.register(sub)
+    rules_commands.register(sub)
     return parser
 
 

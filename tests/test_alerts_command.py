@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +21,7 @@ from tests.fakes.alert_endpoints import (
     AlertEndpointsServer,
     action_group,
 )
+from tests.json_documents import assert_valid
 
 GROUP = "rg-wiser-prod-backup"  # Pulumi.prod.yaml's azure.resourceGroupName
 CALLBACK = "https://prod-00.eastus.logic.azure.com/workflows/abc/triggers/azure-monitor-alert/paths/invoke?sig=s3cr3t"
@@ -126,7 +126,7 @@ def test_the_cli_prints_each_answer_and_never_a_secret(
     code = cli_main(["alerts", "test", "--stack", "prod", "--project-dir", str(ROOT), "--format", "json"])
     out, err = capsys.readouterr()
     assert (code, err) == (0, "")
-    document = json.loads(out)
+    document = assert_valid(out, "alerts test")
     assert document["stack"] == "prod"
     assert [(c["channel"], c["status"]) for c in document["channels"]] == [
         ("slack-webhook", "delivered"),

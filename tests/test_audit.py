@@ -24,6 +24,7 @@ from tests.fakes.drill_world import (
     default_drill,
 )
 from tests.fakes.mongo import SnapshotReplicaSet
+from tests.json_documents import assert_valid
 
 
 @pytest.fixture()
@@ -261,6 +262,12 @@ def test_removing_records_from_the_end_is_caught_by_the_published_head(
     code, _, err = run(capsys, *audited.args("audit", "verify", "--stack", "prod", "--head", head))
     assert code == 1
     assert f"the published head {head[:12]}… is not in the chain" in err
+    code, out, _ = run(
+        capsys, *audited.args("audit", "verify", "--stack", "prod", "--head", head, "--format", "json")
+    )
+    document = assert_valid(out, "audit verify")
+    assert code == 1 and document["intact"] is False
+    assert document["broken"]["problem"].startswith(f"the published head {head[:12]}… is not in the chain")
 
 
 def test_the_audit_refuses_to_append_to_a_broken_chain(
@@ -366,6 +373,10 @@ def test_without_the_snapshot_contents_endpoint_the_record_says_inferred_and_why
     assert "0 tenant database(s) attested from the snapshot's contents (Atlas lists them), 3 inferred" in out
     assert f"Inferred, not read from the snapshot, because: {reason}" in out
     document = json.loads(result.read_text())
+    code, out, _ = run(capsys, *world.args("audit", "--stack", "prod", "--format", "json"))
+    printed = assert_valid(out, "audit")
+    assert code == 0 and printed["attestation"] == document["attestation"]
+    assert printed["kind"] == "backstop-audit"  # the record's own kind, kept under the envelope
     assert document["attestation"] == {
         "attested": 0,
         "inferred": 3,

@@ -43,7 +43,9 @@ from azure.servicebus.exceptions import (
 from azure.servicebus.management import QueueProperties, ServiceBusAdministrationClient, TopicProperties
 
 from backstop.cli import main
+from backstop.ground.envelope import tool_version
 from backstop.operations.dlq import commands, service
+from tests.json_documents import assert_valid
 
 NAMESPACE = "acme-prod-sb"
 HOST = "acme-prod-sb.servicebus.windows.net"
@@ -448,7 +450,10 @@ def test_inspect_lists_exactly_the_dead_lettered_messages_with_their_fields(
     code, out, err = run(capsys, "dlq", "inspect", *QUEUE, "--format", "json")
 
     assert (code, err) == (0, "")
-    assert json.loads(out) == {
+    assert assert_valid(out, "dlq inspect") == {
+        "schemaVersion": 1,
+        "toolVersion": tool_version(),
+        "command": "dlq inspect",
         "namespace": HOST,
         "entity": "queue orders",
         "deadLetters": [
@@ -549,7 +554,7 @@ def test_inspect_reads_a_subscriptions_dead_letter_queue(
         "json",
     )
 
-    document = json.loads(out)
+    document = assert_valid(out, "dlq inspect")
     assert code == 0
     assert document["entity"] == "subscription billing of topic events"
     assert [(d["messageId"], d["deadLetterReason"]) for d in document["deadLetters"]] == [
@@ -815,7 +820,7 @@ def test_replay_as_json_records_what_was_done(broker: Broker, capsys: pytest.Cap
 
     code, out, _ = run(capsys, "dlq", "replay", *QUEUE, "--all", "--execute", "--format", "json")
 
-    document = json.loads(out)
+    document = assert_valid(out, "dlq replay")
     assert code == 1
     assert document["dryRun"] is False
     assert [d["sequenceNumber"] for d in document["resubmitted"]] == [resent]

@@ -32,6 +32,7 @@ from tests.fakes.drill_world import (
     write_project,
 )
 from tests.fakes.mongo import SnapshotReplicaSet
+from tests.json_documents import assert_valid
 
 DRILL_TIME = datetime(2026, 5, 18, 3, 0, tzinfo=UTC)
 STACK_NAME = re.compile(r"^drill-20260518-030000-[0-9a-f]{6}$")
@@ -644,6 +645,22 @@ def test_a_manifest_read_at_a_cluster_time_is_restored_to_that_exact_oplog_times
     )
 
 
+def test_the_drill_answers_in_json_with_the_result_it_recorded(
+    audited: DrillWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(
+        capsys, *audited.args("drill", "--stack", "prod", "--seed", "7", "--quiet", "--format", "json")
+    )
+    assert code == 0, err
+    printed = assert_valid(out, "drill")
+    [document] = results(audited)
+    assert (printed["drillId"], printed["tenantDatabase"], printed["seed"]) == (
+        document["drillId"],
+        document["tenantDatabase"],
+        7,
+    )
+
+
 # --- sweep -----------------------------------------------------------------------------------------------
 
 
@@ -667,6 +684,15 @@ def test_sweep_destroys_exactly_the_expired_drill_stacks(
     code, out, _ = run(capsys, *world.args("drill", "sweep", "--dry-run"))
     assert code == 0 and world.stacks.destroyed() == []
     assert "would destroy 3 expired drill stack(s)" in out
+    code, out, _ = run(capsys, *world.args("drill", "sweep", "--dry-run", "--format", "json"))
+    document = assert_valid(out, "drill sweep")
+    assert code == 0 and world.stacks.destroyed() == [] and document["passed"] is True
+    assert sorted(s["stack"] for s in document["stacks"] if s["action"] == "would-destroy") == [
+        "drill-20260516-030000-aaaaaa",
+        "drill-20260516-210000-cccccc",
+        "org/backstop-drill/drill-20260510-000000-eeeeee",
+    ]
+    assert {"stack": "drill-left-by-hand", "action": "keep", "expiresAt": None} in document["stacks"]
     code, out, _ = run(capsys, *world.args("drill", "sweep", "--quiet"))
     assert code == 0
     assert sorted(world.stacks.destroyed()) == [

@@ -25,6 +25,7 @@ from backstop.restore import runtime
 from tests.evidence_support import AFTER_Q2, live_quarter, prod_resources, use_cached_program
 from tests.fakes.drill_world import TENANTS, DrillWorld
 from tests.fakes.recover_world import RecoverWorld
+from tests.json_documents import assert_valid
 
 Q2 = parse_period("2026Q2")
 FILES = {
@@ -155,6 +156,35 @@ def test_a_quarter_without_its_drill_is_missing_evidence_not_a_pass(
     assert document["drills"]["rows"] == []
     page = (tmp_path / "q2" / "index.html").read_text()
     assert '<p class="missing">Missing evidence: no restore drill in 2026Q2.</p>' in page
+
+
+def test_the_bundle_answers_in_json_with_its_verdict(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    live_quarter(world, Q2, drill_on=Q2.end + timedelta(days=3))
+    world.clock.current = AFTER_Q2
+    out = tmp_path / "q2"
+    code, stdout, _ = run(
+        capsys,
+        *world.args(
+            "evidence",
+            "bundle",
+            "--stack",
+            "prod",
+            "--period",
+            "2026Q2",
+            "--out",
+            str(out),
+            "--format",
+            "json",
+        ),
+    )
+    printed = assert_valid(stdout, "evidence bundle")
+    assert (code, printed["period"], printed["directory"]) == (1, "2026Q2", str(out))
+    assert printed["verdict"] == json.loads((out / "evidence.json").read_text())["verdict"]
+    assert printed["verdict"]["problems"] == [
+        "missing evidence: no restore drill in 2026Q2 (the seed's quarterly drill)"
+    ]
 
 
 def test_a_drill_that_misses_its_rto_fails_the_quarter(

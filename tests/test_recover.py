@@ -3,7 +3,6 @@ Pulumi SDK's mocks, one fake clock."""
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from backstop.restore import runtime
 from tests.conftest import ROOT
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
 from tests.fakes.recover_world import RecoverWorld
+from tests.json_documents import assert_valid
 
 # The audit runs at NOW (snapshots were taken at NOW-1h, NOW-7h, ...); the loss happens 90 minutes later
 # and is planned for half an hour after that.
@@ -56,7 +56,7 @@ def loss_args(loss: str, database: str = "tenant_acme", collection: str | None =
 def plan_json(world: RecoverWorld, capsys: pytest.CaptureFixture[str], *args: str) -> dict:
     code, out, err = run(capsys, *world.args("recover", "plan", *args, "--format", "json"))
     assert code == 0, err
-    return json.loads(out)
+    return assert_valid(out, "recover plan")
 
 
 def assert_nothing_created(world: RecoverWorld) -> None:
@@ -804,6 +804,13 @@ def test_cleanup_removes_the_named_or_the_expired_recovery_clusters(
     second = restore(audited, capsys, *loss_args("collection", collection="orders"), "--new", "--quiet")
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--dry-run"))
     assert code == 0 and "would destroy 0 recovery stack(s)" in out
+    code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--dry-run", "--format", "json"))
+    document = assert_valid(out, "recover cleanup")
+    assert code == 0 and document["passed"] is True
+    assert sorted((s["stack"].rsplit("/", 1)[-1], s["action"]) for s in document["stacks"]) == [
+        (f"recover-{first}", "keep"),
+        (f"recover-{second}", "keep"),
+    ]
     audited.clock.advance(hours=71)  # the first expired 30 min ago, the second expires in 15 min
     code, out, _ = run(capsys, *audited.args("recover", "cleanup", "--quiet"))
     assert (code, audited.recovery_stacks.destroyed()) == (0, [f"recover-{first}"])

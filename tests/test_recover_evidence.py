@@ -15,6 +15,7 @@ from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
 from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
 from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
+from tests.json_documents import assert_valid
 from tests.test_recover import LOSS, _drop_tenant, _empty_orders, incident_args, loss_args, restore, run
 
 
@@ -50,6 +51,10 @@ def test_verify_registry_checks_the_chain_and_a_published_head(
     assert run(capsys, *args)[0] == 0
     code, out, err = run(capsys, *args, "--head", head)
     assert (code, out) == (1, f"FAILED: {INCIDENT_REGISTRY} chain broken at record #2\n")
+    code, out, _ = run(capsys, *args, "--head", head, "--format", "json")
+    document = assert_valid(out, "recover verify-registry")
+    assert (code, document["intact"], document["records"]) == (1, False, 1)
+    assert document["broken"]["sequence"] == 2
     assert err.startswith(
         f"backstop: TAMPERED: {INCIDENT_REGISTRY} record #2: the published head {head[:12]}"
     )

@@ -3,7 +3,6 @@ Ctrl-C prints the command to resume, one run of a step per incident at a time, `
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from backstop.ground.documents import utc_iso
 from backstop.operations.recover.store import RECOVERY_LOCKS, RECOVERY_LOG
 from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
+from tests.json_documents import assert_valid
 from tests.test_recover import (
     LOSS,
     _drop_tenant,
@@ -195,7 +195,7 @@ def test_status_shows_each_incident_s_steps_next_command_deadlines_and_clusters(
     incident = restore(audited, capsys, *loss_args("cluster"), "--quiet")
     code, out, _ = run(capsys, *audited.args("recover", "status", "--stack", "prod", "--format", "json"))
     assert code == 0
-    [item] = json.loads(out)["incidents"]
+    [item] = assert_valid(out, "recover status")["incidents"]
     assert item["next"] == f"backstop recover verify --stack prod --incident {incident}"
     assert audited.clock.now() == LOSS + timedelta(hours=1, minutes=20)  # planned, restored in 50 min
     assert item["deadlines"]["tenantNotice"] == {
@@ -306,23 +306,23 @@ def test_restore_verify_cutover_and_record_answer_in_json(
     audited.lose(_empty_orders)
     fmt = ("--format", "json")
     code, out, _ = run(capsys, *audited.args("recover", "restore", *ORDERS, "--quiet", *fmt))
-    restored = json.loads(out)
+    restored = assert_valid(out, "recover restore")
     incident = restored["incidentId"]
     assert code == 0 and restored["error"] is None and restored["rtoMet"] is True
     assert restored["timeToRestoreSeconds"] == 2700.0
     assert restored["next"] == f"backstop recover verify --stack prod --incident {incident}"
     code, out, _ = run(capsys, *audited.args("recover", "verify", *incident_args(incident), *fmt))
-    verified = json.loads(out)
+    verified = assert_valid(out, "recover verify")
     assert code == 0 and verified["verdict"] == {"passed": True, "problems": [], "accepted": None}
     assert [(c["collection"], c["missingInProduction"]) for c in verified["collections"]] == [("orders", 40)]
     code, out, _ = run(
         capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet", *fmt)
     )
-    cutover = json.loads(out)
+    cutover = assert_valid(out, "recover cutover")
     assert code == 0 and cutover["executed"] is True and cutover["snapshotId"]
     assert [(c["collection"], c["inserted"]) for c in cutover["collections"]] == [("orders", 40)]
     code, out, _ = run(capsys, *audited.args("recover", "record", *incident_args(incident), *fmt))
-    record = json.loads(out)
+    record = assert_valid(out, "recover record")
     assert (record["incidentId"], record["sequence"], record["outcome"]) == (incident, 1, "recovered")
 
 

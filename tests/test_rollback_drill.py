@@ -17,12 +17,15 @@ from azure.mgmt.web import WebSiteManagementClient
 
 from backstop.cli import main
 from backstop.config.stackfile import read_stack_file
+from backstop.ground.envelope import tool_version
 from backstop.operations.rollback import drill as rollback
 from backstop.report.evidence import DRILL_RESULTS_COLLECTION
 from backstop.report.objectives import derive, measured_restore_times
 from tests.conftest import ROOT
 from tests.fakes.arm_server import FakeArm, FakeWebApp
+from tests.json_documents import assert_valid
 
+ENVELOPE = {"schemaVersion": 1, "toolVersion": tool_version(), "command": "drill rollback"}
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 GROUP, APP = "rg-wiser-staging-app", "wiser-staging-app"
 BEFORE, STAGED = (
@@ -131,6 +134,14 @@ def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: A
     assert stored == document
     assert out.rstrip().splitlines()[-1].startswith("PASSED: application rollback (slot swap) 20 s")
     assert (tmp_path / "rollback.md").read_text() == out.rstrip() + "\n"
+
+
+def test_the_rollback_drill_answers_in_json(world: Any, capsys: Any, tmp_path: Path) -> None:
+    code, out, err, document = _drill(capsys, tmp_path, "--format", "json")
+    assert code == 0, err
+    printed = assert_valid(out, "drill rollback")
+    assert printed == json.loads(json.dumps({**ENVELOPE, **document}))
+    assert printed["kind"] == "application-rollback"  # the result's own kind, under the envelope
 
 
 def test_the_sdk_waits_as_each_202_says_before_polling_the_location(

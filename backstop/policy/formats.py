@@ -12,6 +12,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from backstop.ground import tokens
+from backstop.ground.envelope import json_document
 from backstop.ground.resources import name_of
 from backstop.policy.core import Report, Severity, Suppressed, Violation
 
@@ -57,8 +58,10 @@ def scope_line(report: Report) -> str:
     return line
 
 
-def render_json(report: Report, source: str) -> str:
-    return json.dumps(
+def render_json(report: Report, source: str, command: str = "check") -> str:
+    """The findings under the JSON envelope (`kind`: the command that evaluated them, plan or check)."""
+    return json_document(
+        command,
         {
             "violations": [v.as_dict() for v in report.violations],
             "waived": [{**s.violation.as_dict(), "waiver": s.waiver} for s in report.waived],
@@ -75,7 +78,6 @@ def render_json(report: Report, source: str) -> str:
                 "notes": list(report.notes),
             },
         },
-        indent=2,
     )
 
 
@@ -342,5 +344,7 @@ RENDERERS: dict[str, Callable[[Report, str], str]] = {
 }
 
 
-def render(report: Report, fmt: str, source: str) -> str:
+def render(report: Report, fmt: str, source: str, command: str = "check") -> str:
+    if fmt == "json":
+        return render_json(report, source, command)
     return RENDERERS[fmt](report, source)

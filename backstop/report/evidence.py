@@ -86,6 +86,20 @@ class ChainStatus:
     def intact(self) -> bool:
         return self.broken is None
 
+    def as_dict(self, collection: str) -> dict[str, Any]:
+        """The verdict as `audit verify` / `recover verify-registry --format json` print it."""
+        broken = self.broken
+        return {
+            "collection": collection,
+            "intact": self.intact,
+            "records": self.records,
+            "headSequence": self.head_sequence,
+            "headHash": self.head_hash,
+            "broken": None
+            if broken is None
+            else {"sequence": broken.sequence, "tenant": broken.tenant, "problem": broken.problem},
+        }
+
 
 def verify_chain(
     collection: Any,

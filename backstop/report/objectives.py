@@ -10,7 +10,6 @@ A scenario with no mechanism at all is unbounded and always misses its target.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +17,7 @@ from typing import Any
 
 from backstop.config import ObjectivesConfig
 from backstop.ground import seeds, tokens
+from backstop.ground.envelope import json_document
 from backstop.ground.resources import Resource, is_unknown
 from backstop.policy.rules.atlas_common import cluster_regions, region_loss_rpo_hours
 from backstop.policy.rules.azure_storage_geo_redundant import check as geo_redundant
@@ -174,7 +174,8 @@ class ObjectivesReport:
         return 0 if all(s.met for s in self.scenarios) else 1
 
     def as_json(self) -> str:
-        return json.dumps(
+        return json_document(
+            "report",
             {
                 "stack": self.stack,
                 "scenarios": [s.as_dict() for s in self.scenarios],
@@ -183,7 +184,6 @@ class ObjectivesReport:
                     "missed": sum(not s.met for s in self.scenarios),
                 },
             },
-            indent=2,
         )
 
     def as_markdown(self) -> str:

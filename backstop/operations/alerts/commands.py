@@ -16,12 +16,12 @@ Exit codes: 0 every channel delivered, 1 a channel failed or was skipped for wan
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 
@@ -114,7 +114,7 @@ def _cmd_test(args: argparse.Namespace) -> int:
     cfg = read_stack_file(project, args.stack).stack_config()
     results = run_tests(args.stack, cfg.azure.resource_group_name, os.environ, timeout_seconds=args.timeout)
     if args.format == "json":
-        print(json.dumps({"stack": args.stack, "channels": [r.as_dict() for r in results]}, indent=2))
+        print(json_document("alerts test", {"stack": args.stack, "channels": [r.as_dict() for r in results]}))
     else:
         print(f"backstop alerts test: stack {args.stack}")
         for result in results:

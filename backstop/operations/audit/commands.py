@@ -7,6 +7,7 @@ import json
 import sys
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
 from backstop.restore import runtime
@@ -45,7 +46,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     write_output(args.summary, text)
     if args.result_json:
         write_output(args.result_json, json.dumps(report.as_json_document(), indent=2) + "\n")
-    print(text.rstrip())
+    print(json_document("audit", report.as_json_document()) if args.format == "json" else text.rstrip())
     return report.exit_code
 
 
@@ -55,10 +56,16 @@ def _cmd_audit_verify(args: argparse.Namespace) -> int:
     cfg, _ = stack_configs(args)
     evidence = evidence_database(cfg)
     status = verify_chain(evidence[AUDIT_COLLECTION], expected_head=args.head)
+    if args.format == "json":
+        print(json_document("audit verify", status.as_dict(AUDIT_COLLECTION)))
     if status.broken is not None:
         print(f"backstop: TAMPERED: {status.broken.line()}", file=sys.stderr)
+        if args.format == "json":
+            return EXIT_VIOLATIONS
         print(f"FAILED: {AUDIT_COLLECTION} chain broken at record #{status.broken.sequence}")
         return EXIT_VIOLATIONS
+    if args.format == "json":
+        return EXIT_OK
     print(
         f"PASSED: {AUDIT_COLLECTION} chain intact, {status.records} record(s), head #{status.head_sequence} "
         f"{status.head_hash}"
@@ -84,6 +91,9 @@ def register(subparsers: Any) -> None:
         type=int,
         help="documents hashed per tenant (default: backstop:drill.manifestSampleSize)",
     )
+    audit.add_argument(
+        "--format", choices=["text", "json"], default="text", help="json: the --result-json document"
+    )
     audit.set_defaults(handler=one_line_mongo_errors(_cmd_audit))
     audit_sub = audit.add_subparsers(dest="audit_command")
     verify = audit_sub.add_parser(
@@ -93,4 +103,5 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "--head", help="a head hash published earlier (audit summary): it must still be there"
     )
+    verify.add_argument("--format", choices=["text", "json"], default="text")
     verify.set_defaults(handler=one_line_mongo_errors(_cmd_audit_verify))

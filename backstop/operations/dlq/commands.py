@@ -8,7 +8,6 @@ environment (one line: bad arguments, no credentials, unknown entity).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from backstop.clients import servicebus
 from backstop.clients.servicebus import CONNECTION_STRING_ENV
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, BackstopError, UsageError
 
 if TYPE_CHECKING:  # the azure SDKs load only when a dlq command runs, not with every `backstop` command
@@ -145,7 +145,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 "entity": str(entity),
                 "deadLetters": [d.as_json() for d in dead_letters],
             }
-            print(json.dumps(document, indent=2))
+            print(json_document("dlq inspect", document))
             return EXIT_OK
         print(f"backstop dlq: {entity} in {host}: {_count(len(dead_letters), args.max)}")
         if dead_letters:
@@ -243,7 +243,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
         plan = plan_replay(client, entity, _selection(args), args.max, window)
         result = execute_replay(client, plan, args.wait) if args.execute else None
         if args.format == "json":
-            print(json.dumps(_result_json(plan, result, host), indent=2))
+            print(json_document("dlq replay", _result_json(plan, result, host)))
         else:
             print("\n".join(_plan_lines(plan, host, args.execute)))
             if result is not None:

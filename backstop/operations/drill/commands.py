@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
 from backstop.restore import runtime
@@ -76,7 +77,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     write_output(args.summary, text)
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
-    print(text.rstrip())
+    print(json_document("drill", document) if args.format == "json" else text.rstrip())
     if outcome.left_for_sweep:
         print(
             f"backstop: drill stack {plan.stack_name} LEFT FOR `backstop drill sweep`: "
@@ -107,26 +108,41 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     say = progress_printer(args.quiet)
     failures = 0
     expired = 0
+    seen: list[dict[str, Any]] = []
+
+    def report(action: str, name: str, expiry: Any, line: str) -> None:
+        seen.append({"stack": name, "action": action, "expiresAt": expiry and expiry.isoformat()})
+        if args.format == "text":
+            print(line)
+
     for info in sorted(stacks.list(), key=lambda i: i.name):
         if not info.name.rsplit("/", 1)[-1].startswith(DRILL_STACK_PREFIX):
             continue
         expiry = effective_expiry(info, ttl)
         if expiry is None:
-            print(f"keep   {info.name}: no expiry recorded or in its name; not touched")
+            report(
+                "keep", info.name, None, f"keep   {info.name}: no expiry recorded or in its name; not touched"
+            )
             continue
         if expiry > now:
-            print(f"keep   {info.name}: expires {expiry.isoformat()}")
+            report("keep", info.name, expiry, f"keep   {info.name}: expires {expiry.isoformat()}")
             continue
         expired += 1
         if args.dry_run:
-            print(f"expired {info.name}: expired {expiry.isoformat()} (dry run: not destroyed)")
+            line = f"expired {info.name}: expired {expiry.isoformat()} (dry run: not destroyed)"
+            report("would-destroy", info.name, expiry, line)
             continue
         if destroy_stack(stacks, info, say):
-            print(f"destroyed {info.name}: expired {expiry.isoformat()}")
+            report("destroyed", info.name, expiry, f"destroyed {info.name}: expired {expiry.isoformat()}")
         else:
             failures += 1
+            seen.append({"stack": info.name, "action": "failed", "expiresAt": expiry.isoformat()})
     verb = "would destroy" if args.dry_run else "destroyed"
-    print(f"{'FAILED' if failures else 'PASSED'}: {verb} {expired - failures} expired drill stack(s)")
+    if args.format == "json":
+        body = {"dryRun": bool(args.dry_run), "passed": not failures, "stacks": seen}
+        print(json_document("drill sweep", body))
+    else:
+        print(f"{'FAILED' if failures else 'PASSED'}: {verb} {expired - failures} expired drill stack(s)")
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 
@@ -161,6 +177,9 @@ def register(subparsers: Any) -> Any:
         help="seconds to wait for a still-running restore (Atlas cannot cancel it) before leaving the stack "
         "for `drill sweep` (default: 1800)",
     )
+    drill.add_argument(
+        "--format", choices=["text", "json"], default="text", help="json: the --result-json document"
+    )
     drill.add_argument("--quiet", action="store_true", help="no progress on stderr")
     drill.set_defaults(handler=one_line_mongo_errors(_cmd_drill))
     drill_sub = drill.add_subparsers(dest="drill_command")
@@ -170,5 +189,6 @@ def register(subparsers: Any) -> Any:
         "--dry-run", action="store_true", help="list the expired drill stacks, destroy nothing"
     )
     sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
+    sweep.add_argument("--format", choices=["text", "json"], default="text")
     sweep.set_defaults(handler=_cmd_sweep)
     return drill_sub

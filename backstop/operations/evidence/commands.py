@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 from backstop.restore import runtime
@@ -85,6 +86,17 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     archive = write_bundle(out, document, exports, render)
     verdict = document["verdict"]
     head = "PASSED" if verdict["passed"] else "FAILED"
+    if args.format == "json":
+        body = {
+            "stack": args.stack,
+            "period": period.label,
+            "directory": str(out),
+            "archive": str(archive),
+            "checks": [check.line() for check in checks],
+            "verdict": verdict,
+        }
+        print(json_document("evidence bundle", body))
+        return EXIT_OK if verdict["passed"] else EXIT_VIOLATIONS
     print(f"{head}: evidence bundle of stack {args.stack}, {period.label}: {out}/index.html ({archive.name})")
     for check in checks:
         print(f"  {check.line()}")
@@ -98,6 +110,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
     directory = Path(args.directory)
     problems, checked = verify_bundle(directory)
+    if args.format == "json":
+        body = {"directory": str(directory), "passed": not problems, "problems": problems, "checked": checked}
+        print(json_document("evidence verify", body))
+        return EXIT_VIOLATIONS if problems else EXIT_OK
     if problems:
         print(f"FAILED: {directory}: {problems[0]}")
         for problem in problems[1:]:
@@ -121,9 +137,11 @@ def register(subparsers: Any) -> None:
     bundle.add_argument("--period", required=True, help="calendar quarter, e.g. 2026Q4")
     bundle.add_argument("--out", help="new directory to write (default: evidence-<stack>-<period>)")
     bundle.add_argument("--project-dir", help=PROJECT_DIR_HELP)
+    bundle.add_argument("--format", choices=["text", "json"], default="text")
     bundle.set_defaults(handler=one_line_mongo_errors(_cmd_bundle))
     verify = sub.add_parser(
         "verify", help="recompute MANIFEST.sha256 and re-verify the chains from the exported entries"
     )
     verify.add_argument("directory", help="the bundle directory")
+    verify.add_argument("--format", choices=["text", "json"], default="text")
     verify.set_defaults(handler=_cmd_verify)

@@ -127,6 +127,7 @@ def register(subparsers: Any) -> None:
     )
     runtime.common_arguments(registry)
     registry.add_argument("--head", help="a head hash published earlier: it must still be in the chain")
+    registry.add_argument("--format", choices=["text", "json"], default="text")
     registry.set_defaults(handler=guarded(cmd_verify_registry))
 
     status = steps.add_parser(
@@ -142,4 +143,5 @@ def register(subparsers: Any) -> None:
     _incident_argument(cleanup, required=False)
     cleanup.add_argument("--dry-run", action="store_true", help="list, destroy nothing")
     cleanup.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
+    cleanup.add_argument("--format", choices=["text", "json"], default="text")
     cleanup.set_defaults(handler=cmd_cleanup)

@@ -13,7 +13,6 @@ the same Atlas answers, so that they cannot disagree.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from backstop.clients.atlas import (
 from backstop.config import ConfigError, StackConfig, source_cluster_name, stack_file_name
 from backstop.ground import seeds
 from backstop.ground.documents import SYSTEM_DATABASES, utc_iso
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import UsageError
 from backstop.operations.recover.text import shown
 from backstop.restore.common import (
@@ -301,7 +301,7 @@ class RecoveryPlan:
         }
 
     def as_json(self) -> str:
-        return json.dumps(self.as_document(), indent=2, default=str)
+        return json_document("recover plan", self.as_document())
 
     def as_text(self) -> str:
         req = self.request

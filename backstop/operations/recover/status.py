@@ -5,7 +5,6 @@ no incident opened)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from backstop.clients.atlas import parse_time
 from backstop.ground import seeds
 from backstop.ground.documents import utc_iso
+from backstop.ground.envelope import json_document
 from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
 from backstop.operations.recover.text import shown
 from backstop.restore.common import duration_text
@@ -143,4 +143,4 @@ def as_text(status: Mapping[str, Any]) -> str:
 
 
 def as_json(status: Mapping[str, Any]) -> str:
-    return json.dumps(status, indent=2, default=str)
+    return json_document("recover status", status)

@@ -6,6 +6,7 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.operations.recover.text import terminal_safe
 from backstop.restore import runtime
@@ -38,6 +39,13 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     ttl = timedelta(hours=cfg.recover.ttl_hours)
     live = cfg.recover.connection_target
     say = runtime.progress_printer(args.quiet)
+    seen: list[dict[str, str]] = []
+
+    def report(action: str, name: str, line: str) -> None:
+        seen.append({"stack": name, "action": action, "line": line})
+        if args.format == "text":
+            print(line)
+
     infos: list[DrillStackInfo] = sorted(stacks.list(), key=lambda i: i.name)
     if args.incident:
         wanted = stack_name_for(args.incident)
@@ -49,9 +57,11 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         for info in infos:
             expiry = effective_expiry(info, ttl, created_from_name)
             if expiry is None or expiry > now:
-                print(
+                report(
+                    "keep",
+                    info.name,
                     f"keep   {info.name}: "
-                    + (f"expires {expiry.isoformat()}" if expiry else "no expiry; not touched")
+                    + (f"expires {expiry.isoformat()}" if expiry else "no expiry; not touched"),
                 )
                 continue
             chosen.append(info)
@@ -59,7 +69,9 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     for info in chosen:
         name = info.name.rsplit("/", 1)[-1]
         if live is not None and live.cluster_name == name:
-            print(
+            report(
+                "keep",
+                info.name,
                 f"keep   {info.name}: it is the application's connection target in Pulumi.{args.stack}.yaml "
                 "(backstop:recover.connectionTarget); switch back first",
             )
@@ -69,20 +81,25 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
         if deployed_error is not None:
             reasons.append(f"the deployed stack {args.stack}'s outputs could not be read ({deployed_error})")
         if reasons:
-            print(f"keep   {info.name}: may serve production: {'; '.join(reasons)}")
+            report("keep", info.name, f"keep   {info.name}: may serve production: {'; '.join(reasons)}")
             failures += 1
             continue
         if args.dry_run:
-            print(f"would destroy {info.name}")
+            report("would-destroy", info.name, f"would destroy {info.name}")
             removed += 1
             continue
         if destroy_stack(stacks, info, say):
             removed += 1
-            print(f"destroyed {info.name}")
+            report("destroyed", info.name, f"destroyed {info.name}")
         else:
             failures += 1
+            seen.append({"stack": info.name, "action": "failed", "line": f"failed {info.name}"})
     verb = "would destroy" if args.dry_run else "destroyed"
-    print(f"{'FAILED' if failures else 'PASSED'}: {verb} {removed} recovery stack(s)")
+    if args.format == "json":
+        body = {"dryRun": bool(args.dry_run), "passed": not failures, "stacks": seen}
+        print(json_document("recover cleanup", body))
+    else:
+        print(f"{'FAILED' if failures else 'PASSED'}: {verb} {removed} recovery stack(s)")
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import shlex
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from backstop.config import SRV_HOST_PATTERN
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.operations.recover.steps import (
     ENV_CUTOVER_URI,
@@ -246,7 +246,8 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         )
     if args.format == "json":
         print(
-            json.dumps(
+            json_document(
+                "recover cutover",
                 {
                     "incidentId": incident.incident_id,
                     "executed": bool(args.execute),
@@ -256,8 +257,6 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
                     "indexes": indexes,
                     "indexFailures": index_failures,
                 },
-                indent=2,
-                default=str,
             )
         )
     else:
@@ -325,7 +324,8 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         ]
     if args.format == "json":
         print(
-            json.dumps(
+            json_document(
+                "recover cutover",
                 {
                     "incidentId": incident.incident_id,
                     "executed": bool(args.execute),
@@ -333,7 +333,6 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
                     "configSet": config_set_commands(args.stack, target),
                     "apply": pulumi_up_command(args.stack),
                 },
-                indent=2,
             )
         )
         return EXIT_OK

@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.operations.recover.steps import incident_of
 from backstop.operations.recover.text import terminal_safe
@@ -42,7 +43,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     text = postmortem_markdown(linked, log.events())
     write_output(args.postmortem, text)
     if args.format == "json":
-        print(json.dumps({k: v for k, v in linked.items() if k != "_id"}, indent=2, default=str))
+        print(json_document("recover record", {k: v for k, v in linked.items() if k != "_id"}))
     else:
         print(terminal_safe(text.rstrip()))
         print(f"\n{INCIDENT_REGISTRY} head: #{linked['sequence']} {linked['recordHash']}")
@@ -64,10 +65,16 @@ def cmd_verify_registry(args: argparse.Namespace) -> int:
     status = verify_chain(
         evidence[INCIDENT_REGISTRY], expected_head=args.head, name=INCIDENT_REGISTRY, label="incidentId"
     )
+    if args.format == "json":
+        print(json_document("recover verify-registry", status.as_dict(INCIDENT_REGISTRY)))
     if status.broken is not None:
         print(f"backstop: TAMPERED: {terminal_safe(status.broken.line())}", file=sys.stderr)
+        if args.format == "json":
+            return EXIT_VIOLATIONS
         print(f"FAILED: {INCIDENT_REGISTRY} chain broken at record #{status.broken.sequence}")
         return EXIT_VIOLATIONS
+    if args.format == "json":
+        return EXIT_OK
     print(
         f"PASSED: {INCIDENT_REGISTRY} chain intact, {status.records} record(s), head "
         f"#{status.head_sequence} {status.head_hash}"

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import timedelta
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.operations.recover.steps import EXIT_INTERRUPTED, drill_results, plan_of
 from backstop.operations.recover.text import terminal_safe
@@ -106,7 +106,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     met = "met" if outcome.time_to_restore is not None and outcome.time_to_restore <= plan.rto else "MISSED"
     if args.format == "json":
         print(
-            json.dumps(
+            json_document(
+                "recover restore",
                 {
                     "incidentId": incident.incident_id,
                     "recoveryCluster": {
@@ -127,7 +128,6 @@ def cmd_restore(args: argparse.Namespace) -> int:
                         else f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}"
                     ),
                 },
-                indent=2,
             )
         )
         if outcome.error:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from typing import Any
 
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.operations.recover.steps import (
     incident_of,
@@ -134,7 +134,8 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     )
     if args.format == "json":
         print(
-            json.dumps(
+            json_document(
+                "recover verify",
                 {
                     "incidentId": incident.incident_id,
                     "verdict": {
@@ -146,7 +147,6 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
                     "production": production_note or "compared",
                     "auditChain": None if broken_chain is None else {"ignored": True, "broken": broken_chain},
                 },
-                indent=2,
             )
         )
     else:

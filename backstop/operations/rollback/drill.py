@@ -30,6 +30,7 @@ from typing import Any
 
 from backstop.clients.azure_web import http_status, swap_slot_with_production, web_site_client
 from backstop.ground.documents import utc_iso
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir, write_output
 
@@ -393,7 +394,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     write_output(args.summary, text)
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
-    print(text.rstrip())
+    print(json_document("drill rollback", document) if args.format == "json" else text.rstrip())
     if outcome.nothing_to_roll_back is not None:
         print(
             f"backstop: drill rollback FAILED on {plan.app}: {outcome.nothing_to_roll_back}", file=sys.stderr
@@ -420,6 +421,9 @@ def register(drill_commands: Any) -> None:
     rollback.add_argument("--summary", help="also write the Markdown summary to this file")
     rollback.add_argument(
         "--result-json", help="also write the result document (for `backstop report --drill-results`)"
+    )
+    rollback.add_argument(
+        "--format", choices=["text", "json"], default="text", help="json: the --result-json document"
     )
     rollback.add_argument("--quiet", action="store_true", help="no progress on stderr")
     rollback.set_defaults(handler=cmd_rollback)

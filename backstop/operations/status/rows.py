@@ -17,13 +17,13 @@ from importlib import resources
 from typing import Any, Literal
 
 from backstop.ground.documents import utc_iso
+from backstop.ground.envelope import envelope
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 
 Verdict = Literal["ok", "breach", "unknown"]
 VERDICTS: tuple[Verdict, ...] = ("ok", "breach", "unknown")
 FORMATS = ("text", "json", "prometheus")
 SCHEMA_RESOURCE = "status.schema.json"
-SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -87,13 +87,15 @@ class StatusReport:
         return EXIT_VIOLATIONS if self.count("breach") or self.count("unknown") else EXIT_OK
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "schemaVersion": SCHEMA_VERSION,
-            "stack": self.stack,
-            "generatedAt": utc_iso(self.generated_at),
-            "summary": {verdict: self.count(verdict) for verdict in VERDICTS},
-            "rows": [row.as_dict() for row in self.rows],
-        }
+        return envelope(
+            "status",
+            {
+                "stack": self.stack,
+                "generatedAt": utc_iso(self.generated_at),
+                "summary": {verdict: self.count(verdict) for verdict in VERDICTS},
+                "rows": [row.as_dict() for row in self.rows],
+            },
+        )
 
 
 def duration(value: timedelta | float) -> str:

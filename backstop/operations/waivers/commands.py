@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 from pathlib import Path
 
 from backstop.config.waivers import WAIVERS_FILE, Waiver, read_waivers
+from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 
@@ -41,7 +41,8 @@ def _cmd_list(args: argparse.Namespace, today: dt.date | None = None) -> int:
     attention = [w for _, w in chosen if w.expired(today) or args.expiring is not None]
     if args.format == "json":
         print(
-            json.dumps(
+            json_document(
+                "waivers list",
                 {
                     "file": WAIVERS_FILE if loaded is not None else None,
                     "today": today.isoformat(),
@@ -61,7 +62,6 @@ def _cmd_list(args: argparse.Namespace, today: dt.date | None = None) -> int:
                         for i, w in chosen
                     ],
                 },
-                indent=2,
             )
         )
     else:

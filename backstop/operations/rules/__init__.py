@@ -1,0 +1,1 @@
+"""`backstop rules list`: the rule registry as a user reads it before tuning or waiving a rule."""
