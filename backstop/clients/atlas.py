@@ -36,6 +36,7 @@ the transport would only spread one contract over two files.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -51,6 +52,8 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from backstop.ground.errors import BackstopError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://cloud.mongodb.com"
 API_PREFIX = "/api/atlas/v2"
@@ -475,6 +478,14 @@ class AtlasClient:
                 last = what
             else:
                 status = last_status = response.status_code
+                logger.debug(
+                    "Atlas %s %s%s: HTTP %s",
+                    method,
+                    API_PREFIX,
+                    path,
+                    status,
+                    extra={"method": method, "path": API_PREFIX + path, "status": status},
+                )
                 if status in RATE_LIMIT_STATUSES:
                     retry_after = retry_after_seconds(response)
                     if status == 503 and not read:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import re
 import shlex
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 
 from backstop.config import SRV_HOST_PATTERN
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.ground.logs import progress
 from backstop.operations.recover.steps import (
     ENV_CUTOVER_URI,
     EXIT_INTERRUPTED,
@@ -21,6 +23,8 @@ from backstop.operations.recover.steps import (
 )
 from backstop.operations.recover.text import shown, terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_cutover(args: argparse.Namespace) -> int:
@@ -139,7 +143,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
     recovery_db = recovery_database(incident, atlas)
     collections, left_out = _selected(args, incident, verified, recovery_db)
     production_db = runtime.RUNTIME.connect(uri)[incident.database]
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="cutover", stack=args.stack, incident=incident.incident_id)
     snapshot = None
     if args.execute:
         snapshot = _snapshot_or_interrupted(
@@ -295,7 +299,9 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         "",
     ]
     if args.execute:
-        _protect(incident, log, runtime.progress_printer(args.quiet))
+        _protect(
+            incident, log, progress(logger, step="cutover", stack=args.stack, incident=incident.incident_id)
+        )
         path = switch_connection_target(Path(args.project_dir), args.stack, target)
         log.append("cutover-switch", target=target, stackFile=path.name)
         lines += [

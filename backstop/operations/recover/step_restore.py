@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from datetime import timedelta
 from typing import Any
 
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.ground.logs import progress
 from backstop.operations.recover.steps import EXIT_INTERRUPTED, drill_results, plan_of
 from backstop.operations.recover.text import terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -50,7 +54,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     cfg, prod = runtime.stack_configs(args)
     atlas = runtime.atlas_client()
     evidence = runtime.evidence_database(cfg)
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="restore", stack=args.stack, incident=args.incident)
     ensure_log_indexes(evidence)
     resumed: str | None = args.incident
     if resumed is None:
@@ -77,6 +81,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         say(f"resuming incident {resumed} (its restore had not finished; --new opens another incident)")
     else:
         incident, log = open_incident(plan, evidence, runtime.RUNTIME.clock)
+    say = progress(logger, step="restore", stack=args.stack, incident=incident.incident_id)
     say(
         f"incident {incident.incident_id}: {plan.request.describe()}, {plan.mode} restore of "
         f"{plan.source_cluster} into {incident.stack_name}"
