@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete completes the console script only when this marker is near its top)
 """The `backstop` command: plan, check, report, drill, audit, recover, dead-letter operations and alert tests.
 
 Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target missed, 2 unusable input
@@ -24,6 +25,7 @@ from backstop.ground.logs import LOG_FORMATS, configure, level_for
 from backstop.ground.memory import gc_paused
 from backstop.operations.alerts import commands as alerts_commands
 from backstop.operations.audit import commands as audit_commands
+from backstop.operations.completion import commands as completion_commands
 from backstop.operations.dlq import commands as dlq_commands
 from backstop.operations.drill import commands as drill_commands
 from backstop.operations.evidence import commands as evidence_commands
@@ -361,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     evidence_commands.register(sub)
     waivers_commands.register(sub)
     status_commands.register(sub)
+    completion_commands.register(sub)
     _share_log_options(parser)
     return parser
 
@@ -420,6 +423,7 @@ def _resolve_project_dir(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    completion_commands.complete(parser)
     args = parser.parse_args(argv)
     _configure_logging(args)
     try:
