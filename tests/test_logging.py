@@ -135,3 +135,25 @@ def test_a_recovery_timeline_names_its_incident_on_every_line(
     assert records[0]["message"].startswith(f"incident {incident}: ")
     times = [datetime.fromisoformat(r["ts"]) for r in records]
     assert times == sorted(times)
+
+
+def test_a_rate_limited_recovery_says_why_it_waits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recover restore` hands the Atlas client no progress callback: its waits are logged all the same."""
+    with RecoverWorld(tmp_path) as world:
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
+        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
+        world.clock.advance(hours=2)
+        world.atlas.inject("429", on_call=1, method="GET", path_contains="/restoreJobs/", retry_after="7")
+        code, _, err = run(
+            capsys, "--log-format", "json", *world.args("recover", "restore", *loss_args("tenant"))
+        )
+    assert code == 0, err
+    waits = [r for r in json_lines(err) if r["logger"] == "backstop.clients.atlas"]
+    assert len(waits) == 1 and waits[0]["level"] == "INFO"
+    assert re.fullmatch(
+        r"Atlas GET /api/atlas/v2/groups/\w+/clusters/cartie-prod/backup/restoreJobs/\w+: .*429.*; "
+        r"waiting 7 s \(Retry-After\) before attempt 2 of \d+",
+        waits[0]["message"],
+    ), waits[0]["message"]

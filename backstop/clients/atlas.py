@@ -430,8 +430,12 @@ class AtlasClient:
     # --- transport ------------------------------------------------------------------------------------
 
     def _say(self, line: str) -> None:
+        """A retry or a wait: to the caller's progress callback, else to this module's logger, so a
+        rate-limited recovery step says why it is waiting even when its command passed no callback."""
         if self.progress is not None:
             self.progress(line)
+        else:
+            logger.info(line)
 
     def _send(
         self,
