@@ -12,6 +12,7 @@ created.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from typing import Any
 
 from backstop.ground.errors import UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir
+from backstop.ground.logs import progress
 
 
 def _utc_now() -> datetime:
@@ -135,6 +137,14 @@ def one_line_mongo_errors(
             raise EvidenceError(f"MongoDB: {one_line(exc)}") from None
 
     return run
+
+
+def progress_printer(quiet: bool = False, **fields: Any) -> Callable[[str], None]:
+    """Progress lines as INFO records of this module's logger (`backstop.ground.logs.progress`), for
+    callers that name no logger of their own. `quiet` is the log level now (`-q`, or a command's
+    `--quiet`, set in `backstop.cli.main`): it is accepted and ignored."""
+    del quiet
+    return progress(logging.getLogger(__name__), **fields)
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:
