@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import argcomplete
+import argcomplete.io
 import pytest
 
 import backstop.cli
@@ -17,15 +19,29 @@ from backstop.operations.completion.commands import complete
 ROOT = Path(__file__).resolve().parent.parent
 
 
+class _Finder(argcomplete.CompletionFinder):
+    """argcomplete's finder with its debug stream on stderr: by default it opens fd 9, which in a pytest
+    worker is the worker's own channel, and closing it kills the worker (argcomplete documents the
+    override for exactly this)."""
+
+    def _init_debug_stream(self) -> None:
+        argcomplete.io.debug_stream = sys.stderr
+
+
 def candidates(monkeypatch: pytest.MonkeyPatch, line: str) -> list[str]:
     """What the shell would be offered for `line`, the cursor at its end (argcomplete called in-process)."""
+    monkeypatch.setattr(argcomplete, "autocomplete", _Finder())
+    build_parser.cache_clear()  # a parser of its own: argcomplete rewires the actions of the one it completes
     monkeypatch.setenv("_ARGCOMPLETE", "1")
     monkeypatch.setenv("COMP_LINE", line)
     monkeypatch.setenv("COMP_POINT", str(len(line)))
     monkeypatch.setenv("_ARGCOMPLETE_IFS", "\n")
     out = io.StringIO()
-    with pytest.raises(SystemExit):
-        complete(build_parser(), output_stream=out, exit_method=sys.exit)
+    try:
+        with pytest.raises(SystemExit):
+            complete(build_parser(), output_stream=out, exit_method=sys.exit)
+    finally:
+        build_parser.cache_clear()  # the next `main` in this process parses with an untouched parser
     return sorted(c.strip() for c in out.getvalue().split("\n") if c.strip())
 
 
