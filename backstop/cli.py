@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete completes the console script only when this marker is near its top)
 """The `backstop` command: plan, check, report, drill, audit, recover, dead-letter operations and alert tests.
 
 Exit codes are the same for every subcommand: 0 all good, 1 a mandatory target missed, 2 unusable input
@@ -20,9 +21,11 @@ from backstop.config import Environment
 from backstop.ground import tokens
 from backstop.ground.errors import EXIT_BAD_INPUT, EXIT_OK, BackstopError, UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, find_project_dir, project_dir
+from backstop.ground.logs import LOG_FORMATS, configure, level_for
 from backstop.ground.memory import gc_paused
 from backstop.operations.alerts import commands as alerts_commands
 from backstop.operations.audit import commands as audit_commands
+from backstop.operations.completion import commands as completion_commands
 from backstop.operations.dlq import commands as dlq_commands
 from backstop.operations.drill import commands as drill_commands
 from backstop.operations.evidence import commands as evidence_commands
@@ -362,7 +365,48 @@ def build_parser() -> argparse.ArgumentParser:
     waivers_commands.register(sub)
     status_commands.register(sub)
     rules_commands.register(sub)
+    completion_commands.register(sub)
+    _share_log_options(parser)
     return parser
+
+
+def _add_log_options(parser: argparse.ArgumentParser) -> None:
+    """`-v`, `-q` and `--log-format`, before the subcommand or after it: every parser gets them, with
+    no default (`SUPPRESS`), so a subcommand's parser never overwrites what was given before it. A
+    subcommand that has its own `--quiet` keeps it (same meaning) and gains only `-q`."""
+    taken = parser._option_string_actions
+    options: list[tuple[tuple[str, ...], dict[str, object]]] = [
+        (
+            ("-v", "--verbose"),
+            {"action": "count", "dest": "log_verbose", "help": "debug detail (each API call)"},
+        ),
+        (
+            ("-q", "--quiet"),
+            {"action": "store_true", "dest": "log_quiet", "help": "warnings and errors only"},
+        ),
+        (
+            ("--log-format",),
+            {"choices": LOG_FORMATS, "dest": "log_format", "help": "stderr as text lines or JSON lines"},
+        ),
+    ]
+    for flags, settings in options:
+        free = [flag for flag in flags if flag not in taken]
+        if free:
+            parser.add_argument(*free, default=argparse.SUPPRESS, **settings)  # type: ignore[arg-type]
+
+
+def _share_log_options(parser: argparse.ArgumentParser) -> None:
+    _add_log_options(parser)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in {id(p): p for p in action.choices.values()}.values():
+                _share_log_options(sub)
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """The `backstop` logger for this run: a subcommand's own `--quiet` is `-q` too."""
+    quiet = bool(getattr(args, "log_quiet", False) or getattr(args, "quiet", False))
+    configure(level_for(getattr(args, "log_verbose", 0) or 0, quiet), getattr(args, "log_format", "text"))
 
 
 def _resolve_project_dir(args: argparse.Namespace) -> None:
@@ -381,7 +425,9 @@ def _resolve_project_dir(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    completion_commands.complete(parser)
     args = parser.parse_args(argv)
+    _configure_logging(args)
     try:
         _resolve_project_dir(args)
         result: int = args.handler(args)

@@ -25,6 +25,7 @@ from tests.fakes.drill_world import (
 )
 from tests.fakes.mongo import SnapshotReplicaSet
 from tests.json_documents import assert_valid
+from tests.log_support import logged
 
 
 @pytest.fixture()
@@ -402,8 +403,8 @@ def test_a_sharded_cluster_is_attested_from_its_sharded_snapshots_by_inference(
         assert {r["attestation"]["method"] for r in stored} == {"inferred"}
         assert world.atlas.calls("GET", "/databases") == []
         assert len(world.atlas.calls("GET", "/backup/snapshots/shardedClusters")) == 1
-    assert err.splitlines()[0] == (
-        "[backstop] cluster cartie-prod is a sharded cluster of 2 shard(s): its snapshots come from "
+    assert logged(err)[0] == (
+        "cluster cartie-prod is a sharded cluster of 2 shard(s): its snapshots come from "
         "/backup/snapshots/shardedClusters, and tenants are attested by inference (the cluster is sharded, "
         "and Atlas documents snapshot contents (GET .../backup/snapshots/{snapshotId}/databases) for "
         "replica-set snapshots only)"

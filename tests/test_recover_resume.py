@@ -17,6 +17,7 @@ from backstop.operations.recover.store import RECOVERY_LOCKS, RECOVERY_LOG
 from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
 from tests.json_documents import assert_valid
+from tests.log_support import logged
 from tests.test_recover import (
     LOSS,
     _drop_tenant,
@@ -357,6 +358,6 @@ def test_a_write_back_reports_documents_done_rate_and_eta(
     audited.production_wrapper = TwoSecondsABatch
     code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
     assert code == 0, out + err
-    progress = [line for line in err.splitlines() if "documents checked" in line]
-    assert progress[0].startswith("[backstop] customers: 14/79 documents checked, 7 documents/s, ETA ")
-    assert progress[-1] == "[backstop] reviews: 79/79 documents checked, 13 documents/s"
+    progress = [line for line in logged(err) if "documents checked" in line]
+    assert progress[0].startswith("customers: 14/79 documents checked, 7 documents/s, ETA ")
+    assert progress[-1] == "reviews: 79/79 documents checked, 13 documents/s"

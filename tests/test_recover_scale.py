@@ -16,6 +16,7 @@ from backstop.operations.recover.diffs import RECOVERY_DIFFS
 from backstop.operations.recover.store import RECOVERY_LOG
 from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
+from tests.log_support import logged
 from tests.test_recover import _drop_tenant, _empty_orders, incident_args, loss_args, restore, run, steps
 
 EXECUTE = ("--execute", "--confirm", "tenant_acme")
@@ -214,10 +215,10 @@ def test_each_atlas_429_wait_during_the_pre_cutover_snapshot_is_one_progress_lin
     audited.atlas.inject("429", times=2, method="GET", path_contains="/backup/snapshots/", retry_after="7")
     code, out, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
     assert code == 0, out + err
-    waits = [line for line in err.splitlines() if "Retry-After" in line]
+    waits = [line for line in logged(err) if "Retry-After" in line]
     assert len(waits) == 2
     for attempt, line in enumerate(waits, start=2):
-        assert line.startswith("[backstop] Atlas GET /api/atlas/v2/groups/")
+        assert line.startswith("Atlas GET /api/atlas/v2/groups/")
         assert "/clusters/cartie-prod/backup/snapshots/" in line and "HTTP 429" in line
         assert line.endswith(f"; waiting 7 s (Retry-After) before attempt {attempt} of 8")
     assert audited.source["tenant_acme"]["orders"].count_documents({}) == 40
@@ -269,5 +270,5 @@ def test_503s_past_the_budget_when_verify_looks_at_the_restore_job_say_it_keeps_
         f"; restore job {job} keeps running in Atlas: pick it up with `backstop recover verify --stack prod "
         f"--incident {incident}`"
     )
-    waits = [line for line in err.splitlines() if line.startswith("[backstop] Atlas GET ")]
+    waits = [line for line in logged(err) if line.startswith("Atlas GET ")]
     assert len(waits) == 7 and all("HTTP 503" in w and "(backoff)" in w for w in waits)

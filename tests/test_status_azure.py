@@ -4,6 +4,8 @@ storage `geoReplicationStats` (GET with `$expand=geoReplicationStats`), the blob
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -193,6 +195,22 @@ def test_clean_azure_estate_every_objective_ok(
     assert (sync["seconds"], sync["evidence"]["timestamp"]) == (720.0, utc_iso(NOW - timedelta(minutes=12)))
     assert (ACCOUNT, "api-version=2024-01-01&%24expand=geoReplicationStats") in arm.gets
     assert outcome.code == 0, outcome.stdout
+
+
+def test_verbose_json_logs_each_azure_call_and_the_probe_progress(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arm: FakeArm
+) -> None:
+    estate(arm)
+    outcome = status(monkeypatch, tmp_path, arm, extra=("-v", "--log-format", "json"))
+    assert outcome.code == 0, outcome.stderr
+    records = [json.loads(line) for line in outcome.stderr.splitlines()]
+    calls = [r for r in records if r["logger"] == "backstop.clients.arm"]
+    arm_calls = [path for path, _ in arm.gets if not path.startswith("/_app/")]  # not the health probes
+    assert sorted((r["path"], r["status"]) for r in calls) == sorted((path, 200) for path in arm_calls)
+    assert {r["level"] for r in calls} == {"DEBUG"}
+    progress = [r for r in records if r["logger"] == "backstop.operations.status.probe"]
+    assert progress and progress[-1]["level"] == "INFO" and progress[-1]["step"] == "status"
+    assert re.fullmatch(r"asked (\d+) of \1 \(.*azure \d+.*\)", progress[-1]["message"])
 
 
 def test_a_secondary_that_last_synced_over_an_hour_ago_is_a_breach(

@@ -14,6 +14,7 @@ No secret (webhook URL, token, callback URL) ever appears in a result.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from urllib.parse import urlsplit
 import requests
 
 Status = Literal["delivered", "failed", "skipped", "not-supported"]
+logger = logging.getLogger(__name__)
+
 TEST_MARK = "[backstop test]"
 # A bearer token for ARM handed in by the caller (CI), used before any Azure identity is tried.
 ARM_TOKEN_ENV = "AZURE_ACCESS_TOKEN"
@@ -105,6 +108,14 @@ class AzureMonitor:
             )
         except requests.RequestException as exc:
             raise ArmError(f"could not reach Azure Resource Manager: {type(exc).__name__}") from None
+        path = urlsplit(url).path
+        logger.debug(
+            "Azure %s %s: HTTP %s",
+            method,
+            path,
+            response.status_code,
+            extra={"method": method, "path": path, "status": response.status_code},
+        )
         if response.status_code >= 400:
             raise ArmError(f"Azure answered {response.status_code} {_arm_error(response)}")
         return response

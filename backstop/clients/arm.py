@@ -8,6 +8,7 @@ code (`AuthorizationFailed` says which action was missing). Nothing here writes.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -16,6 +17,8 @@ from typing import Any
 import requests
 
 from backstop.clients.cloud import CloudCallError, kind_of_status
+
+logger = logging.getLogger(__name__)
 
 ARM_ENDPOINT = "https://management.azure.com"
 
@@ -74,6 +77,9 @@ class ArmReader:
                     f"{call}: cannot connect: {type(error).__name__}", "unreachable"
                 ) from None
             status = response.status_code
+            logger.debug(
+                "Azure GET %s: HTTP %s", path, status, extra={"method": "GET", "path": path, "status": status}
+            )
             if status < 400:
                 body: dict[str, Any] = response.json() if response.content else {}
                 return body

@@ -36,6 +36,7 @@ the transport would only spread one contract over two files.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import threading
@@ -51,6 +52,8 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth, HTTPDigestAuth
 
 from backstop.ground.errors import BackstopError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://cloud.mongodb.com"
 API_PREFIX = "/api/atlas/v2"
@@ -427,8 +430,12 @@ class AtlasClient:
     # --- transport ------------------------------------------------------------------------------------
 
     def _say(self, line: str) -> None:
+        """A retry or a wait: to the caller's progress callback, else to this module's logger, so a
+        rate-limited recovery step says why it is waiting even when its command passed no callback."""
         if self.progress is not None:
             self.progress(line)
+        else:
+            logger.info(line)
 
     def _send(
         self,
@@ -475,6 +482,14 @@ class AtlasClient:
                 last = what
             else:
                 status = last_status = response.status_code
+                logger.debug(
+                    "Atlas %s %s%s: HTTP %s",
+                    method,
+                    API_PREFIX,
+                    path,
+                    status,
+                    extra={"method": method, "path": API_PREFIX + path, "status": status},
+                )
                 if status in RATE_LIMIT_STATUSES:
                     retry_after = retry_after_seconds(response)
                     if status == 503 and not read:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -136,14 +135,6 @@ def one_line_mongo_errors(
             raise EvidenceError(f"MongoDB: {one_line(exc)}") from None
 
     return run
-
-
-def progress_printer(quiet: bool) -> Callable[[str], None]:
-    def say(line: str) -> None:
-        if not quiet:
-            print(f"[backstop] {line.rstrip()}", file=sys.stderr, flush=True)
-
-    return say
 
 
 def common_arguments(parser: argparse.ArgumentParser) -> None:

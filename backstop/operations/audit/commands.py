@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from typing import Any
 
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
+from backstop.ground.logs import progress
 from backstop.restore import runtime
 from backstop.restore.runtime import (
     atlas_client,
     common_arguments,
     evidence_database,
     one_line_mongo_errors,
-    progress_printer,
     stack_configs,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
@@ -26,7 +29,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from backstop.report.evidence import ENV_SOURCE_URI, env_uri
 
     cfg, _ = stack_configs(args)
-    say = progress_printer(False)
+    say = progress(logger, step="audit", stack=args.stack)
     atlas = atlas_client(say)
     source_uri = env_uri(ENV_SOURCE_URI, runtime.RUNTIME.env)
     evidence = evidence_database(cfg)

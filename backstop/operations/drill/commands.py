@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from datetime import timedelta
 from typing import Any
@@ -11,15 +12,17 @@ from typing import Any
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
+from backstop.ground.logs import progress
 from backstop.restore import runtime
 from backstop.restore.runtime import (
     atlas_client,
     common_arguments,
     evidence_database,
     one_line_mongo_errors,
-    progress_printer,
     stack_configs,
 )
+
+logger = logging.getLogger(__name__)
 
 # --- drill ----------------------------------------------------------------------------------------------
 
@@ -37,7 +40,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     from backstop.report.evidence import DRILL_RESULTS_COLLECTION
 
     cfg, prod = stack_configs(args)
-    say = progress_printer(args.quiet)
+    say = progress(logger, step="drill", stack=args.stack)
     atlas = atlas_client(say)
     evidence = evidence_database(cfg)
     options = DrillOptions(
@@ -105,7 +108,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     stacks = runtime.RUNTIME.stacks()
     now = runtime.RUNTIME.clock()
     ttl = timedelta(hours=cfg.drill.ttl_hours)
-    say = progress_printer(args.quiet)
+    say = progress(logger, step="drill-sweep", stack=args.stack)
     failures = 0
     expired = 0
     seen: list[dict[str, Any]] = []

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import timedelta
 from typing import Any
 
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.ground.logs import progress
 from backstop.operations.recover.text import terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def _deployed(args: argparse.Namespace) -> tuple[dict[str, Any] | None, str | None]:
@@ -38,7 +42,7 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     now = runtime.RUNTIME.clock()
     ttl = timedelta(hours=cfg.recover.ttl_hours)
     live = cfg.recover.connection_target
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="cleanup", stack=args.stack, incident=args.incident)
     seen: list[dict[str, str]] = []
 
     def report(action: str, name: str, line: str) -> None:

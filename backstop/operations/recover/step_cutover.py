@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import re
 import shlex
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 from backstop.config import SRV_HOST_PATTERN
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.ground.logs import progress
 from backstop.operations.recover.steps import (
     ENV_CUTOVER_URI,
     EXIT_INTERRUPTED,
@@ -21,6 +23,8 @@ from backstop.operations.recover.steps import (
 )
 from backstop.operations.recover.text import shown, terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_cutover(args: argparse.Namespace) -> int:
@@ -149,7 +153,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         if args.execute
         else (env.get(ENV_CUTOVER_URI) or env_uri(ENV_SOURCE_URI, env))
     )
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="cutover", stack=args.stack, incident=incident.incident_id)
     atlas = runtime.atlas_client(say)  # reports each 429/503 wait, as the drill does
     if args.execute:
         source = atlas.cluster(
@@ -271,7 +275,7 @@ def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:
         switch_connection_target,
     )
 
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="cutover", stack=args.stack, incident=incident.incident_id)
     resume = f"backstop recover verify --stack {args.stack} --incident {incident.incident_id}"
     if log.last("restore-finished") is None and not restore_finished(
         incident, log, runtime.atlas_client(say), resume

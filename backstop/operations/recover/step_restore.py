@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from datetime import timedelta
 from typing import Any
 
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
+from backstop.ground.logs import progress
 from backstop.operations.recover.steps import EXIT_INTERRUPTED, drill_results, plan_of
 from backstop.operations.recover.text import terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
@@ -48,7 +52,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
     if not args.incident and not (args.loss and args.database and args.at):
         raise UsageError("recover restore needs --loss, --database and --at (or --incident to resume one)")
     cfg, prod = runtime.stack_configs(args)
-    say = runtime.progress_printer(args.quiet)
+    say = progress(logger, step="restore", stack=args.stack, incident=args.incident)
     atlas = runtime.atlas_client(say)  # reports each 429/503 wait, as the drill does
     evidence = runtime.evidence_database(cfg)
     ensure_log_indexes(evidence)
@@ -77,6 +81,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         say(f"resuming incident {resumed} (its restore had not finished; --new opens another incident)")
     else:
         incident, log = open_incident(plan, evidence, runtime.RUNTIME.clock)
+    say = progress(logger, step="restore", stack=args.stack, incident=incident.incident_id)
     say(
         f"incident {incident.incident_id}: {plan.request.describe()}, {plan.mode} restore of "
         f"{plan.source_cluster} into {incident.stack_name}"

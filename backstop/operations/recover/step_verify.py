@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from typing import Any
 
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.ground.logs import progress
 from backstop.operations.recover.steps import (
     incident_of,
     latest_manifest,
@@ -16,6 +18,8 @@ from backstop.operations.recover.steps import (
 )
 from backstop.operations.recover.text import shown, terminal_safe
 from backstop.restore import runtime
+
+logger = logging.getLogger(__name__)
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -40,7 +44,8 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     )
     from backstop.report.evidence import ENV_SOURCE_URI, env_uri
 
-    atlas = runtime.atlas_client(runtime.progress_printer(False))  # each 429/503 wait on stderr
+    say = progress(logger, step="verify", stack=args.stack, incident=incident.incident_id)
+    atlas = runtime.atlas_client(say)  # each 429/503 wait on stderr
     if not restore_finished(
         incident,
         log,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -33,7 +34,9 @@ from backstop.ground.documents import utc_iso
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir, write_output
+from backstop.ground.logs import progress
 
+logger = logging.getLogger(__name__)
 MECHANISM = "slot_swap"
 STAGING_SLOT = "staging"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
@@ -367,10 +370,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     plan = plan_rollback(cfg, stack=args.stack, env=RUNTIME.env, app=args.app)
     evidence_uri = env_uri(ENV_EVIDENCE_URI, RUNTIME.env)  # before anything is swapped
 
-    def say(line: str) -> None:
-        if not args.quiet:
-            print(f"[backstop] {line}", file=sys.stderr, flush=True)
-
+    say = progress(logger, step="drill-rollback", stack=args.stack, app=plan.app)
     io = RollbackIO(
         client=RUNTIME.client(plan.subscription_id),
         probe=RUNTIME.probe,

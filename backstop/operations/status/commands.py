@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -23,11 +23,13 @@ from typing import Any, Generic, TypeVar
 from backstop.config import Environment
 from backstop.ground.errors import UsageError
 from backstop.ground.files import PROJECT_DIR_HELP
+from backstop.ground.logs import progress
 from backstop.operations.status.probe import DEFAULT_WORKERS, Probe, run_probes
 from backstop.operations.status.rows import FORMATS, StatusReport, render, rows_in_order
 from backstop.policy.targets import PolicyTargets
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 
 class Lazy(Generic[T]):
@@ -107,7 +109,7 @@ def _atlas_client(runtime: Runtime) -> Any:
 
     options: dict[str, Any] = {
         "retry": RetryPolicy(max_attempts=4, max_wait=60.0),
-        "progress": lambda line: print(f"backstop status: {line}", file=sys.stderr, flush=True),
+        "progress": progress(logger, step="status"),
     }
     if runtime.sleep is not None:
         options["sleep"] = runtime.sleep
@@ -140,7 +142,7 @@ def collect(
     settings: tuple[Environment, int, str],
     runtime: Runtime,
     workers: int = DEFAULT_WORKERS,
-    progress: Any = True,
+    show_progress: bool = True,
 ) -> StatusReport:
     """Every objective's row for the live resources of one stack."""
     # The clouds' clients load only when `status` runs, not with every `backstop` command.
@@ -166,7 +168,7 @@ def collect(
             "nothing to measure"
         )
     probes += evidence.probes(Lazy(lambda: _evidence(runtime, database)), now)
-    rows = run_probes(probes, workers=workers, progress=progress)
+    rows = run_probes(probes, workers=workers, progress=show_progress)
     return StatusReport(stack, now(), rows_in_order(rows))
 
 

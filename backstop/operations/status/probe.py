@@ -7,16 +7,18 @@ reason. A probe never writes; it only reads.
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TextIO
+from typing import Any
 
 from backstop.clients.cloud import CloudCallError
 from backstop.ground.errors import BackstopError
 from backstop.operations.status.rows import Row
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 16
 
@@ -67,13 +69,12 @@ def run_probes(
     probes: Sequence[Probe],
     *,
     workers: int = DEFAULT_WORKERS,
-    progress: TextIO | bool | None = True,
+    progress: bool = True,
 ) -> list[Row]:
     """Every probe's rows; a probe that failed yields `unknown` rows for its objectives, with the reason.
 
-    At most `workers` calls are in flight; progress (done / total per cloud) goes to `progress` (True:
-    this moment's stderr; False or None: nowhere)."""
-    stream = sys.stderr if progress is True else progress or None
+    At most `workers` calls are in flight; progress (done / total per cloud) is logged at INFO when
+    `progress` is true."""
     rows: list[Row] = []
     total = len(probes)
     if not total:
@@ -90,7 +91,7 @@ def run_probes(
                 reason = unknown_reason(error)
                 rows.extend(objective.unknown(reason) for objective in probe.objectives)
             done[probe.cloud] = done.get(probe.cloud, 0) + 1
-            if stream is not None and (count % step == 0 or count == total):
+            if progress and (count % step == 0 or count == total):
                 clouds = ", ".join(f"{cloud} {n}" for cloud, n in sorted(done.items()))
-                print(f"backstop status: asked {count} of {total} ({clouds})", file=stream, flush=True)
+                logger.info(f"asked {count} of {total} ({clouds})", extra={"step": "status"})
     return rows
