@@ -33,7 +33,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         result_document,
         summary_markdown,
     )
-    from backstop.report.evidence import DRILL_RESULTS_COLLECTION
+    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, append_drill_result
 
     cfg, prod = stack_configs(args)
     say = progress_printer(args.quiet)
@@ -68,7 +68,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     document = result_document(plan, outcome)
     recorded = True
     try:
-        evidence[DRILL_RESULTS_COLLECTION].insert_one(dict(document))
+        document = append_drill_result(evidence, document, now=runtime.RUNTIME.clock())
     except Exception as exc:
         recorded = False
         print(f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {exc}", file=sys.stderr)
