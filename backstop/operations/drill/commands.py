@@ -130,6 +130,31 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """`drill verify`: the `backup_drill_results` chain checked as `audit verify` checks the audit log."""
+    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, accept_legacy, read_drill_results
+
+    cfg, _ = stack_configs(args)
+    evidence = evidence_database(cfg)
+    now = runtime.RUNTIME.clock()
+    if args.accept_legacy:
+        for entry in accept_legacy(evidence, now):
+            print(f"adopted {entry.get('drillId')}: legacy entry chained as record #{entry['sequence']}")
+    drills = read_drill_results(evidence, now, expected_head=args.head)
+    status = drills.status
+    for note in drills.notes()[1 if status.broken else 0 :]:
+        print(f"backstop: {note}", file=sys.stderr)
+    if status.broken is not None:
+        print(f"backstop: TAMPERED: {status.broken.line()}", file=sys.stderr)
+        print(f"FAILED: {DRILL_RESULTS_COLLECTION} chain broken at record #{status.broken.sequence}")
+        return EXIT_VIOLATIONS
+    print(
+        f"PASSED: {DRILL_RESULTS_COLLECTION} chain intact, {status.records} record(s), "
+        f"head #{status.head_sequence} {status.head_hash}"
+    )
+    return EXIT_OK
+
+
 # --- argument parsing -----------------------------------------------------------------------------------
 
 
@@ -171,4 +196,17 @@ def register(subparsers: Any) -> Any:
     )
     sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
     sweep.set_defaults(handler=_cmd_sweep)
+    verify = drill_sub.add_parser(
+        "verify", help="recompute the backup_drill_results hash chain; exit 1 on tampering"
+    )
+    common_arguments(verify)
+    verify.add_argument(
+        "--head", help="a head hash published earlier (drill summary): it must still be there"
+    )
+    verify.add_argument(
+        "--accept-legacy",
+        action="store_true",
+        help="append the unchained entries written before the chain existed to it (listed, never deleted)",
+    )
+    verify.set_defaults(handler=one_line_mongo_errors(_cmd_verify))
     return drill_sub
