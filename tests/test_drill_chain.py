@@ -117,3 +117,39 @@ def test_accept_legacy_chains_unchained_entries_without_deleting_them(
     assert out.startswith("adopted legacy: legacy entry chained as record #4\n")
     stored = read_drill_results(chained.evidence, NOW)
     assert (stored.unchained, stored.trusted[-1]["drillId"]) == ([], "legacy")
+
+
+def test_sweep_force_destroys_a_killed_drill_s_stack_before_its_expiry_and_refuses_anything_else(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import timedelta
+
+    from backstop.restore.stacks import DrillStackInfo
+
+    killed = "drill-20260518-060000-1a2b3c"
+    with DrillWorld(tmp_path) as world:
+        world.stacks.stacks[killed] = DrillStackInfo(killed, NOW + timedelta(hours=5))
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
+        for name, why in (
+            ("prod", "not a drill stack name (drill-YYYYMMDD-HHMMSS-<id>)"),
+            (
+                "drill-20260518-060000-ffffff",
+                "not a drill stack of this project (see `drill sweep --dry-run`)",
+            ),
+        ):
+            code, out, _ = run(capsys, *world.args("drill", "sweep", "--stack", "prod", "--force", name))
+            assert (code, out) == (
+                2,
+                f"backstop: refused {name}: {why}\nFAILED: refused 1 stack name(s); nothing destroyed\n",
+            )
+        assert killed in world.stacks.stacks
+        code, out, _ = run(capsys, *world.args("drill", "sweep", "--stack", "prod"))
+        assert (
+            f"keep   {killed}" in out and killed in world.stacks.stacks
+        )  # not expired: plain sweep keeps it
+        code, out, _ = run(capsys, *world.args("drill", "sweep", "--stack", "prod", "--force", killed))
+        assert (code, out) == (
+            0,
+            f"destroyed {killed}: forced before its expiry\nPASSED: destroyed 1 drill stack(s) by --force\n",
+        )
+        assert ("destroy", killed) in world.stacks.calls

@@ -8,7 +8,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
-from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.ground.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
 from backstop.restore import runtime
 from backstop.restore.runtime import (
@@ -105,6 +105,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     now = runtime.RUNTIME.clock()
     ttl = timedelta(hours=cfg.drill.ttl_hours)
     say = progress_printer(args.quiet)
+    if args.force:
+        return _force_sweep(args, stacks, say)
     failures = 0
     expired = 0
     for info in sorted(stacks.list(), key=lambda i: i.name):
@@ -155,6 +157,44 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _force_sweep(args: argparse.Namespace, stacks: Any, say: Any) -> int:
+    """`drill sweep --force NAME`: a killed drill's stack before its expiry. Only a stack named as a drill
+    names its stacks (`drill-YYYYMMDD-HHMMSS-<hex>`) and listed among the drill stacks is destroyed; a
+    production, recovery or any other name is refused in one line and nothing is destroyed."""
+    from backstop.restore.stacks import created_from_name, destroy_stack
+
+    listed = {info.name.rsplit("/", 1)[-1]: info for info in stacks.list()}
+    chosen = []
+    for name in args.force:
+        short = name.rsplit("/", 1)[-1]
+        if created_from_name(short) is None or "prod" in short.lower():
+            print(f"backstop: refused {name}: not a drill stack name (drill-YYYYMMDD-HHMMSS-<id>)")
+        elif short not in listed:
+            print(
+                f"backstop: refused {name}: not a drill stack of this project (see `drill sweep --dry-run`)"
+            )
+        else:
+            chosen.append(listed[short])
+    if len(chosen) != len(args.force):
+        print(f"FAILED: refused {len(args.force) - len(chosen)} stack name(s); nothing destroyed")
+        return EXIT_BAD_INPUT
+    if args.dry_run:
+        for info in chosen:
+            print(f"force  {info.name}: would be destroyed (dry run)")
+        print(f"PASSED: would destroy {len(chosen)} drill stack(s)")
+        return EXIT_OK
+    failures = 0
+    for info in chosen:
+        if destroy_stack(stacks, info, say):
+            print(f"destroyed {info.name}: forced before its expiry")
+        else:
+            failures += 1
+    print(
+        f"{'FAILED' if failures else 'PASSED'}: destroyed {len(chosen) - failures} drill stack(s) by --force"
+    )
+    return EXIT_VIOLATIONS if failures else EXIT_OK
+
+
 # --- argument parsing -----------------------------------------------------------------------------------
 
 
@@ -193,6 +233,12 @@ def register(subparsers: Any) -> Any:
     common_arguments(sweep)
     sweep.add_argument(
         "--dry-run", action="store_true", help="list the expired drill stacks, destroy nothing"
+    )
+    sweep.add_argument(
+        "--force",
+        action="append",
+        metavar="NAME",
+        help="destroy this drill stack now, before its expiry (a killed drill's); repeatable",
     )
     sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
     sweep.set_defaults(handler=_cmd_sweep)
