@@ -49,6 +49,9 @@ def write_sample(target: Path) -> Path:
                 == 0
             )
             [incident] = world.evidence["recovery_log"].distinct("incidentId")
+            at = ["--stack", "prod", "--incident", incident]
+            assert quiet(*world.args("recover", "verify", *at)) == 0
+            assert quiet(*world.args("recover", "cutover", *at, "--execute", "--confirm", "tenant_acme")) == 0
             world.clock.advance(hours=2)
             notified = utc_iso(loss + timedelta(minutes=40))
             ids = ["--stack", "prod", "--incident", incident, "--tenants-notified-at", notified]

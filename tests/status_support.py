@@ -19,6 +19,7 @@ from backstop.ground import tokens
 from backstop.ground.documents import utc_iso
 from backstop.ground.resources import Resource
 from backstop.operations.status import commands
+from backstop.report.evidence import append_drill_result
 from tests.policy_support import to_export
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -60,8 +61,10 @@ def evidence_store(
             {"sequence": 1, "recordedAt": utc_iso(now - audit_age), "tenantDatabase": "tenant_a"}
         )
     if drill_age is not None:
-        database["backup_drill_results"].insert_one(
-            {"drillId": "d1", "finishedAt": utc_iso(now - drill_age), "tenantDatabase": "tenant_a"}
+        append_drill_result(
+            database,
+            {"drillId": "d1", "finishedAt": utc_iso(now - drill_age), "tenantDatabase": "tenant_a"},
+            now=now,
         )
     return client
 

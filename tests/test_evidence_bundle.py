@@ -121,7 +121,7 @@ def test_a_clean_quarter_passes_with_every_file_listed_and_verifies(
     stores = {s["collection"]: s for s in document["stores"]}
     assert (stores[AUDIT_COLLECTION]["entries"], stores[AUDIT_COLLECTION]["lastHash"]) == (39, head)
     assert stores[AUDIT_COLLECTION]["verified"] is True
-    assert stores["backup_drill_results"]["verified"] is None  # not a chain: the manifest pins it
+    assert stores["backup_drill_results"]["verified"] is True  # hash-chained like the audit log
 
     # Every file listed in the manifest with its SHA-256, the zip holding the same files.
     assert files(out) == FILES

@@ -15,7 +15,7 @@ from backstop.ground import tokens
 from backstop.ground.documents import document_hash, utc_iso
 from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
 from backstop.program.stack import application_database
-from backstop.report.evidence import DRILL_RESULTS_COLLECTION, verify_chain
+from backstop.report.evidence import append_drill_result, verify_chain
 from backstop.restore import runtime
 from tests.conftest import ROOT
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID, STAGING_PROJECT_ID, default_drill, write_project
@@ -195,35 +195,33 @@ def test_without_continuous_backup_a_record_loss_falls_back_to_a_snapshot_and_mi
 def test_the_expected_time_is_the_last_drill_measurement_of_that_mechanism(
     audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    results = audited.evidence[DRILL_RESULTS_COLLECTION]
-    results.insert_many(
-        [
-            {
-                "drillId": "old",
-                "mechanism": "oplog_replay",
-                "timeToRestoreSeconds": 600,
-                "finishedAt": "2026-02-18",
-            },
-            {
-                "drillId": "q2",
-                "mechanism": "oplog_replay",
-                "timeToRestoreSeconds": 2700,
-                "finishedAt": "2026-05-10",
-            },
-            {
-                "drillId": "bad",
-                "mechanism": "oplog_replay",
-                "timeToRestoreSeconds": None,
-                "finishedAt": "2026-05-11",
-            },
-            {
-                "drillId": "snap",
-                "mechanism": "snapshot_restore",
-                "timeToRestoreSeconds": 99,
-                "finishedAt": "2026-05-18",
-            },
-        ]
-    )
+    for result in [
+        {
+            "drillId": "old",
+            "mechanism": "oplog_replay",
+            "timeToRestoreSeconds": 600,
+            "finishedAt": "2026-02-18",
+        },
+        {
+            "drillId": "q2",
+            "mechanism": "oplog_replay",
+            "timeToRestoreSeconds": 2700,
+            "finishedAt": "2026-05-10",
+        },
+        {
+            "drillId": "bad",
+            "mechanism": "oplog_replay",
+            "timeToRestoreSeconds": None,
+            "finishedAt": "2026-05-11",
+        },
+        {
+            "drillId": "snap",
+            "mechanism": "snapshot_restore",
+            "timeToRestoreSeconds": 99,
+            "finishedAt": "2026-05-16",
+        },
+    ]:
+        append_drill_result(audited.evidence, result, now=NOW)
     expected = plan_json(audited, capsys, *loss_args("collection", collection="orders"))[
         "expectedTimeToRestore"
     ]

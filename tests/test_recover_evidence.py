@@ -7,13 +7,22 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from backstop.ground.documents import utc_iso
 from backstop.operations.recover.store import INCIDENT_REGISTRY, RECOVERY_LOG
-from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
+from backstop.report.evidence import (
+    AUDIT_COLLECTION,
+    DRILL_RESULTS_COLLECTION,
+    EvidenceError,
+    append_drill_result,
+    append_record,
+    verify_records,
+)
 from backstop.restore import runtime
+from tests.fakes.drill_world import NOW
 from tests.fakes.recover_world import RecoverWorld
 from tests.json_documents import assert_valid
 from tests.test_recover import LOSS, _drop_tenant, _empty_orders, incident_args, loss_args, restore, run
@@ -63,33 +72,87 @@ def test_verify_registry_checks_the_chain_and_a_published_head(
     assert (code, out) == (1, f"FAILED: {INCIDENT_REGISTRY} chain broken at record #1\n")
 
 
-def test_a_drill_result_from_the_future_is_not_a_measurement(
-    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
-) -> None:
-    audited.evidence[DRILL_RESULTS_COLLECTION].insert_many(
-        [
-            {
-                "drillId": "q1",
-                "mechanism": "oplog_replay",
-                "timeToRestoreSeconds": 2400,
-                "finishedAt": "2026-05-10",
-            },
-            {
-                "drillId": "forged",
-                "mechanism": "oplog_replay",
-                "timeToRestoreSeconds": 3,
-                "finishedAt": "2099-01-01T00:00:00Z",
-            },
-        ]
-    )
+FORGED = {
+    "drillId": "forged",
+    "mechanism": "oplog_replay",
+    "timeToRestoreSeconds": 3,
+    "finishedAt": "2099-01-01T00:00:00Z",
+}
+
+
+def _plan(audited: RecoverWorld, capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     out = run(
         capsys,
         *audited.args("recover", "plan", *loss_args("collection", collection="orders"), "--format", "json"),
     )[1]
-    plan = json.loads(out)
+    plan: dict[str, Any] = json.loads(out)
+    return plan
+
+
+def test_a_forged_drill_inserted_by_hand_is_not_the_last_drill(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 26: a 3-second drill dated 2099 inserted by hand was "measured by the last drill"."""
+    q1 = {
+        "drillId": "q1",
+        "mechanism": "oplog_replay",
+        "timeToRestoreSeconds": 2400,
+        "finishedAt": "2026-05-10",
+    }
+    append_drill_result(audited.evidence, q1, now=NOW)
+    audited.evidence[DRILL_RESULTS_COLLECTION].insert_one(dict(FORGED))
+    plan = _plan(audited, capsys)
     assert plan["expectedTimeToRestore"]["seconds"] == 2400.0
     assert plan["expectedTimeToRestore"]["basis"] == "measured by the last drill (q1, finished 2026-05-10)"
-    assert "drill result forged finished 2099-01-01T00:00:00Z is not used: in the future" in plan["notes"]
+    assert (
+        f"{DRILL_RESULTS_COLLECTION}: 1 unchained (legacy) entry not used (forged): "
+        "`backstop drill verify --accept-legacy` adds them to the chain"
+    ) in plan["notes"]
+
+
+def test_a_forged_drill_with_a_recomputed_chain_from_the_future_is_flagged_and_not_used(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    q1 = {
+        "drillId": "q1",
+        "mechanism": "oplog_replay",
+        "timeToRestoreSeconds": 2400,
+        "finishedAt": "2026-05-10",
+    }
+    append_drill_result(audited.evidence, q1, now=NOW)
+    with pytest.raises(EvidenceError, match=r"drill forged finished 2099-01-01T00:00:00Z, after now"):
+        append_drill_result(audited.evidence, FORGED, now=NOW)
+    collection = audited.evidence[DRILL_RESULTS_COLLECTION]
+    # Whoever can write to the store can recompute a link: the date still gives it away.
+    append_record(collection, FORGED, previous=verify_records(list(collection.find().sort("sequence", 1))))
+    plan = _plan(audited, capsys)
+    assert plan["expectedTimeToRestore"]["basis"] == "measured by the last drill (q1, finished 2026-05-10)"
+    assert (
+        f"{DRILL_RESULTS_COLLECTION} record #2 (forged) finished 2099-01-01T00:00:00Z, in the future: "
+        "not a measurement"
+    ) in plan["notes"]
+
+
+def test_a_drill_results_chain_broken_in_the_middle_is_not_used_and_names_its_first_broken_link(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for number, seconds in ((1, 2400), (2, 1800), (3, 1500)):
+        drill = {
+            "drillId": f"q{number}",
+            "mechanism": "oplog_replay",
+            "timeToRestoreSeconds": seconds,
+            "finishedAt": f"2026-0{number + 2}-10",
+        }
+        append_drill_result(audited.evidence, drill, now=NOW)
+    audited.evidence[DRILL_RESULTS_COLLECTION].update_one(
+        {"sequence": 2}, {"$set": {"timeToRestoreSeconds": 3}}
+    )
+    plan = _plan(audited, capsys)
+    assert plan["expectedTimeToRestore"]["basis"].startswith("seed estimate")
+    assert (
+        f"{DRILL_RESULTS_COLLECTION} record #2 (q2): its content does not match its recordHash (changed "
+        "after writing): no drill result is used until the chain is repaired (`backstop drill verify`)"
+    ) in plan["notes"]
 
 
 def test_a_tampered_audit_log_blocks_verify_unless_ignored_and_recorded(

@@ -245,6 +245,25 @@ def test_stale_audit_and_drill_evidence_are_breaches(monkeypatch: pytest.MonkeyP
     assert outcome.code == 1
 
 
+def test_a_forged_drill_from_2099_inserted_by_hand_is_not_the_last_drill(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Issue 26: the newest `finishedAt` was read whatever wrote it; a drill dated 2099 kept drill-age ok."""
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        store = evidence_store(drill_age=timedelta(days=200))
+        store["backstop"]["backup_drill_results"].insert_one(
+            {"drillId": "forged", "finishedAt": "2099-01-01T00:00:00Z", "timeToRestoreSeconds": 3}
+        )
+        outcome = status(monkeypatch, tmp_path, fake, evidence=store)
+    drill = outcome.rows()[("drill-age", "evidence:backup_drill_results")]
+    assert (drill["status"], drill["measured"]) == ("breach", "200 d")
+    assert drill["reason"].endswith(
+        "backup_drill_results: 1 unchained (legacy) entry not used (forged): "
+        "`backstop drill verify --accept-legacy` adds them to the chain"
+    )
+
+
 def test_an_open_incident_past_its_deadlines_is_a_breach(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

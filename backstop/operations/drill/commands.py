@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from backstop.ground.envelope import json_document
-from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.ground.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_VIOLATIONS
 from backstop.ground.files import write_output
 from backstop.ground.logs import progress
 from backstop.restore import runtime
@@ -37,7 +37,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
         result_document,
         summary_markdown,
     )
-    from backstop.report.evidence import DRILL_RESULTS_COLLECTION
+    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, append_drill_result
 
     cfg, prod = stack_configs(args)
     say = progress(logger, step="drill", stack=args.stack)
@@ -72,7 +72,7 @@ def _cmd_drill(args: argparse.Namespace) -> int:
     document = result_document(plan, outcome)
     recorded = True
     try:
-        evidence[DRILL_RESULTS_COLLECTION].insert_one(dict(document))
+        document = append_drill_result(evidence, document, now=runtime.RUNTIME.clock())
     except Exception as exc:
         recorded = False
         print(f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {exc}", file=sys.stderr)
@@ -109,6 +109,8 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     now = runtime.RUNTIME.clock()
     ttl = timedelta(hours=cfg.drill.ttl_hours)
     say = progress(logger, step="drill-sweep", stack=args.stack)
+    if args.force:
+        return _force_sweep(args, stacks, say)
     failures = 0
     expired = 0
     seen: list[dict[str, Any]] = []
@@ -146,6 +148,88 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(json_document("drill sweep", body))
     else:
         print(f"{'FAILED' if failures else 'PASSED'}: {verb} {expired - failures} expired drill stack(s)")
+    return EXIT_VIOLATIONS if failures else EXIT_OK
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    """`drill verify`: the `backup_drill_results` chain checked as `audit verify` checks the audit log."""
+    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, accept_legacy, read_drill_results
+
+    cfg, _ = stack_configs(args)
+    evidence = evidence_database(cfg)
+    now = runtime.RUNTIME.clock()
+    adopted = []
+    if args.accept_legacy:
+        for entry in accept_legacy(evidence, now):
+            adopted.append({"drillId": entry.get("drillId"), "sequence": entry["sequence"]})
+            if args.format == "text":
+                print(f"adopted {entry.get('drillId')}: legacy entry chained as record #{entry['sequence']}")
+    drills = read_drill_results(evidence, now, expected_head=args.head)
+    status = drills.status
+    notes = drills.notes()[1 if status.broken else 0 :]
+    for note in notes:
+        print(f"backstop: {note}", file=sys.stderr)
+    if status.broken is not None:
+        print(f"backstop: TAMPERED: {status.broken.line()}", file=sys.stderr)
+    if args.format == "json":
+        document = {**status.as_dict(DRILL_RESULTS_COLLECTION), "adopted": adopted, "notes": notes}
+        print(json_document("drill verify", document))
+        return EXIT_VIOLATIONS if status.broken is not None else EXIT_OK
+    if status.broken is not None:
+        print(f"FAILED: {DRILL_RESULTS_COLLECTION} chain broken at record #{status.broken.sequence}")
+        return EXIT_VIOLATIONS
+    print(
+        f"PASSED: {DRILL_RESULTS_COLLECTION} chain intact, {status.records} record(s), "
+        f"head #{status.head_sequence} {status.head_hash}"
+    )
+    return EXIT_OK
+
+
+def _force_sweep(args: argparse.Namespace, stacks: Any, say: Any) -> int:
+    """`drill sweep --force NAME`: a killed drill's stack before its expiry. Only a stack named as a drill
+    names its stacks (`drill-YYYYMMDD-HHMMSS-<hex>`) and listed among the drill stacks is destroyed; a
+    production, recovery or any other name is refused in one line and nothing is destroyed."""
+    from backstop.restore.stacks import created_from_name, destroy_stack
+
+    listed = {info.name.rsplit("/", 1)[-1]: info for info in stacks.list()}
+    chosen, refused = [], []
+    for name in args.force:
+        short = name.rsplit("/", 1)[-1]
+        if created_from_name(short) is None or "prod" in short.lower():
+            refused.append(f"refused {name}: not a drill stack name (drill-YYYYMMDD-HHMMSS-<id>)")
+        elif short not in listed:
+            refused.append(f"refused {name}: not a drill stack of this project (see `drill sweep --dry-run`)")
+        else:
+            chosen.append(listed[short])
+    if refused:
+        for line in refused:
+            print(f"backstop: {line}", file=sys.stderr)
+        print(f"backstop: refused {len(refused)} stack name(s); nothing destroyed", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    seen: list[dict[str, Any]] = []
+    failures = 0
+    for info in chosen:
+        expiry = info.expires_at and info.expires_at.isoformat()
+        if args.dry_run:
+            seen.append({"stack": info.name, "action": "would-force", "expiresAt": expiry})
+            line = f"force  {info.name}: would be destroyed (dry run)"
+        elif destroy_stack(stacks, info, say):
+            seen.append({"stack": info.name, "action": "forced", "expiresAt": expiry})
+            line = f"destroyed {info.name}: forced before its expiry"
+        else:
+            failures += 1
+            seen.append({"stack": info.name, "action": "failed", "expiresAt": expiry})
+            continue
+        if args.format == "text":
+            print(line)
+    if args.format == "json":
+        body = {"dryRun": bool(args.dry_run), "passed": not failures, "stacks": seen}
+        print(json_document("drill sweep", body))
+    elif args.dry_run:
+        print(f"PASSED: would destroy {len(chosen)} drill stack(s)")
+    else:
+        verdict = "FAILED" if failures else "PASSED"
+        print(f"{verdict}: destroyed {len(chosen) - failures} drill stack(s) by --force")
     return EXIT_VIOLATIONS if failures else EXIT_OK
 
 
@@ -191,7 +275,27 @@ def register(subparsers: Any) -> Any:
     sweep.add_argument(
         "--dry-run", action="store_true", help="list the expired drill stacks, destroy nothing"
     )
+    sweep.add_argument(
+        "--force",
+        action="append",
+        metavar="NAME",
+        help="destroy this drill stack now, before its expiry (a killed drill's); repeatable",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no Pulumi output on stderr")
     sweep.add_argument("--format", choices=["text", "json"], default="text")
     sweep.set_defaults(handler=_cmd_sweep)
+    verify = drill_sub.add_parser(
+        "verify", help="recompute the backup_drill_results hash chain; exit 1 on tampering"
+    )
+    common_arguments(verify)
+    verify.add_argument(
+        "--head", help="a head hash published earlier (drill summary): it must still be there"
+    )
+    verify.add_argument(
+        "--accept-legacy",
+        action="store_true",
+        help="append the unchained entries written before the chain existed to it (listed, never deleted)",
+    )
+    verify.add_argument("--format", choices=["text", "json"], default="text")
+    verify.set_defaults(handler=one_line_mongo_errors(_cmd_verify))
     return drill_sub

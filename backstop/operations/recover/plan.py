@@ -504,6 +504,7 @@ def plan_recovery(
     atlas: AtlasClient,
     clock: Callable[[], datetime],
     drill_results: Sequence[Mapping[str, Any]] | None = None,
+    drill_notes: Sequence[str] = (),
 ) -> RecoveryPlan:
     """Every decision of the recovery, checked against Atlas, before anything is created."""
     loss = LOSSES[request.loss]
@@ -605,6 +606,7 @@ def plan_recovery(
         snapshot = {key: snapshot[key] for key in keys if key in snapshot}
 
     objective = getattr(cfg.objectives, loss.scenario)
+    notes += drill_notes  # drill results not used: a broken chain, unchained or future entries
     expected, basis = _expected_time(cfg, loss, mode, drill_results, now, notes)
     region = cfg.atlas.backup.copy_region if loss.cross_region else cluster_cfg.region
     if loss.writes_back:

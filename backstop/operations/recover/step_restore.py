@@ -69,6 +69,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
             print(f"incident {resumed}: already restored")
             print(f"next: backstop recover verify --stack {args.stack} --incident {resumed}")
             return EXIT_OK
+        results, notes = drill_results(cfg)
         plan = plan_recovery(
             cfg,
             prod,
@@ -76,7 +77,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
             request=_resumed_request(incident),
             atlas=atlas,
             clock=runtime.RUNTIME.clock,
-            drill_results=drill_results(cfg),
+            drill_results=results,
+            drill_notes=notes,
         )
         say(f"resuming incident {resumed} (its restore had not finished; --new opens another incident)")
     else:

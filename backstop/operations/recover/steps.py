@@ -19,14 +19,15 @@ ENV_CUTOVER_URI = "BACKSTOP_CUTOVER_MONGODB_URI"
 EXIT_INTERRUPTED = 130
 
 
-def drill_results(cfg: Any) -> list[dict[str, Any]] | None:
-    """Drill measurements from the evidence store, or None when no evidence store is configured."""
-    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, ENV_EVIDENCE_URI
+def drill_results(cfg: Any) -> tuple[list[dict[str, Any]] | None, list[str]]:
+    """Drill measurements from the evidence store (None when no evidence store is configured): only
+    entries of an intact `backup_drill_results` chain, with one note per entry or break not used."""
+    from backstop.report.evidence import ENV_EVIDENCE_URI, read_drill_results
 
     if not runtime.RUNTIME.env.get(ENV_EVIDENCE_URI):
-        return None
-    evidence = runtime.evidence_database(cfg)
-    return list(evidence[DRILL_RESULTS_COLLECTION].find({}, {"_id": 0}))
+        return None, []
+    evidence = read_drill_results(runtime.evidence_database(cfg), runtime.RUNTIME.clock())
+    return evidence.trusted, evidence.notes()
 
 
 def _request(args: argparse.Namespace) -> Any:
@@ -48,6 +49,7 @@ def _request(args: argparse.Namespace) -> Any:
 def plan_of(args: argparse.Namespace, cfg: Any, prod: Any, atlas: Any) -> Any:
     from backstop.operations.recover.plan import plan_recovery
 
+    results, notes = drill_results(cfg)
     return plan_recovery(
         cfg,
         prod,
@@ -55,7 +57,8 @@ def plan_of(args: argparse.Namespace, cfg: Any, prod: Any, atlas: Any) -> Any:
         request=_request(args),
         atlas=atlas,
         clock=runtime.RUNTIME.clock,
-        drill_results=drill_results(cfg),
+        drill_results=results,
+        drill_notes=notes,
     )
 
 

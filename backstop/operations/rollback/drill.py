@@ -363,7 +363,12 @@ RUNTIME = RollbackRuntime()
 
 def cmd_rollback(args: argparse.Namespace) -> int:
     from backstop.config.stackfile import read_stack_file
-    from backstop.report.evidence import DRILL_RESULTS_COLLECTION, ENV_EVIDENCE_URI, env_uri
+    from backstop.report.evidence import (
+        DRILL_RESULTS_COLLECTION,
+        ENV_EVIDENCE_URI,
+        append_drill_result,
+        env_uri,
+    )
 
     project = project_dir(args.project_dir)
     cfg = read_stack_file(project, args.stack).stack_config()
@@ -383,7 +388,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     recorded = True
     try:
         database = RUNTIME.connect(evidence_uri)[cfg.drill.evidence_database]
-        database[DRILL_RESULTS_COLLECTION].insert_one(dict(document))
+        document = append_drill_result(database, document, now=RUNTIME.clock())
     except Exception as exc:
         recorded = False
         print(

@@ -1,7 +1,8 @@
 """Operations objectives, read from the evidence store (`backstop:drill.evidenceDatabase`).
 
 - `audit-log-age`: the newest `backup_audit_log` record against the weekly Tier 2 attestation (7 days).
-- `drill-age`: the newest `backup_drill_results` entry against the quarterly restoration drill.
+- `drill-age`: the newest `backup_drill_results` entry of an intact hash chain against the quarterly
+  restoration drill (unchained, forged or future entries are never the last drill).
 - `incident-tenant-notice` / `incident-record`: each incident `backstop recover` opened and has not yet
   recorded, against its 1 h tenant notice and 24 h registry deadlines (the runbook's Step 2 and Step 3).
 """
@@ -21,6 +22,7 @@ from backstop.report.evidence import (
     DRILL_RESULTS_COLLECTION,
     INCIDENT_REGISTRY,
     RECOVERY_LOG,
+    read_drill_results,
 )
 
 RESOURCE = "evidence"
@@ -67,6 +69,45 @@ def _age_row(
     )
 
 
+def _drill_row(database: Any, now: datetime) -> Row:
+    """`drill-age` from the newest drill result of an intact `backup_drill_results` chain: an entry
+    inserted by hand, unchained (legacy) or finished in the future is not the last drill."""
+    objective, limit = "drill-age", seeds.DRILL_MAX_AGE
+    basis = f"{seeds.SEED_BACKUP}: quarterly restoration drill"
+    call = f"MongoDB find {database.name}.{DRILL_RESULTS_COLLECTION} (hash chain verified)"
+    target = f"≤ {duration(limit)}"
+    drills = read_drill_results(database, now)
+    stamps = [s for s in (parse_time(e.get("finishedAt")) for e in drills.trusted) if s is not None]
+    stamp = max(stamps, default=None)
+    evidence = Evidence(call, stamp, now)
+    notes = drills.notes()
+    if stamp is None:
+        return Row(
+            objective,
+            f"{RESOURCE}:{DRILL_RESULTS_COLLECTION}",
+            "breach",
+            target,
+            measured="none",
+            reason=notes[0] if notes else f"no drill result in {DRILL_RESULTS_COLLECTION}",
+            evidence=evidence,
+            basis=basis,
+        )
+    age = now - stamp
+    ok = age <= limit
+    reason = "" if ok else f"the newest drill result is from {stamp:%Y-%m-%d %H:%M} UTC, {duration(age)} ago"
+    return Row(
+        objective,
+        f"{RESOURCE}:{DRILL_RESULTS_COLLECTION}",
+        "ok" if ok else "breach",
+        target,
+        measured=duration(age),
+        seconds=age.total_seconds(),
+        reason="; ".join([reason, *notes] if reason else notes),
+        evidence=evidence,
+        basis=basis,
+    )
+
+
 def measure(database: Any, now: datetime) -> list[Row]:
     rows = [
         _age_row(
@@ -79,16 +120,7 @@ def measure(database: Any, now: datetime) -> list[Row]:
             "attestation",
             now,
         ),
-        _age_row(
-            database,
-            DRILL_RESULTS_COLLECTION,
-            "finishedAt",
-            "drill-age",
-            seeds.DRILL_MAX_AGE,
-            f"{seeds.SEED_BACKUP}: quarterly restoration drill",
-            "drill result",
-            now,
-        ),
+        _drill_row(database, now),
     ]
     recorded = {r.get("incidentId") for r in database[INCIDENT_REGISTRY].find({}, {"incidentId": 1})}
     call = f"MongoDB find {database.name}.{RECOVERY_LOG} step=opened"

@@ -18,7 +18,7 @@ from backstop.policy.core import Report
 from backstop.report.attestations import RECORD_KIND as ATTESTATION_KIND
 from backstop.report.bundle.period import Period, history, parse_time, weeks
 from backstop.report.bundle.stores import INCIDENT_COLLECTION, StoreCheck
-from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION
+from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION, drill_evidence
 from backstop.report.objectives import derive, measured_restore_times
 
 SCHEMA_VERSION = 1
@@ -318,12 +318,14 @@ def build_document(
     """The bundle's `evidence.json`: `exports` are the stores' exported entries by collection, `checks`
     their chain verification, `files` where each export is written in the bundle."""
     periods = history(period)
-    drills = drill_rows(exports.get(DRILL_RESULTS_COLLECTION, []), stack, periods, objectives)
+    # Only drill results of an intact chain count: not unchained (legacy) entries, nor future ones.
+    drill_store = drill_evidence(exports.get(DRILL_RESULTS_COLLECTION, []), now)
+    drills = drill_rows(drill_store.trusted, stack, periods, objectives)
     # The objectives as measured by drills up to the period's end, never by a later one.
     measured = measured_restore_times(
         [
             r
-            for r in exports.get(DRILL_RESULTS_COLLECTION, [])
+            for r in drill_store.trusted
             if _drills_stack(r, stack) and (parse_time(r.get("startedAt")) or period.end) < period.end
         ]
     )
@@ -350,5 +352,6 @@ def build_document(
         "stores": [check.as_dict(files[check.collection]) for check in checks],
     }
     problems = _problems(document)
+    problems += [f"drill result not used: {note}" for note in drill_store.future_notes()]
     document["verdict"] = {"passed": not problems, "problems": problems}
     return document

@@ -17,15 +17,21 @@ from bson import json_util
 from backstop.ground.documents import canonical_json
 from backstop.report.evidence import (
     AUDIT_COLLECTION,
+    DRILL_LABEL,
     DRILL_RESULTS_COLLECTION,
     INCIDENT_REGISTRY,
+    is_chained,
     verify_chain,
 )
 
 # `backstop recover record` writes it; one name in report/evidence.py for both.
 INCIDENT_COLLECTION = INCIDENT_REGISTRY
 # Chained stores and the field that names each entry in a broken-link message.
-CHAINED = {AUDIT_COLLECTION: "tenantDatabase", INCIDENT_COLLECTION: "incidentId"}
+CHAINED = {
+    AUDIT_COLLECTION: "tenantDatabase",
+    DRILL_RESULTS_COLLECTION: DRILL_LABEL,
+    INCIDENT_COLLECTION: "incidentId",
+}
 EXPORTED = (AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION, INCIDENT_COLLECTION)
 
 
@@ -68,6 +74,8 @@ class StoreCheck:
     broken_at: int | None
     problem: str | None
     export_sha256: str
+    # Drill results written before the chain existed (no chain fields): listed, never used as a drill.
+    unchained: int = 0
 
     def as_dict(self, file: str) -> dict[str, Any]:
         return {
@@ -88,7 +96,8 @@ class StoreCheck:
             return f"{self.collection}: {self.entries} entries, not hash-chained (pinned by MANIFEST.sha256)"
         if self.verified:
             head = f", head {self.last_hash}" if self.last_hash else ""
-            return f"{self.collection}: chain intact, {self.entries} entries{head}"
+            legacy = f", {self.unchained} unchained (legacy, not used)" if self.unchained else ""
+            return f"{self.collection}: chain intact, {self.entries} entries{head}{legacy}"
         return f"{self.collection}: chain BROKEN: {self.problem}"
 
 
@@ -98,6 +107,10 @@ def check_store(collection: str, text: str) -> StoreCheck:
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if collection not in CHAINED:
         return StoreCheck(collection, False, len(entries), None, None, None, None, None, digest)
+    everything, unchained = len(entries), 0
+    if collection == DRILL_RESULTS_COLLECTION:
+        unchained = sum(1 for entry in entries if not is_chained(entry))
+        entries = [entry for entry in entries if is_chained(entry)]
     ordered = _Entries(entries).sort("sequence", 1)
     first = str(ordered[0].get("recordHash")) if ordered else None
     last = str(ordered[-1].get("recordHash")) if ordered else None
@@ -106,12 +119,13 @@ def check_store(collection: str, text: str) -> StoreCheck:
         return StoreCheck(
             collection,
             True,
-            len(entries),
+            everything,
             first,
             last,
             False,
             status.broken.sequence,
             status.broken.line(),
             digest,
+            unchained,
         )
-    return StoreCheck(collection, True, len(entries), first, last, True, None, None, digest)
+    return StoreCheck(collection, True, everything, first, last, True, None, None, digest, unchained)
