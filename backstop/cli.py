@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from backstop.config import Environment
 from backstop.ground import tokens
@@ -223,7 +223,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
         except json.JSONDecodeError as exc:
             raise UsageError(f"{path}: not JSON (line {exc.lineno}: {exc.msg})") from None
-        results.extend(loaded if isinstance(loaded, list) else [loaded])
+        results.extend(_not_from_the_future(path, loaded if isinstance(loaded, list) else [loaded]))
     report = derive(resources, cfg.objectives, stack=args.stack, measured=measured_restore_times(results))
     text = report.as_json() if args.format == "json" else report.as_markdown()
     if audit_results is not None:
@@ -238,6 +238,23 @@ def _cmd_report(args: argparse.Namespace) -> int:
     else:
         print(text.rstrip())
     return report.exit_code
+
+
+def _not_from_the_future(path: str, results: list[Any]) -> list[Any]:
+    """A drill result file is not chained: one dated after now (a forged 3-second drill in 2099) is refused
+    in one line, never reported as "measured by drill"."""
+    from datetime import UTC, datetime
+
+    from backstop.report.evidence import DRILL_CLOCK_SKEW, from_the_future
+
+    now = datetime.now(UTC)
+    for index, result in enumerate(results):
+        if isinstance(result, dict) and from_the_future(result, now):
+            raise UsageError(
+                f"{path}: [{index}].finishedAt: {result.get('finishedAt')} is after now plus "
+                f"{int(DRILL_CLOCK_SKEW.total_seconds())} s of clock skew: a drill result from the future"
+            )
+    return results
 
 
 def _add_report_options(parser: argparse.ArgumentParser) -> None:

@@ -229,6 +229,32 @@ def test_report_cli_exit_codes_and_json(capsys: pytest.CaptureFixture[str], tmp_
     out = capsys.readouterr().out
     assert "| Whole-cluster loss (region outage) | ≤ 6 h | 0 min | ≤ 4 h | 5 h (measured by drill) |" in out
     assert out.rstrip().endswith("12 of 13 objectives met.")
+    forged = tmp_path / "forged.json"
+    forged.write_text(
+        json.dumps(
+            [
+                {
+                    "mechanism": "oplog_replay",
+                    "timeToRestoreSeconds": 60,
+                    "finishedAt": "2026-01-10T00:00:00Z",
+                },
+                {
+                    "mechanism": "cross_region_restore",
+                    "timeToRestoreSeconds": 3,
+                    "finishedAt": "2099-01-01T00:00:00Z",
+                },
+            ]
+        )
+    )
+    assert (
+        main(["report", "--stack", "prod", "--drill-results", str(forged), "--project-dir", str(ROOT)]) == 2
+    )
+    out, err = capsys.readouterr()
+    assert (out, err) == (
+        "",
+        f"backstop: {forged}: [1].finishedAt: 2099-01-01T00:00:00Z is after now plus 300 s of clock skew: "
+        "a drill result from the future\n",
+    )
 
 
 def test_report_from_a_partial_preview_takes_the_stack_s_state(
