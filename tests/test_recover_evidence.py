@@ -4,9 +4,7 @@ measurement from the future, and a tampered audit log that warns instead of bloc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,22 +19,11 @@ from backstop.report.evidence import (
     append_record,
     verify_records,
 )
-from backstop.restore import runtime
 from tests.fakes.drill_world import NOW
 from tests.fakes.recover_world import RecoverWorld
 from tests.json_documents import assert_valid
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import LOSS, _drop_tenant, _empty_orders, incident_args, loss_args, restore, run
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 def test_verify_registry_checks_the_chain_and_a_published_head(

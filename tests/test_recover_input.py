@@ -4,29 +4,16 @@ objectives per loss type, a never-cut-over incident recorded as such, control ch
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from backstop.ground.documents import utc_iso
 from backstop.operations.recover.store import INCIDENT_REGISTRY
 from backstop.operations.recover.text import shown, terminal_safe
-from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import LOSS, _delete_one_order, _drop_tenant, incident_args, loss_args, restore, run
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 def _naive(value: str) -> str:

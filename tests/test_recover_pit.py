@@ -5,31 +5,18 @@ says which it chose and what each would lose."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from backstop.ground.documents import utc_iso
-from backstop.restore import runtime
 from tests.fakes.drill_world import NOW, PROD_PROJECT_ID
 from tests.fakes.recover_world import RecoverWorld
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import assert_nothing_created, run
 
 AT = NOW + timedelta(hours=1)  # 2 h after the newest snapshot (NOW - 1 h)
 NEWEST = utc_iso(NOW - timedelta(hours=1))
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 def _tenant_plan(world: RecoverWorld, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:

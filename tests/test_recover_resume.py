@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,6 +16,7 @@ from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
 from tests.json_documents import assert_valid
 from tests.log_support import logged
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import (
     LOSS,
     _drop_tenant,
@@ -31,17 +30,6 @@ from tests.test_recover import (
 
 EXECUTE = ("--execute", "--confirm", "tenant_acme")
 ORDERS = loss_args("collection", collection="orders")
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 class Killed(BaseException):

@@ -4,8 +4,6 @@ restore that does not verify, write back more than was lost, or write to a clust
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +13,7 @@ from backstop.operations.recover.store import RECOVERY_LOG, IncidentLog
 from backstop.restore import runtime
 from tests.fakes.drill_world import PROD_PROJECT_ID, STAGING_PROJECT_ID
 from tests.fakes.recover_world import RecoverWorld
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import (
     _delete_one_order,
     _drop_tenant,
@@ -27,18 +26,6 @@ from tests.test_recover import (
 )
 
 EXECUTE = ("--execute", "--confirm", "tenant_acme")
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    """As in test_recover: audited at NOW, two hours later the loss is handled."""
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 def _verify(world: RecoverWorld, capsys: pytest.CaptureFixture[str], incident: str) -> tuple[int, str, str]:

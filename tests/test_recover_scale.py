@@ -3,8 +3,6 @@ pre-cutover snapshot when the last one no longer describes production, Atlas wai
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import bson
@@ -14,24 +12,12 @@ import pytest
 from backstop.operations.recover import diffs
 from backstop.operations.recover.diffs import RECOVERY_DIFFS
 from backstop.operations.recover.store import RECOVERY_LOG
-from backstop.restore import runtime
 from tests.fakes.recover_world import RecoverWorld
 from tests.log_support import logged
+from tests.recover_support import audited_world  # noqa: F401 (the `audited` fixture)
 from tests.test_recover import _drop_tenant, _empty_orders, incident_args, loss_args, restore, run, steps
 
 EXECUTE = ("--execute", "--confirm", "tenant_acme")
-
-
-@pytest.fixture()
-def audited(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> Iterator[RecoverWorld]:
-    """As in test_recover: audited at NOW, two hours later the loss is handled."""
-    with RecoverWorld(tmp_path) as world:
-        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
-        assert run(capsys, *world.args("audit", "--stack", "prod"))[0] == 0
-        world.clock.advance(hours=2)
-        yield world
 
 
 def _snapshot_requests(world: RecoverWorld) -> list[Any]:
