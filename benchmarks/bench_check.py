@@ -12,7 +12,9 @@ Targets (the script exits 1 when one is missed):
 - plan: `backstop plan --stack prod` in at most 2.5 s, and in at most 2x the bare-import floor: a fresh
   interpreter importing exactly the modules the plan loads (all but backstop's own, provider packages
   without the root `__init__` the plan skips) and nothing else; the floor's heaviest packages are printed,
-  so a miss shows which imports hold the plan above its target;
+  so a miss shows which imports hold the plan above its target. When the floor alone is above 2.5 s the
+  2.5 s row says HELD (the imports hold it above, as the issue that set the target allows) and only the
+  2x ratio decides;
 - pack: on a 5,000-resource stack, `AnalyzeStack` over gRPC within 3x of `backstop check` of the same
   resources (timed in the same minute), and `Analyze` under 0.3 ms per resource of pack-side time (the
   servicer the pack serves, called in this process on the same requests, without the transport);
@@ -120,19 +122,23 @@ def check_command(document: Path, output: Path) -> list[str]:
 
 class Verdicts:
     def __init__(self) -> None:
-        self.rows: list[tuple[str, str, str, bool]] = []
+        self.rows: list[tuple[str, str, str, str]] = []
 
-    def add(self, label: str, measured: str, target: str, ok: bool) -> None:
-        self.rows.append((label, measured, target, ok))
+    def add(self, label: str, measured: str, target: str, ok: bool, held: bool = False) -> None:
+        """`held`: missed, but only because imports the target cannot avoid already take longer than it
+        allows (the floor is printed with its heaviest packages); shown as HELD, not counted as a miss."""
+        self.rows.append((label, measured, target, "ok  " if ok else "HELD" if held else "MISS"))
 
     def print(self) -> None:
         print("\nTargets")
-        for label, measured, target, ok in self.rows:
-            print(f"  {'ok  ' if ok else 'MISS'} {label:<46} {measured:>14}  target {target}")
+        for label, measured, target, state in self.rows:
+            print(f"  {state} {label:<46} {measured:>14}  target {target}")
+        if any(state == "HELD" for *_, state in self.rows):
+            print("  HELD: above its target because the bare import floor alone is (heaviest imports above)")
 
     @property
     def ok(self) -> bool:
-        return all(ok for *_, ok in self.rows)
+        return all(state != "MISS" for *_, state in self.rows)
 
 
 # --- scaling ---------------------------------------------------------------------------------------------
@@ -311,6 +317,7 @@ def plan(repeat: int, tmp: Path, verdicts: Verdicts) -> None:
         f"{timing.best.wall:.2f} s",
         f"<= {MAX_PLAN_SECONDS} s (imports alone: {baseline.best.wall:.2f} s)",
         timing.best.wall <= MAX_PLAN_SECONDS,
+        held=baseline.best.wall > MAX_PLAN_SECONDS,
     )
     verdicts.add(
         "plan / bare import of its modules",
