@@ -93,11 +93,12 @@ def _settle(report: Report, args: argparse.Namespace, project: Path) -> Report:
     from backstop.policy.core import Severity, load_rules
     from backstop.policy.suppressions import settle
 
+    rule_ids = load_rules().ids()
     report = settle(
         report,
-        waivers=None if args.no_waivers else read_waivers(project),
+        waivers=None if args.no_waivers else read_waivers(project, rule_ids),
         today=dt.datetime.now(dt.UTC).date(),
-        rule_ids=load_rules().ids(),
+        rule_ids=rule_ids,
         baseline=Path(args.baseline) if args.baseline else None,
         create_baseline=Path(args.create_baseline) if args.create_baseline else None,
     )

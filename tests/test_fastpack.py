@@ -36,6 +36,7 @@ from backstop.policy.crossguard import (
     _LEVELS,
     PACK_DESCRIPTION,
     PACK_NAME,
+    WAIVERS_POLICY,
     build_policies,
     declared_targets,
     resource_from_args,
@@ -189,6 +190,98 @@ def test_a_waived_finding_is_advisory_alike_and_an_expired_one_waives_nothing(pr
     messages = [d.message for a in answers for d in a.diagnostics]
     assert any("waived, not failing: atlas-cartie-prod: " in m and "RISK-30" in m for m in messages)
     assert any("the waiver RISK--2 expired on" in m for m in messages)
+
+
+def _waiver(rule: str, urn: str, days: int) -> Waiver:
+    today = dt.datetime.now(dt.UTC).date()
+    return Waiver.model_validate(
+        {
+            "rule": rule,
+            "urn": urn,
+            "owner": "platform@example.com",
+            "ticket": f"RISK-{days}",
+            "reason": "migration in flight",
+            "expires": (today + dt.timedelta(days=days)).isoformat(),
+        }
+    )
+
+
+def _waiver_notes(answers: Sequence[Any]) -> list[str]:
+    """The `backstop-waivers` diagnostics: advisory, no URN, each line the waiver's index and its state."""
+    found = [d for a in answers for d in a.diagnostics if d.policyName == WAIVERS_POLICY]
+    assert all((d.urn, d.enforcementLevel) == ("", analyzer_pb2.ADVISORY) for d in found)
+    prefix = (
+        f"can't run policy '{WAIVERS_POLICY}' from policy pack 'backstop@v{PACK_VERSION}' during preview: "
+    )
+    assert all(d.message.startswith(prefix) for d in found)
+    kinds = {") expires on ": "expiring", ") expired on ": "expired", ") matches no finding": "unmatched"}
+    return [
+        f"{line.split(' (')[0]} {next(kind for text, kind in kinds.items() if text in line)}"
+        for d in found
+        for line in d.message.removeprefix(prefix).splitlines()
+    ]
+
+
+def test_the_pack_warns_of_expiring_waivers_and_reports_those_matching_nothing_alike(
+    prod_run: ProgramRun,
+) -> None:
+    """What `plan` says about the waivers themselves, said by both servicers at the end of `AnalyzeStack`,
+    under the `backstop-waivers` policy they declare: expiring within 14 days (14 included) for a resource
+    rule (used in `Analyze`) and a stack rule (used in `AnalyzeStack`), expired, and matching nothing."""
+    broken = _broken_prod(prod_run.resources)
+    waivers = (
+        _waiver("atlas-cloud-backup-enabled", "*::atlas-cartie-prod", 14),  # 0: expiring, resource rule
+        _waiver("s3-versioning-enabled", "*::media", 3),  # 1: expiring, stack rule
+        _waiver("servicebus-dead-letter-alert", "*", 15),  # 2: used, 15 days left: quiet
+        _waiver("kms-key-rotation", "*", 60),  # 3: every key rotates: matches nothing
+        _waiver("acr-release-tags-locked", "*::no-such-registry", 60),  # 4: matches nothing
+        _waiver("atlas-cloud-backup-enabled", "*::gone", -1),  # 5: expired
+    )
+    pair = both("prod", waivers)
+    pair.configure(policy_file("prod.json"))
+    for _ in range(2):  # each run is judged afresh
+        answers = assert_same_answers(pair, broken)
+        assert _waiver_notes(answers[:-1]) == []  # never per resource: only the whole stack can tell
+        assert _waiver_notes(answers[-1:]) == [
+            "backstop-waivers.yaml: waivers[0] expiring",
+            "backstop-waivers.yaml: waivers[1] expiring",
+            "backstop-waivers.yaml: waivers[3] unmatched",
+            "backstop-waivers.yaml: waivers[4] unmatched",
+            "backstop-waivers.yaml: waivers[5] expired",
+        ]
+    [message] = [d.message for d in answers[-1].diagnostics if d.policyName == WAIVERS_POLICY]
+    assert (
+        "waivers[0] (atlas-cloud-backup-enabled on *::atlas-cartie-prod; owner platform@example.com, "
+        in message
+    )
+    assert "(in 14 days): renew it in review or fix its findings" in message
+    assert (
+        "waivers[3] (kms-key-rotation on *; owner platform@example.com, RISK-60) matches no finding"
+        in message
+    )
+    assert (
+        "waivers[5] (atlas-cloud-backup-enabled on *::gone; owner platform@example.com, RISK--1) expired"
+        in (message)
+    )
+    # All waived findings still fail nothing; the policy's notes stay advisory even under `all: mandatory`.
+    pair.configure({"all": "mandatory"})
+    answers = assert_same_answers(pair, broken)
+    assert len(_waiver_notes(answers)) == 5
+    # Disabled, it says nothing (and the next run starts afresh).
+    pair.configure({WAIVERS_POLICY: "disabled"})
+    assert _waiver_notes(assert_same_answers(pair, broken)) == []
+
+
+def test_the_waivers_policy_is_declared_only_with_waivers() -> None:
+    names = [p.name for p in both("prod").fast.stub.GetAnalyzerInfo(empty_pb2.Empty()).policies]
+    assert names == load_rules().ids()
+    pair = both("prod", (_waiver("kms-key-rotation", "*", 30),))
+    infos = [pack.stub.GetAnalyzerInfo(empty_pb2.Empty()) for pack in (pair.sdk, pair.fast)]
+    assert infos[0] == infos[1]
+    [declared] = [p for p in infos[1].policies if p.name == WAIVERS_POLICY]
+    assert [p.name for p in infos[1].policies] == [*load_rules().ids(), WAIVERS_POLICY]
+    assert declared.enforcementLevel == analyzer_pb2.ADVISORY
+    assert WAIVERS_POLICY not in load_rules().ids()
 
 
 def test_disabled_policies_are_skipped_alike(prod_run: ProgramRun) -> None:

@@ -901,3 +901,25 @@ def test_a_pre_cutover_snapshot_that_is_not_done_stops_the_cutover_before_any_wr
     assert code == 0, out
     assert len(world.atlas.calls("POST", "/backup/snapshots")) == 1
     assert world.source["tenant_acme"]["orders"].count_documents({}) == 40
+
+
+def test_a_prod_stack_of_another_name_plans_as_prod_does(
+    world: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recover` takes any stack name, its environment from `backstop:environment` (issue 23), as drill
+    does: the prod stack file renamed `Pulumi.production.yaml` plans the same restore from prod's cluster."""
+    (world.project_dir / "Pulumi.prod.yaml").rename(world.project_dir / "Pulumi.production.yaml")
+    assert read_stack_file(world.project_dir, "production").values["backstop:environment"] == "prod"
+    assert run(capsys, *world.args("audit", "--stack", "production"))[0] == 0
+    world.clock.advance(hours=2)
+    args = ["--stack", "production", *loss_args("collection", collection="orders")[2:]]
+    plan = plan_json(world, capsys, *args)
+    assert plan["source"]["projectId"] == PROD_PROJECT_ID
+    assert (plan["source"]["cluster"], plan["source"]["pitEnabled"]) == ("cartie-prod", True)
+    assert plan["restorePoint"]["at"] == utc_iso(LOSS - timedelta(seconds=1))
+    assert plan["recoveryCluster"]["projectId"] == STAGING_PROJECT_ID
+    assert plan["next"] == (
+        "backstop recover restore --stack production --loss collection --database tenant_acme "
+        f"--collection orders --at {utc_iso(LOSS)}"
+    )
+    assert_nothing_created(world)

@@ -213,8 +213,8 @@ def test_a_waiver_within_14_days_warns_and_one_matching_nothing_is_reported(
 ) -> None:
     _waivers(
         project,
-        _waiver("s3-versioning-enabled", MEDIA, 13),
-        _waiver("atlas-cloud-backup-enabled", CLUSTER, 14),  # 14 days left: no warning yet
+        _waiver("s3-versioning-enabled", MEDIA, 14),  # 14 days left: within 14 days, it warns
+        _waiver("atlas-cloud-backup-enabled", CLUSTER, 15),  # 15 days left: no warning yet
         _waiver(
             "kms-key-rotation", "urn:pulumi:prod::backstop::*", 90
         ),  # every key rotates: nothing to waive
@@ -227,6 +227,7 @@ def test_a_waiver_within_14_days_warns_and_one_matching_nothing_is_reported(
     assert [line.split(" (")[0] for line in document["waivers"]["expiring"]] == [
         "backstop-waivers.yaml: waivers[0]"
     ]
+    assert "(in 14 days)" in document["waivers"]["expiring"][0]
     assert [line.split(" (")[0] for line in document["waivers"]["unmatched"]] == [
         "backstop-waivers.yaml: waivers[2]"
     ]
@@ -521,14 +522,13 @@ def test_the_pack_reports_a_waived_finding_as_advisory_and_an_expired_waiver_as_
 
 
 def test_the_pack_refuses_a_waiver_naming_no_rule(project: Path) -> None:
-    from backstop.ground.errors import UsageError
     from backstop.policy.core import load_rules
     from backstop.policy.suppressions import pack_waivers
 
     assert pack_waivers(project, load_rules().ids()) == ()
     _waivers(project, _waiver("no-such-rule", "*", 30))
     with pytest.raises(
-        UsageError, match=r"^backstop-waivers.yaml: waivers\[0\].rule: no rule 'no-such-rule'"
+        ConfigError, match=r"^backstop-waivers.yaml: waivers\[0\].rule: no rule 'no-such-rule'"
     ):
         pack_waivers(project, load_rules().ids())
 
@@ -585,4 +585,95 @@ def test_every_problem_of_the_waivers_file_is_its_own_prefixed_line_and_exit_2(
     assert err.splitlines() == [
         "backstop: backstop-waivers.yaml: waivers[0].expires: expected a date, YYYY-MM-DD (got 'next year')",
         "backstop: backstop-waivers.yaml: waivers[1].reason: is required",
+    ]
+
+
+# --- impossible dates, and every problem in one pass ----------------------------------------------------
+
+
+def _command(name: str, export: Path, project: Path) -> list[str]:
+    return {
+        "plan": ["plan", "--stack", "prod"],
+        "check": ["check", str(export)],
+        "waivers list": ["waivers", "list"],
+    }[name] + ["--project-dir", str(project)]
+
+
+@pytest.mark.parametrize("day", ["2027-02-30", "2026-13-01"])
+@pytest.mark.parametrize("command", ["plan", "check", "waivers list"])
+def test_an_unquoted_impossible_date_is_one_line_naming_entry_and_key(
+    capsys: pytest.CaptureFixture[str], project: Path, broken_export: Path, day: str, command: str
+) -> None:
+    """PyYAML builds an unquoted date while loading and raises ValueError (not YAMLError) on one no calendar
+    has: it was a traceback."""
+    entry = (
+        "- {{rule: s3-versioning-enabled, urn: '*::media', owner: o, ticket: T-1, reason: r, expires: {}}}\n"
+    )
+    good = (TODAY + dt.timedelta(days=30)).isoformat()
+    (project / "backstop-waivers.yaml").write_text("waivers:\n" + entry.format(good) + entry.format(day))
+    code, out, err = _run(capsys, *_command(command, broken_export, project))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        f"backstop: backstop-waivers.yaml: waivers[1].expires: '{day}' is not a day of the calendar "
+        "(YYYY-MM-DD)"
+    ]
+
+
+@pytest.mark.parametrize("day", ["2027-02-30", "2026-13-01"])
+def test_the_pack_refuses_an_impossible_date_as_it_refuses_other_bad_files(project: Path, day: str) -> None:
+    from backstop.policy.core import load_rules
+    from backstop.policy.suppressions import pack_waivers
+
+    (project / "backstop-waivers.yaml").write_text(
+        f"waivers:\n- rule: s3-versioning-enabled\n  urn: '*'\n  owner: me\n  ticket: T-1\n  reason: r\n"
+        f"  expires: {day}\n"
+    )
+    with pytest.raises(ConfigError) as refused:
+        pack_waivers(project, load_rules().ids())
+    assert str(refused.value) == (
+        f"backstop-waivers.yaml: waivers[0].expires: '{day}' is not a day of the calendar (YYYY-MM-DD)"
+    )
+
+
+def test_an_unquoted_real_date_still_reads_as_that_day() -> None:
+    text = "waivers:\n- {rule: r, urn: '*', owner: o, ticket: t, reason: why, expires: 2028-02-29}\n"
+    assert parse_waivers(text, "w.yaml").waivers[0].expires == dt.date(2028, 2, 29)
+    for timestamp in ("2028-02-29 10:00:00", "2028-02-29T10:00:00Z"):
+        with pytest.raises(ConfigError, match=r"waivers\[0\].expires: expected a date, YYYY-MM-DD"):
+            parse_waivers(text.replace("2028-02-29", timestamp), "w.yaml")
+
+
+@pytest.mark.parametrize("command", ["plan", "check", "waivers list"])
+def test_unknown_rules_and_schema_errors_are_reported_together_in_entry_order(
+    capsys: pytest.CaptureFixture[str], project: Path, broken_export: Path, command: str
+) -> None:
+    """Before, a misspelt rule was only reported once every schema error was fixed, and `waivers list`
+    never checked rule ids."""
+    _waivers(
+        project,
+        {k: v for k, v in _waiver("s3-versoning-enabled", MEDIA, 30).items() if k != "owner"},
+        _waiver("s3-versioning-enabled", MEDIA, 30),
+        {**_waiver("no-such-rule", "*", 30), "expires": "soon"},
+    )
+    code, out, err = _run(capsys, *_command(command, broken_export, project))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "backstop: backstop-waivers.yaml: waivers[0].rule: no rule 's3-versoning-enabled' "
+        "(`backstop rules` lists them)",
+        "backstop: backstop-waivers.yaml: waivers[0].owner: is required",
+        "backstop: backstop-waivers.yaml: waivers[2].rule: no rule 'no-such-rule' "
+        "(`backstop rules` lists them)",
+        "backstop: backstop-waivers.yaml: waivers[2].expires: expected a date, YYYY-MM-DD (got 'soon')",
+    ]
+
+
+def test_waivers_list_refuses_a_waiver_naming_no_rule(
+    capsys: pytest.CaptureFixture[str], project: Path
+) -> None:
+    _waivers(project, _waiver("s3-versioning-enabled", MEDIA, 30), _waiver("kms-key-rotaton", "*", 30))
+    code, out, err = _run(capsys, "waivers", "list", "--format", "json", "--project-dir", str(project))
+    assert (code, out) == (2, "")
+    assert err.splitlines() == [
+        "backstop: backstop-waivers.yaml: waivers[1].rule: no rule 'kms-key-rotaton' "
+        "(`backstop rules` lists them)"
     ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from collections.abc import Collection
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -22,7 +24,20 @@ from backstop.config.common import ConfigError
 
 WAIVERS_FILE = "backstop-waivers.yaml"
 SCHEMA_FILE = "waivers.schema.json"
-EXPIRY_WARNING_DAYS = 14  # issue 23: a waiver expiring within 14 days warns
+EXPIRY_WARNING_DAYS = 14  # issue 23: a waiver expiring within 14 days (14 included) warns
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class _Loader(yaml.SafeLoader):
+    """`yaml.SafeLoader` reading timestamps as text: PyYAML builds an unquoted `2027-02-30` with
+    `datetime.date` while loading, and its `ValueError` names neither the entry nor the key. As text, the
+    `expires` validator refuses it with both."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 class Waiver(BaseModel):
@@ -49,11 +64,14 @@ class Waiver(BaseModel):
     @field_validator("expires", mode="before")
     @classmethod
     def _a_date(cls, value: Any) -> Any:
-        """A date only: YAML reads `2026-12-31` as a date; a timestamp or a number is not an expiry day."""
+        """A date only, `2026-12-31` (read as text, see `_Loader`); a timestamp or a number is not an expiry
+        day, nor is a date that no calendar has (`2027-02-30`, `2026-13-01`)."""
         if isinstance(value, str):
             try:
                 return dt.date.fromisoformat(value)
             except ValueError:
+                if _DAY.fullmatch(value):
+                    raise ValueError(f"{value!r} is not a day of the calendar (YYYY-MM-DD)") from None
                 raise ValueError(f"expected a date, YYYY-MM-DD (got {value[:40]!r})") from None
         if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
             raise ValueError("expected a date, YYYY-MM-DD")
@@ -114,26 +132,54 @@ def _error_line(source: str, error: Any) -> str:
     return f"{source}: {_key(tuple(error.get('loc', ())))}: {message}"
 
 
-def parse_waivers(text: str, source: str) -> WaiversFile:
-    """Validate a waivers document; `ConfigError` with one line per problem, each naming `source` and key."""
+def _unknown_rules(document: dict[str, Any], rule_ids: Collection[str], source: str) -> list[tuple[int, str]]:
+    """(entry index, line) for each entry whose `rule` is text naming no registered rule: checked on the
+    document as written, so a file with schema errors too gets every problem in one pass."""
+    entries = document.get("waivers")
+    if not isinstance(entries, list):
+        return []
+    return [
+        (i, f"{source}: waivers[{i}].rule: no rule {entry['rule']!r} (`backstop rules` lists them)")
+        for i, entry in enumerate(entries)
+        if isinstance(entry, dict)
+        and isinstance(entry.get("rule"), str)
+        and entry["rule"]
+        and entry["rule"] not in rule_ids
+    ]
+
+
+def parse_waivers(text: str, source: str, rule_ids: Collection[str] | None = None) -> WaiversFile:
+    """Validate a waivers document; `ConfigError` with one line per problem, each naming `source` and key.
+    With `rule_ids` (the registry's), a waiver naming no rule is one of those problems, reported in the same
+    pass as the schema's, in entry order."""
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=_Loader)  # a SafeLoader, timestamps as text
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
         raise ConfigError(f"{source}: not valid YAML{where}") from None
+    except ValueError as exc:  # an explicitly tagged value PyYAML cannot build (`!!timestamp 2027-02-30`)
+        raise ConfigError(f"{source}: not valid YAML ({exc})") from None
     if document is None:
         return WaiversFile()
     if not isinstance(document, dict):
         raise ConfigError(f"{source}: expected a mapping with a `waivers:` list")
+    problems = _unknown_rules(document, rule_ids, source) if rule_ids is not None else []
     try:
-        return WaiversFile.model_validate(document)
+        waivers = WaiversFile.model_validate(document)
     except ValidationError as exc:
-        raise ConfigError("\n".join(_error_line(source, e) for e in exc.errors())) from None
+        for error in exc.errors():
+            loc = tuple(error.get("loc", ()))
+            index = loc[1] if len(loc) > 1 and isinstance(loc[1], int) else -1
+            problems.append((index, _error_line(source, error)))
+    if problems:
+        # Entry order; within an entry, the rule first, then the schema's errors in key order.
+        raise ConfigError("\n".join(line for _, line in sorted(problems, key=lambda p: p[0])))
+    return waivers
 
 
-def read_waivers(project_dir: Path) -> WaiversFile | None:
-    """The project's waivers file, or None when it has none."""
+def read_waivers(project_dir: Path, rule_ids: Collection[str] | None = None) -> WaiversFile | None:
+    """The project's waivers file, or None when it has none; `rule_ids` as in `parse_waivers`."""
     path = Path(project_dir) / WAIVERS_FILE
     if not path.is_file():
         return None
@@ -141,4 +187,4 @@ def read_waivers(project_dir: Path) -> WaiversFile | None:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{WAIVERS_FILE}: cannot read: {exc}") from None
-    return parse_waivers(text, WAIVERS_FILE)
+    return parse_waivers(text, WAIVERS_FILE, rule_ids)

@@ -44,6 +44,17 @@ What pulumi-policy 1.21 and the Pulumi CLI do, and what this module does about i
   per-finding advisory channel the SDK has, the one unknowns use) as "waived", with its owner, ticket and
   expiry, so it is reported, never dropped. A finding an expired waiver covers is reported as usual, and
   its message says the waiver expired (`backstop.policy.suppressions` holds the matching).
+* What `plan` says about the waivers themselves (expired, expiring within 14 days, matching no finding)
+  needs the whole run: a pack with waivers declares one more policy, `backstop-waivers` (advisory, after
+  every rule's), whose `AnalyzeStack` run reports those notes through the same advisory channel, one line
+  each. The engine calls `Analyze` for every resource before `AnalyzeStack`, so by then `WaiverUse` knows
+  every waiver that waived a finding of this run (resource rules in `Analyze`, stack rules just before);
+  it starts afresh after each `AnalyzeStack`. A waiver whose rule the pack config disables waives nothing
+  in the pack and is reported as matching nothing. The policy is declared (`GetAnalyzerInfo`) so the
+  engine knows every policy a diagnostic names.
+
+Long because each of these answers to one SDK contract (pulumi-policy's servicer, its proxy and its one
+level per policy) and `fastpack.py` reuses every piece; split, each part would re-explain the others.
 """
 
 from __future__ import annotations
@@ -76,7 +87,7 @@ from backstop.ground.resources import Resource, name_of, stack_of
 from backstop.policy.core import Finding, Rule, RuleRegistry, load_rules
 from backstop.policy.packconfig import policy_settings, setting_fields
 from backstop.policy.stackview import StackView
-from backstop.policy.suppressions import justification, waiver_for
+from backstop.policy.suppressions import justification, waiver_for, waiver_notes
 from backstop.policy.targets import (
     Environment,
     LevelName,
@@ -96,6 +107,11 @@ _LEVELS: dict[LevelName, EnforcementLevel] = {
     "disabled": EnforcementLevel.DISABLED,
 }
 _ENVIRONMENTS: tuple[Environment, ...] = ("prod", "staging")
+WAIVERS_POLICY = "backstop-waivers"
+WAIVERS_POLICY_DESCRIPTION = (
+    "The reviewed exceptions of backstop-waivers.yaml: a waiver that has expired, expires within 14 days "
+    "or matches no finding of this run (advisory)."
+)
 
 
 # --- config ---------------------------------------------------------------------------------------------
@@ -286,23 +302,57 @@ def resource_from_policy_resource(resource: PolicyResource) -> Resource:
 # --- reporting ------------------------------------------------------------------------------------------
 
 
+class WaiverUse:
+    """The pack's waivers and which of them waived a finding since the last `AnalyzeStack` (by index):
+    shared by every policy of one pack, `Analyze` calls on several threads included."""
+
+    def __init__(self, waivers: Sequence[Waiver]) -> None:
+        self.waivers = tuple(waivers)
+        self._used: set[int] = set()
+        self._lock = threading.Lock()
+
+    def mark(self, index: int) -> None:
+        with self._lock:
+            self._used.add(index)
+
+    def take(self) -> set[int]:
+        """The waivers used so far, forgotten: the next run starts afresh."""
+        with self._lock:
+            used, self._used = self._used, set()
+        return used
+
+
+def check_waivers(use: WaiverUse, today: dt.date | None = None) -> None:
+    """The `backstop-waivers` policy's run, at the end of `AnalyzeStack`: `plan`'s notes on the waivers
+    (expired, expiring, matching nothing), one line each, as the run's advisory diagnostic."""
+    notes = waiver_notes(use.waivers, use.take(), today or dt.datetime.now(dt.UTC).date())
+    if notes:
+        error = UnknownValueError(UNKNOWN_STRING_VALUE, [])
+        error.message = "\n".join(text for _, text in notes)
+        raise error
+
+
 def report(
     rule: Rule,
     findings: Iterable[Finding],
     targets: PolicyTargets,
     report_violation: ReportViolation,
-    waivers: Sequence[Waiver] = (),
+    waivers: Sequence[Waiver] | WaiverUse = (),
     today: dt.date | None = None,
 ) -> None:
     """Report definite findings at the policy's level; unknown and waived ones as described in the module
-    docstring."""
+    docstring. With a `WaiverUse`, each waiver that waives a finding is marked as used."""
+    use = waivers if isinstance(waivers, WaiverUse) else None
+    entries = use.waivers if use is not None else cast(Sequence[Waiver], waivers)
     undecided: list[Finding] = []
     waived: list[tuple[Finding, Waiver]] = []
     today = today or dt.datetime.now(dt.UTC).date()
     for finding in findings:
-        live, lapsed = waiver_for(waivers, rule.id, finding.urn, today) if waivers else (None, None)
+        live, lapsed = waiver_for(entries, rule.id, finding.urn, today) if entries else (None, None)
         if live is not None:
-            waived.append((finding, live))
+            waived.append((finding, entries[live]))
+            if use is not None:
+                use.mark(live)
             continue
         if finding.unknown and not targets.unknown_is_violation:
             undecided.append(finding)
@@ -378,7 +428,7 @@ class _TargetsCache:
 
 
 def _resource_validation(
-    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] = ()
+    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] | WaiverUse = ()
 ) -> Callable[..., None]:
     targets_of = _TargetsCache(rule, inventory)
 
@@ -392,7 +442,7 @@ def _resource_validation(
 
 
 def _stack_validation(
-    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] = ()
+    rule: Rule, inventory: Mapping[str, Any], waivers: Sequence[Waiver] | WaiverUse = ()
 ) -> Callable[..., None]:
     targets_of = _TargetsCache(rule, inventory)
 
@@ -425,11 +475,16 @@ def build_policies(
     stack: str = "",
     inventory: Mapping[str, Any] | None = None,
     waivers: Sequence[Waiver] = (),
+    use: WaiverUse | None = None,
 ) -> list[Policy]:
-    """One policy per registered rule, named by the rule id, in id order."""
+    """One policy per registered rule, named by the rule id, in id order; with waivers (or `use`, which
+    holds them), the `backstop-waivers` policy last."""
     rules: Sequence[Rule] = list(registry or load_rules())
+    if use is None and waivers:
+        use = WaiverUse(waivers)
     levels = declared_levels(stack, rules)
     defaults = declared_targets(stack)
+    held: Sequence[Waiver] | WaiverUse = use if use is not None else ()
     policies: list[Policy] = []
     for rule in rules:
         common: dict[str, Any] = {
@@ -443,12 +498,30 @@ def build_policies(
         }
         if rule.scope == "resource":
             policies.append(
-                ResourceValidationPolicy(
-                    validate=_resource_validation(rule, inventory or {}, waivers), **common
-                )
+                ResourceValidationPolicy(validate=_resource_validation(rule, inventory or {}, held), **common)
             )
         else:
             policies.append(
-                StackValidationPolicy(validate=_stack_validation(rule, inventory or {}, waivers), **common)
+                StackValidationPolicy(validate=_stack_validation(rule, inventory or {}, held), **common)
             )
+    if use is not None and use.waivers:
+        policies.append(waivers_policy(use))
     return policies
+
+
+def waivers_policy(use: WaiverUse) -> StackValidationPolicy:
+    """`backstop-waivers`: declared advisory, no settings; its notes are advisory whatever its level."""
+
+    def validate(_args: StackValidationArgs, _report_violation: ReportViolation) -> None:
+        check_waivers(use)
+
+    return StackValidationPolicy(
+        name=WAIVERS_POLICY,
+        description=WAIVERS_POLICY_DESCRIPTION,
+        validate=validate,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        config_schema=PolicyConfigSchema(properties={}),
+        severity=PolicySeverity.LOW,
+        remediation_steps="Renew an expiring waiver in review, or fix its findings; remove a waiver that "
+        "matches nothing, or correct its rule or URN.",
+    )

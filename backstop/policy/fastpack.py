@@ -19,7 +19,9 @@ overrides only `Analyze`, `AnalyzeStack` and `Configure`:
   fails every call that reads it, as before);
 * diagnostics, enforcement levels (the configured level, else the declared one; remediate reported as
   mandatory; disabled skipped), the "can't run policy ... during preview" advisory and the config errors
-  are the SDK's, made by its own `_create_report_violation` and the same `crossguard.report`.
+  are the SDK's, made by its own `_create_report_violation` and the same `crossguard.report`;
+* with waivers, the `backstop-waivers` policy runs last in `AnalyzeStack`, as the SDK runs it
+  (`crossguard.check_waivers` over the same `WaiverUse`).
 
 The pulumi runtime settings the SDK re-reads from the environment on every call are read on the first.
 """
@@ -52,9 +54,12 @@ from backstop.policy.crossguard import (
     _LEVELS,
     PACK_DESCRIPTION,
     PACK_NAME,
+    WAIVERS_POLICY,
+    WaiverUse,
     _is_custom,
     _unwrap,
     build_policies,
+    check_waivers,
     declared_targets,
     report,
     targets_for,
@@ -213,13 +218,21 @@ class FastAnalyzer(_PolicyAnalyzerServicer):
         inventory: Mapping[str, Any],
         enforcement_level: EnforcementLevel,
         description: str | None = PACK_DESCRIPTION,
-        waivers: Sequence[Waiver] = (),
+        waivers: Sequence[Waiver] | WaiverUse = (),
     ) -> None:
         super().__init__(PACK_NAME, PACK_VERSION, policies, enforcement_level, None, description)
-        self._waivers = tuple(waivers)
+        self._waivers: Sequence[Waiver] | WaiverUse = (
+            waivers if isinstance(waivers, WaiverUse) else tuple(waivers)
+        )
         by_id = {rule.id: rule for rule in rules}
+        self._waivers_policy: Policy | None = None
+        if policies and policies[-1].name == WAIVERS_POLICY and isinstance(waivers, WaiverUse):
+            self._waivers_policy, policies = policies[-1], policies[:-1]
         if [p.name for p in policies] != [r.id for r in rules]:
-            raise ValueError("FastAnalyzer needs one policy per rule, named by the rule id, in rule order")
+            raise ValueError(
+                "FastAnalyzer needs one policy per rule, named by the rule id, in rule order (and, with a "
+                f"WaiverUse, {WAIVERS_POLICY} last)"
+            )
         self._inventory = inventory
         self._resource_policies: dict[str, list[tuple[Policy, Rule]]] = {}
         self._stack_policies: list[tuple[Policy, Rule]] = []
@@ -282,21 +295,25 @@ class FastAnalyzer(_PolicyAnalyzerServicer):
         try:
             report(rule, rule.run(subject, targets), targets, report_violation, self._waivers)
         except UnknownValueError as error:
-            name, version = PACK_NAME, PACK_VERSION
-            response.diagnostics.append(
-                proto.AnalyzeDiagnostic(
-                    policyName=policy.name,
-                    policyPackName=name,
-                    policyPackVersion=version,
-                    message=(
-                        f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during "
-                        f"preview: {error.message}"
-                    ),
-                    urn="",
-                    description=policy.description,
-                    enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
-                )
+            self._advisory(response, policy, error)
+
+    def _advisory(self, response: Any, policy: Policy, error: UnknownValueError) -> None:
+        """The SDK's diagnostic for a policy whose run ended with `UnknownValueError`."""
+        name, version = PACK_NAME, PACK_VERSION
+        response.diagnostics.append(
+            proto.AnalyzeDiagnostic(
+                policyName=policy.name,
+                policyPackName=name,
+                policyPackVersion=version,
+                message=(
+                    f"can't run policy '{policy.name}' from policy pack '{name}@v{version}' during "
+                    f"preview: {error.message}"
+                ),
+                urn="",
+                description=policy.description,
+                enforcementLevel=self._map_enforcement_level(EnforcementLevel.ADVISORY),
             )
+        )
 
     # -- the engine's calls --
 
@@ -326,13 +343,20 @@ class FastAnalyzer(_PolicyAnalyzerServicer):
             for policy, rule in self._stack_policies
             if (level := self._level(policy)) is not None
         ]
-        if not enabled:
+        waivers = self._waivers_policy
+        check = waivers is not None and self._level(waivers) is not None
+        if not enabled and not check:
             return response
-        resources = resources_of_stack(request)
+        resources = resources_of_stack(request)  # the SDK converts them for every enabled stack policy
         stack = next((r.stack for r in resources if r.stack), "")
         view = StackView(resources)
         for policy, rule, level in enabled:
             self._run(response, policy, rule, level, view, stack)
+        if check and waivers is not None and isinstance(self._waivers, WaiverUse):
+            try:
+                check_waivers(self._waivers)
+            except UnknownValueError as error:
+                self._advisory(response, waivers, error)
         return response
 
 
@@ -346,14 +370,15 @@ def fast_servicer(
     """The servicer `serve` runs: the policies of `build_policies` and the same rules, for `stack`, with the
     project's reviewed waivers."""
     rules = list(registry or load_rules())
-    policies = build_policies(registry, stack=stack, inventory=inventory, waivers=waivers)
+    use = WaiverUse(waivers)
+    policies = build_policies(registry, stack=stack, inventory=inventory, use=use)
     return FastAnalyzer(
         policies,
         rules,
         inventory or {},
         _LEVELS[declared_targets(stack).enforcement],
         PACK_DESCRIPTION,
-        waivers,
+        use,
     )
 
 

@@ -60,24 +60,57 @@ def waiver_record(waiver: Waiver) -> dict[str, str]:
 
 def waiver_for(
     waivers: Sequence[Waiver], rule_id: str, urn: str, today: dt.date
-) -> tuple[Waiver | None, Waiver | None]:
-    """(the first live waiver covering the finding, else None; the first expired one covering it, else None):
-    what the CrossGuard pack asks per finding, where no report is assembled."""
-    live = next((w for w in waivers if not w.expired(today) and covers_finding(w, rule_id, urn)), None)
+) -> tuple[int | None, Waiver | None]:
+    """(the index of the first live waiver covering the finding, else None; the first expired one covering
+    it, else None): what the CrossGuard pack asks per finding, where no report is assembled."""
+    live = next(
+        (i for i, w in enumerate(waivers) if not w.expired(today) and covers_finding(w, rule_id, urn)), None
+    )
     lapsed = next((w for w in waivers if w.expired(today) and covers_finding(w, rule_id, urn)), None)
     return live, lapsed
 
 
+def waiver_notes(waivers: Sequence[Waiver], used: Collection[int], today: dt.date) -> list[tuple[str, str]]:
+    """("expired" | "unmatched" | "expiring", line) for each waiver that needs attention, given the indexes
+    of those that waived a finding: what `plan` and `check` report, and the CrossGuard pack at the end of
+    `AnalyzeStack`. Expiring means within `EXPIRY_WARNING_DAYS` days, that day included."""
+    notes: list[tuple[str, str]] = []
+    for i, waiver in enumerate(waivers):
+        left = waiver.days_left(today)
+        if waiver.expired(today):
+            notes.append(
+                (
+                    "expired",
+                    f"{WAIVERS_FILE}: {waiver.label(i)} expired on {waiver.expires.isoformat()}: it "
+                    "no longer applies and its findings count again; renew it in review or fix them",
+                )
+            )
+        elif i not in used:
+            notes.append(
+                (
+                    "unmatched",
+                    f"{WAIVERS_FILE}: {waiver.label(i)} matches no finding: remove it, or correct its rule "
+                    "or URN",
+                )
+            )
+        elif left <= EXPIRY_WARNING_DAYS:
+            notes.append(
+                (
+                    "expiring",
+                    f"{WAIVERS_FILE}: {waiver.label(i)} expires on {waiver.expires.isoformat()} (in {left} "
+                    f"day{'s' if left != 1 else ''}): renew it in review or fix its findings",
+                )
+            )
+    return notes
+
+
 def pack_waivers(project_dir: Path, rule_ids: Collection[str]) -> tuple[Waiver, ...]:
     """The waivers the CrossGuard pack applies: the project's `backstop-waivers.yaml`, checked like the CLI
-    checks it (an error stops the pack with the same one line per problem)."""
+    checks it (an error stops the pack with the same one line per problem, every problem in one pass)."""
     from backstop.config.waivers import read_waivers
 
-    waivers = read_waivers(project_dir)
-    if waivers is None:
-        return ()
-    check_rule_ids(waivers, rule_ids)
-    return tuple(waivers.waivers)
+    waivers = read_waivers(project_dir, rule_ids)
+    return tuple(waivers.waivers) if waivers is not None else ()
 
 
 def apply_waivers(report: Report, waivers: WaiversFile, today: dt.date) -> Report:
@@ -96,33 +129,7 @@ def apply_waivers(report: Report, waivers: WaiversFile, today: dt.date) -> Repor
             continue
         used.add(match[0])
         suppressed.append(Suppressed(violation, "waiver", justification(match[1]), waiver_record(match[1])))
-    notes = list(report.waiver_notes)
-    for i, waiver in entries:
-        left = waiver.days_left(today)
-        if waiver.expired(today):
-            notes.append(
-                (
-                    "expired",
-                    f"{WAIVERS_FILE}: {waiver.label(i)} expired on {waiver.expires.isoformat()}: it "
-                    "no longer applies and its findings count again; renew it in review or fix them",
-                )
-            )
-        elif i not in used:
-            notes.append(
-                (
-                    "unmatched",
-                    f"{WAIVERS_FILE}: {waiver.label(i)} matches no finding: remove it, or correct its rule "
-                    "or URN",
-                )
-            )
-        elif left < EXPIRY_WARNING_DAYS:
-            notes.append(
-                (
-                    "expiring",
-                    f"{WAIVERS_FILE}: {waiver.label(i)} expires on {waiver.expires.isoformat()} (in {left} "
-                    f"day{'s' if left != 1 else ''}): renew it in review or fix its findings",
-                )
-            )
+    notes = [*report.waiver_notes, *waiver_notes(waivers.waivers, used, today)]
     return replace(report, violations=kept, suppressed=suppressed, waiver_notes=notes)
 
 

@@ -41,7 +41,7 @@ def program_resources(project: Path, stack: str) -> Sequence[Any]:
 def _cmd_bundle(args: argparse.Namespace) -> int:
     from backstop.config.waivers import read_waivers
     from backstop.policy.core import evaluate, load_rules
-    from backstop.policy.suppressions import apply_waivers, check_rule_ids
+    from backstop.policy.suppressions import apply_waivers
     from backstop.policy.targets import PolicyTargets, prod_inventory
     from backstop.report.bundle.files import prepare_directory, store_file, write_bundle
     from backstop.report.bundle.gather import build_document
@@ -64,10 +64,9 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
         prod_inventory(project), "Pulumi.prod.yaml"
     )
     policy = evaluate(resources, targets, stack=args.stack)
-    waivers = read_waivers(project)
+    waivers = read_waivers(project, load_rules().ids())
     if waivers is not None:
         # The waivers in force on the period's last day (or today, for a period not over yet).
-        check_rule_ids(waivers, [rule.id for rule in load_rules()])
         as_of = min(period.end - timedelta(microseconds=1), now).date()
         policy = apply_waivers(policy, waivers, as_of)
     document = build_document(

@@ -1,7 +1,8 @@
 """`backstop waivers list [--expiring DAYS] [--format json]`.
 
 Exit 0 when nothing needs attention, 1 when a waiver has expired (it no longer waives anything) or, with
-`--expiring DAYS`, lapses within DAYS days, 2 when the file is unusable. A project without a waivers file
+`--expiring DAYS`, lapses within DAYS days, 2 when the file is unusable (every problem, a waiver naming
+no rule among them, one line each). A project without a waivers file
 has none to list.
 """
 
@@ -34,8 +35,10 @@ def listed(waivers: list[Waiver], today: dt.date, expiring: int | None) -> list[
 
 def _cmd_list(args: argparse.Namespace, today: dt.date | None = None) -> int:
     today = today or dt.datetime.now(dt.UTC).date()
+    from backstop.policy.core import load_rules
+
     project = project_dir(args.project_dir)
-    loaded = read_waivers(project)
+    loaded = read_waivers(project, load_rules().ids())  # a waiver naming no rule waives nothing: refused
     waivers = loaded.waivers if loaded is not None else []
     chosen = listed(waivers, today, args.expiring)
     attention = [w for _, w in chosen if w.expired(today) or args.expiring is not None]
