@@ -206,11 +206,52 @@ def test_403_is_unknown_with_the_reason_never_ok(monkeypatch: pytest.MonkeyPatch
         ("atlas-pit-window", RESOURCE): "unknown",
         ("atlas-copy-age", COPY): "unknown",
         ("atlas-failed-snapshots", RESOURCE): "unknown",
-        ("atlas-last-restore-job", RESOURCE): "unknown",
+        ("atlas-last-restore-job", RESOURCE): "ok",  # its own call, answered
         ("atlas-last-on-demand", RESOURCE): "unknown",
     }
     reason = atlas_rows[("atlas-snapshot-age", RESOURCE)]["reason"]
     assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
+
+
+def test_restore_jobs_refused_leave_only_the_restore_job_row_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without Project Backup Manager, listGroupClusterBackupRestoreJobs answers 403: as the status page
+    says, only `atlas-last-restore-job` is unknown; the snapshots, schedule and copies are measured."""
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/restoreJobs")
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    assert {key: verdict for key, verdict in verdicts(outcome).items() if key[1].startswith("atlas:")} == {
+        ("atlas-snapshot-age", RESOURCE): "ok",
+        ("atlas-pit-window", RESOURCE): "ok",
+        ("atlas-copy-age", COPY): "ok",
+        ("atlas-failed-snapshots", RESOURCE): "ok",
+        ("atlas-last-restore-job", RESOURCE): "unknown",
+        ("atlas-last-on-demand", RESOURCE): "ok",
+    }
+    reason = outcome.rows()[("atlas-last-restore-job", RESOURCE)]["reason"]
+    assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
+
+
+def test_a_refused_backup_schedule_leaves_only_the_window_and_the_copy_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/schedule")
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    assert {key: verdict for key, verdict in verdicts(outcome).items() if key[1].startswith("atlas:")} == {
+        ("atlas-snapshot-age", RESOURCE): "ok",
+        ("atlas-pit-window", RESOURCE): "unknown",
+        ("atlas-copy-age", COPY): "unknown",
+        ("atlas-failed-snapshots", RESOURCE): "ok",
+        ("atlas-last-restore-job", RESOURCE): "ok",
+        ("atlas-last-on-demand", RESOURCE): "ok",
+    }
+    assert outcome.rows()[("atlas-copy-age", COPY)]["reason"].startswith("denied: ")
 
 
 def test_throttled_past_the_budget_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
