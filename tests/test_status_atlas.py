@@ -380,6 +380,21 @@ def test_prometheus_output_is_openmetrics_with_ok_and_seconds(
     assert declared == ["backstop_objective_seconds", "backstop_objective_ok", "backstop_objective_unknown"]
 
 
+def test_the_status_page_s_prometheus_sample_is_the_command_s_real_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """docs/commands/status.md shows the OpenMetrics output of this run, line for line: its `# TYPE`,
+    `# UNIT` and `# HELP` lines, every sample and `# EOF`."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "commands" / "status.md"
+    (sample,) = re.findall(r"```text\n(# TYPE backstop_objective_seconds .*?)```", page.read_text(), re.S)
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/restoreJobs")
+        outcome = status(monkeypatch, tmp_path, fake, fmt="prometheus")
+    assert outcome.code == 1
+    assert sample == outcome.stdout
+
+
 def test_text_output_names_breaches_first_with_their_reason(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
