@@ -206,11 +206,52 @@ def test_403_is_unknown_with_the_reason_never_ok(monkeypatch: pytest.MonkeyPatch
         ("atlas-pit-window", RESOURCE): "unknown",
         ("atlas-copy-age", COPY): "unknown",
         ("atlas-failed-snapshots", RESOURCE): "unknown",
-        ("atlas-last-restore-job", RESOURCE): "unknown",
+        ("atlas-last-restore-job", RESOURCE): "ok",  # its own call, answered
         ("atlas-last-on-demand", RESOURCE): "unknown",
     }
     reason = atlas_rows[("atlas-snapshot-age", RESOURCE)]["reason"]
     assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
+
+
+def test_restore_jobs_refused_leave_only_the_restore_job_row_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Without Project Backup Manager, listGroupClusterBackupRestoreJobs answers 403: as the status page
+    says, only `atlas-last-restore-job` is unknown; the snapshots, schedule and copies are measured."""
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/restoreJobs")
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    assert {key: verdict for key, verdict in verdicts(outcome).items() if key[1].startswith("atlas:")} == {
+        ("atlas-snapshot-age", RESOURCE): "ok",
+        ("atlas-pit-window", RESOURCE): "ok",
+        ("atlas-copy-age", COPY): "ok",
+        ("atlas-failed-snapshots", RESOURCE): "ok",
+        ("atlas-last-restore-job", RESOURCE): "unknown",
+        ("atlas-last-on-demand", RESOURCE): "ok",
+    }
+    reason = outcome.rows()[("atlas-last-restore-job", RESOURCE)]["reason"]
+    assert reason.startswith("denied: ") and "HTTP 403" in reason and "USER_UNAUTHORIZED" in reason
+
+
+def test_a_refused_backup_schedule_leaves_only_the_window_and_the_copy_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/schedule")
+        outcome = status(monkeypatch, tmp_path, fake)
+    assert outcome.code == 1
+    assert {key: verdict for key, verdict in verdicts(outcome).items() if key[1].startswith("atlas:")} == {
+        ("atlas-snapshot-age", RESOURCE): "ok",
+        ("atlas-pit-window", RESOURCE): "unknown",
+        ("atlas-copy-age", COPY): "unknown",
+        ("atlas-failed-snapshots", RESOURCE): "ok",
+        ("atlas-last-restore-job", RESOURCE): "ok",
+        ("atlas-last-on-demand", RESOURCE): "ok",
+    }
+    assert outcome.rows()[("atlas-copy-age", COPY)]["reason"].startswith("denied: ")
 
 
 def test_throttled_past_the_budget_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -339,6 +380,21 @@ def test_prometheus_output_is_openmetrics_with_ok_and_seconds(
     assert declared == ["backstop_objective_seconds", "backstop_objective_ok", "backstop_objective_unknown"]
 
 
+def test_the_status_page_s_prometheus_sample_is_the_command_s_real_output(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """docs/commands/status.md shows the OpenMetrics output of this run, line for line: its `# TYPE`,
+    `# UNIT` and `# HELP` lines, every sample and `# EOF`."""
+    page = Path(__file__).resolve().parents[1] / "docs" / "commands" / "status.md"
+    (sample,) = re.findall(r"```text\n(# TYPE backstop_objective_seconds .*?)```", page.read_text(), re.S)
+    with FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        fake.inject("403", on_call=1, times=100, method="GET", path_contains="/backup/restoreJobs")
+        outcome = status(monkeypatch, tmp_path, fake, fmt="prometheus")
+    assert outcome.code == 1
+    assert sample == outcome.stdout
+
+
 def test_text_output_names_breaches_first_with_their_reason(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -451,6 +507,96 @@ def test_post_to_slack_sends_one_message_naming_each_breach_and_nothing_when_all
         "• BREACH atlas-pit-window atlas:cartie-prod: continuous backup off (target ≥ 7 d): "
         "pitEnabled is false: no point-in-time restore is possible",
     ]
+
+
+def test_the_hourly_workflow_s_command_in_a_clean_clone_writes_its_json_and_posts_to_slack(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command `status-hourly.yml` runs, read from the workflow, in a checkout with no `evidence/`
+    folder (as actions/checkout leaves it): the file is written, and the breach reaches Slack."""
+    import json
+    import shlex
+    import shutil
+
+    import yaml
+
+    from backstop.cli import main
+    from backstop.operations.status import commands
+    from tests.fakes.alert_endpoints import GOOD_WEBHOOK_PATH, AlertEndpointsServer
+    from tests.policy_support import to_export
+    from tests.status_support import EVIDENCE_URI
+
+    root = Path(__file__).resolve().parents[1]
+    workflow = yaml.safe_load(
+        (root / ".github" / "workflows" / "status-hourly.yml").read_text(encoding="utf-8")
+    )
+    (command,) = [
+        str(step["run"]).strip()
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if str(step.get("run", "")).startswith(".venv/bin/backstop status")
+    ]
+    program, *argv = shlex.split(command)
+    assert program == ".venv/bin/backstop" and "--output" in argv and "--post-to-slack" in argv
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.prod.yaml"):
+        shutil.copy(root / name, clone / name)
+    monkeypatch.chdir(clone)
+    output = clone / argv[argv.index("--output") + 1]
+    assert not output.parent.exists()
+    with AlertEndpointsServer() as slack, FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        export = json.dumps(to_export([atlas_cluster()]))
+        store = evidence_store()
+        environ = {
+            **fake.env(),
+            "BACKSTOP_EVIDENCE_MONGODB_URI": EVIDENCE_URI,
+            "BACKSTOP_SLACK_WEBHOOK_URL": slack.url + GOOD_WEBHOOK_PATH,
+        }
+        runtime = commands.Runtime(
+            environ=environ,
+            clock=lambda: NOW,
+            sleep=lambda seconds: None,
+            connect_evidence=lambda uri: store,
+            export=lambda stack: export,  # `pulumi stack export --stack prod`, as the workflow's runs it
+        )
+        monkeypatch.setattr(commands, "RUNTIME", runtime)
+        code = main(argv)
+        messages = slack.state.slack_messages
+    out, err = capsys.readouterr()
+    assert code == 1, err
+    written = json.loads(output.read_text(encoding="utf-8"))
+    assert written["summary"] == {"ok": 7, "breach": 1, "unknown": 0}
+    assert out.splitlines() == [
+        "backstop status: stack prod at 2026-11-23T12:00:00.000Z: 7 ok, 1 breach, 0 unknown"
+    ]
+    assert [m["text"].splitlines()[0] for m in messages] == [
+        "[backstop status] stack prod: 1 breach, 0 unknown, 7 ok"
+    ]
+
+
+def test_an_output_path_that_cannot_be_written_is_one_line_exit_2_after_posting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.fakes.alert_endpoints import GOOD_WEBHOOK_PATH, AlertEndpointsServer
+
+    blocker = tmp_path / "evidence"
+    blocker.write_text("a file where the folder should be", encoding="utf-8")
+    target = blocker / "status.json"
+    with AlertEndpointsServer() as slack, FakeAtlas(clock=lambda: NOW) as fake:
+        healthy(fake, pit=False)
+        env = {**fake.env(), "BACKSTOP_SLACK_WEBHOOK_URL": slack.url + GOOD_WEBHOOK_PATH}
+        export = write_export(tmp_path, [atlas_cluster()])
+        outcome = run_status(monkeypatch, export, env, extra=["--output", str(target), "--post-to-slack"])
+        messages = slack.state.slack_messages
+    assert outcome.code == 2
+    assert outcome.stderr.strip().splitlines()[-1] == (
+        f"backstop: --output {target}: cannot write: File exists"
+    )
+    assert "Traceback" not in outcome.stderr
+    assert len(messages) == 1  # the breach still reached Slack
+    assert not target.exists()
 
 
 def test_post_to_slack_without_a_webhook_is_exit_2_after_printing(

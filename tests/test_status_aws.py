@@ -17,6 +17,7 @@ import pytest
 
 from backstop.ground import tokens
 from backstop.ground.resources import Resource
+from backstop.operations.status.aws import S3_BASIS
 from backstop.operations.status.rows import schema
 from tests.fakes.moto_aws import client, moto_server
 from tests.status_support import run_status, urn, write_export
@@ -69,7 +70,17 @@ def bucket_resources(*, replicated: bool = True) -> list[Resource]:
             Resource.build(
                 urn=urn(tokens.S3_REPLICATION, "media-replication"),
                 type=tokens.S3_REPLICATION,
-                props={"bucket": SOURCE, "region": "us-east-1"},
+                props={
+                    "bucket": SOURCE,
+                    "region": "us-east-1",
+                    "rules": [
+                        {
+                            "id": RULE,
+                            "status": "Enabled",
+                            "destination": {"bucket": f"arn:aws:s3:::{REPLICA}"},
+                        }
+                    ],
+                },
                 id="media-replication_id",
             )
         )
@@ -268,13 +279,96 @@ def test_newest_object_missing_from_the_replica_after_an_hour_is_a_breach(
     assert outcome.rows()[("s3-replication-sample", f"s3:{SOURCE} → {REPLICA}")]["status"] == "ok"
 
 
-def test_unreachable_aws_is_unknown(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_unreachable_aws_leaves_every_objective_of_each_key_and_bucket_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from tests.fakes.moto_aws import CREDENTIALS, free_port
 
     env = {**CREDENTIALS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
-    outcome = status(monkeypatch, tmp_path, env, [key_resource("mrk-0123")], datetime.now(UTC))
-    row = outcome.rows()[("kms-key-state", "kms:us-east-1:mrk-0123")]
-    assert row["status"] == "unknown" and row["reason"].startswith("unreachable: AWS kms:DescribeKey")
+    resources = [key_resource("mrk-0123"), *bucket_resources()]
+    outcome = status(monkeypatch, tmp_path, env, resources, datetime.now(UTC))
+    rows = aws_rows(outcome)
+    key, link = "kms:us-east-1:mrk-0123", f"s3:{SOURCE} → {REPLICA}"
+    # Each objective a probe would measure, named in advance: rotation and the replication rows too.
+    assert {k: r["status"] for k, r in rows.items()} == {
+        ("kms-key-state", key): "unknown",
+        ("kms-key-rotation", key): "unknown",
+        ("s3-versioning", f"s3:{SOURCE}"): "unknown",
+        ("s3-versioning", f"s3:{REPLICA}"): "unknown",
+        ("s3-replication-lag", link): "unknown",
+        ("s3-replication-sample", link): "unknown",
+    }, outcome.stdout
+    assert rows[("kms-key-state", key)]["reason"].startswith("unreachable: AWS kms:DescribeKey")
+    assert rows[("kms-key-rotation", key)]["reason"].startswith("unreachable: AWS kms:GetKeyRotationStatus")
+    lag = rows[("s3-replication-lag", link)]
+    assert lag["reason"].startswith("unreachable: AWS s3:GetReplicationConfiguration")
+    assert (lag["target"], lag["basis"]) == ("≤ 1 h", S3_BASIS)
+    assert outcome.code == 1
+
+
+def test_a_replication_config_the_stack_gives_no_destination_is_unknown_on_the_bucket(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from tests.fakes.moto_aws import CREDENTIALS, free_port
+
+    env = {**CREDENTIALS, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
+    resources = [
+        r
+        if r.type != tokens.S3_REPLICATION
+        else Resource.build(urn=r.urn, type=r.type, props={"bucket": SOURCE})
+        for r in bucket_resources()
+    ]
+    outcome = status(monkeypatch, tmp_path, env, resources, datetime.now(UTC))
+    assert {k for k, r in aws_rows(outcome).items() if k[1] == f"s3:{SOURCE}"} == {
+        ("s3-versioning", f"s3:{SOURCE}"),
+        ("s3-replication-lag", f"s3:{SOURCE}"),
+        ("s3-replication-sample", f"s3:{SOURCE}"),
+    }
+
+
+def test_kms_denied_and_s3_and_cloudwatch_throttled_are_unknown_with_the_reason_never_ok(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws: dict[str, str]
+) -> None:
+    """A local endpoint in front of moto answers DescribeKey with AccessDeniedException, the newest-object
+    listing with S3's SlowDown and GetMetricStatistics with CloudWatch's Throttling; every other call
+    reaches moto. botocore retries the throttled calls (their waits skipped here) and gives up."""
+    from botocore.retries.standard import ExponentialBackoff
+
+    from backstop.clients.aws import MAX_ATTEMPTS
+    from tests.fakes.moto_aws import cloudwatch_throttled, fault_proxy, kms_denied, s3_slow_down
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+    now = datetime.now(UTC)
+    key_id = make_key(aws)
+    make_buckets(aws)
+    put_replication_metrics(aws, now - timedelta(minutes=10), latency=120.0, pending=3.0)
+    denied = kms_denied("DescribeKey", "kms:DescribeKey")
+    slow = s3_slow_down(SOURCE, "list-type=2")
+    throttled = cloudwatch_throttled("GetMetricStatistics")
+    with fault_proxy(aws, [denied, slow, throttled]) as env:
+        outcome = status(monkeypatch, tmp_path, env, [key_resource(key_id), *bucket_resources()], now)
+    rows = aws_rows(outcome)
+    key, link = f"kms:us-east-1:{key_id}", f"s3:{SOURCE} → {REPLICA}"
+    assert {k: r["status"] for k, r in rows.items()} == {
+        ("kms-key-state", key): "unknown",
+        ("kms-key-rotation", key): "ok",  # GetKeyRotationStatus is allowed and answered
+        ("s3-versioning", f"s3:{SOURCE}"): "ok",
+        ("s3-versioning", f"s3:{REPLICA}"): "ok",
+        ("s3-replication-lag", link): "unknown",
+        ("s3-replication-sample", link): "unknown",
+    }, outcome.stdout
+    assert rows[("kms-key-state", key)]["reason"] == (
+        "denied: AWS kms:DescribeKey (us-east-1): AccessDeniedException: needs IAM permission kms:DescribeKey"
+    )
+    assert rows[("s3-replication-sample", link)]["reason"] == (
+        f"throttled: AWS s3:ListBucket (us-east-1): still throttled after {MAX_ATTEMPTS} attempts (SlowDown)"
+    )
+    assert rows[("s3-replication-lag", link)]["reason"] == (
+        "throttled: AWS cloudwatch:GetMetricStatistics (us-east-1): still throttled after "
+        f"{MAX_ATTEMPTS} attempts (Throttling)"
+    )
+    assert (denied.seen, slow.seen, throttled.seen) == (1, MAX_ATTEMPTS, MAX_ATTEMPTS)
+    assert outcome.code == 1
 
 
 def test_an_object_stamped_after_the_check_began_is_zero_old_not_negative(
@@ -286,3 +380,17 @@ def test_an_object_stamped_after_the_check_began_is_zero_old_not_negative(
     outcome = status(monkeypatch, tmp_path, aws, bucket_resources(), before)
     row = outcome.rows()[("s3-replication-sample", f"s3:{SOURCE} → {REPLICA}")]
     assert (row["status"], row["seconds"]) == ("ok", 0.0)
+
+
+def test_a_replication_config_whose_rules_are_all_disabled_is_a_breach_not_missing_rows(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, aws: dict[str, str]
+) -> None:
+    make_buckets(aws)
+    east = client(aws, "s3", "us-east-1")
+    config = east.get_bucket_replication(Bucket=SOURCE)["ReplicationConfiguration"]
+    config["Rules"][0]["Status"] = "Disabled"
+    east.put_bucket_replication(Bucket=SOURCE, ReplicationConfiguration=config)
+    outcome = status(monkeypatch, tmp_path, aws, bucket_resources(), datetime.now(UTC))
+    row = outcome.rows()[("s3-replication-lag", f"s3:{SOURCE}")]
+    assert (row["status"], row["measured"]) == ("breach", "no enabled rule")
+    assert outcome.code == 1

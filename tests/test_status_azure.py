@@ -270,9 +270,47 @@ def test_403_is_unknown_naming_the_authorization_failure(
     )
     arm.failures[ACCOUNT] = (403, {"error": {"code": "AuthorizationFailed", "message": message}}, {})
     outcome = status(monkeypatch, tmp_path, arm)
-    row = outcome.rows()[("azure-blob-soft-delete", "azure:wiserprodmedia")]
-    assert row["status"] == "unknown"
+    unknown = {key: row for key, row in azure_rows(outcome).items() if row["status"] == "unknown"}
+    # The account's GET measures its geo sync: that row stays, unknown; the blob service is a GET apart.
+    assert set(unknown) == {("azure-geo-sync", "azure:wiserprodmedia")}
+    row = unknown[("azure-geo-sync", "azure:wiserprodmedia")]
     assert row["reason"].startswith("denied: Azure GET") and "AuthorizationFailed" in row["reason"]
+    assert outcome.rows()[("azure-blob-soft-delete", "azure:wiserprodmedia")]["status"] == "ok"
+    assert outcome.code == 1
+
+
+def test_a_storage_account_declared_locally_redundant_has_no_geo_sync_row_to_miss(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arm: FakeArm
+) -> None:
+    estate(arm)
+    arm.failures[ACCOUNT] = (403, {"error": {"code": "AuthorizationFailed", "message": "denied"}}, {})
+    declared = [
+        Resource.build(urn=r.urn, type=r.type, props={"sku": {"name": "Standard_LRS"}}, id=r.id)
+        if r.id == ACCOUNT
+        else r
+        for r in resources()
+    ]
+    env = {"BACKSTOP_ARM_ENDPOINT": arm.base_url, "AZURE_ACCESS_TOKEN": "test-token"}
+    outcome = run_status(monkeypatch, write_export(tmp_path, declared), env, health_probe=health_probe(arm))
+    assert [key for key in outcome.rows() if key[1] == "azure:wiserprodmedia"] == [
+        ("azure-blob-soft-delete", "azure:wiserprodmedia")
+    ]
+
+
+def test_a_web_app_arm_refuses_leaves_its_state_and_its_health_unknown(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, arm: FakeArm
+) -> None:
+    estate(arm)
+    message = "The client does not have authorization to perform action 'Microsoft.Web/sites/read'"
+    arm.failures[SITE] = (403, {"error": {"code": "AuthorizationFailed", "message": message}}, {})
+    outcome = status(monkeypatch, tmp_path, arm)
+    unknown = {key: row for key, row in azure_rows(outcome).items() if row["status"] == "unknown"}
+    assert set(unknown) == {
+        ("webapp-state", "azure:wiser-prod-app"),
+        ("webapp-health", "azure:wiser-prod-app"),
+    }
+    assert all(row["reason"].startswith("denied: Azure GET") for row in unknown.values())
+    assert outcome.rows()[("webapp-health", "azure:wiser-prod-app/staging")]["status"] == "ok"
     assert outcome.code == 1
 
 

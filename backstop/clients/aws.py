@@ -16,7 +16,8 @@ from typing import Any
 
 from backstop.clients.cloud import CloudCallError, FailureKind
 
-# Standard retry mode: exponential backoff with jitter, throttling errors retried, at most this many tries.
+# Standard retry mode: exponential backoff with jitter, throttling errors retried, at most this many tries
+# in all, the first included (botocore's `total_max_attempts`; its `max_attempts` counts retries only).
 MAX_ATTEMPTS = 4
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 20.0
@@ -77,7 +78,7 @@ class AwsReader:
             if key not in self._clients:
                 config = Config(
                     region_name=region,
-                    retries={"mode": "standard", "max_attempts": self.max_attempts},
+                    retries={"mode": "standard", "total_max_attempts": self.max_attempts},
                     connect_timeout=CONNECT_TIMEOUT,
                     read_timeout=READ_TIMEOUT,
                     s3={"addressing_style": "path"} if self._endpoint else None,

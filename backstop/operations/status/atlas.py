@@ -21,7 +21,7 @@ from typing import Any
 from backstop.clients.atlas import API_PREFIX, AtlasClient, cluster_topology, parse_time, restore_job_state
 from backstop.ground import seeds, tokens
 from backstop.ground.resources import Resource, is_unknown
-from backstop.operations.status.probe import Objective, Probe, bind
+from backstop.operations.status.probe import Objective, Probe, bind, unknown_reason
 from backstop.operations.status.rows import Evidence, Row, Verdict, duration
 from backstop.policy.targets import PolicyTargets
 
@@ -66,28 +66,31 @@ def probes(
     targets: PolicyTargets,
     now: Callable[[], datetime],
 ) -> list[Probe]:
+    """Two probes per cluster, as the calls depend on each other: the cluster, its snapshots and its
+    schedule (the snapshot list needs the cluster's topology; a refused schedule leaves only the rows that
+    need it unknown), and apart from them its restore jobs, which need Project Backup Manager: without
+    that role only `atlas-last-restore-job` is unknown."""
     result = []
     for cluster in found:
-        copy = Objective(
-            "atlas-copy-age",
-            f"{cluster.label} → {seeds.COPY_ATLAS_REGION}",
-            f"≤ {targets.max_region_loss_rpo_hours:g} h",
-            f"{seeds.SEED_BACKUP}: cross-region copy us-east-1 → us-west-2",
-        )
-        own = [
-            Objective(objective, cluster.label, target, basis)
+        own = {
+            objective: Objective(objective, cluster.label, target, basis)
             for objective, target, basis in _objectives(targets)
-        ]
-        objectives = (*own, copy)
-        result.append(
-            Probe(
-                "atlas",
-                cluster.label,
-                objectives,
-                bind(measure, client, now, cluster, targets),
-            )
-        )
+        }
+        jobs = own.pop(RESTORE_JOB)
+        objectives = (*own.values(), _copy_objective(cluster, seeds.COPY_ATLAS_REGION, targets))
+        result.append(Probe("atlas", cluster.label, objectives, bind(measure, client, now, cluster, targets)))
+        run = bind(measure_restore_job, client, now, cluster, targets)
+        result.append(Probe("atlas", cluster.label, (jobs,), run))
     return result
+
+
+RESTORE_JOB = "atlas-last-restore-job"
+COPY_BASIS = f"{seeds.SEED_BACKUP}: cross-region copy us-east-1 → us-west-2; whole-cluster loss RPO ≤ 6 h"
+
+
+def _copy_objective(cluster: AtlasCluster, region: str, targets: PolicyTargets) -> Objective:
+    target = f"≤ {targets.max_region_loss_rpo_hours:g} h"
+    return Objective("atlas-copy-age", f"{cluster.label} → {region}", target, COPY_BASIS)
 
 
 def _objectives(targets: PolicyTargets) -> list[tuple[str, str, str]]:
@@ -103,13 +106,35 @@ def _objectives(targets: PolicyTargets) -> list[tuple[str, str, str]]:
             f"{seeds.SEED_BACKUP}: point-in-time recovery within last 7 days",
         ),
         ("atlas-failed-snapshots", "0 in the last day", f"{seeds.SEED_BACKUP}: backup status and alerts"),
-        ("atlas-last-restore-job", "not failed", f"{seeds.SEED_BACKUP}: restoration drill"),
+        (RESTORE_JOB, "not failed", f"{seeds.SEED_BACKUP}: restoration drill"),
         ("atlas-last-on-demand", "not failed", f"{seeds.SEED_BACKUP}: backup status and alerts"),
     ]
 
 
+def _row_maker(cluster: AtlasCluster, targets: PolicyTargets) -> Callable[..., Row]:
+    objectives = {objective: (target, basis) for objective, target, basis in _objectives(targets)}
+
+    def row(objective: str, verdict: bool | None, **fields: Any) -> Row:
+        target, basis = objectives[objective]
+        state: Verdict = "unknown" if verdict is None else "ok" if verdict else "breach"
+        return Row(objective, fields.pop("resource", cluster.label), state, target, basis=basis, **fields)
+
+    return row
+
+
+def measure_restore_job(
+    client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, now: datetime
+) -> list[Row]:
+    """`atlas-last-restore-job`: its own call (and role), so a refusal leaves only this row unknown."""
+    base = f"/groups/{cluster.group_id}/clusters/{cluster.name}"
+    jobs = client.restore_jobs(cluster.group_id, cluster.name)
+    return [_restore_row(_row_maker(cluster, targets), jobs, now, base, now)]
+
+
 def measure(client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, now: datetime) -> list[Row]:
-    """Every Atlas objective of one cluster: four calls, each one's answer the evidence of its rows."""
+    """Every Atlas objective of one cluster but its restore job: three calls, each one's answer the
+    evidence of its rows. The snapshot list needs the cluster's answer (its topology); the schedule does
+    not, so a refused schedule leaves unknown only the restorable window and the copy ages."""
     group, name = cluster.group_id, cluster.name
     base = f"/groups/{group}/clusters/{name}"
     description = client.cluster(group, name)
@@ -118,16 +143,14 @@ def measure(client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, 
         "/backup/snapshots/shardedClusters" if cluster_topology(description).sharded else "/backup/snapshots"
     )
     snapshots = client.cluster_snapshots(group, description)
-    schedule: Mapping[str, Any] = (
-        client.backup_schedule(group, name) if description.get("backupEnabled") is not False else {}
-    )
-    jobs = client.restore_jobs(group, name)
-    objectives = {objective: (target, basis) for objective, target, basis in _objectives(targets)}
-
-    def row(objective: str, verdict: bool | None, **fields: Any) -> Row:
-        target, basis = objectives[objective]
-        state: Verdict = "unknown" if verdict is None else "ok" if verdict else "breach"
-        return Row(objective, fields.pop("resource", cluster.label), state, target, basis=basis, **fields)
+    schedule: Mapping[str, Any] = {}
+    schedule_refused = ""
+    if description.get("backupEnabled") is not False:
+        try:
+            schedule = client.backup_schedule(group, name)
+        except Exception as error:  # its own rows' unknown, never the snapshots' rows
+            schedule_refused = unknown_reason(error)
+    row = _row_maker(cluster, targets)
 
     completed = [s for s in snapshots if s.get("status") == "completed" and parse_time(s.get("createdAt"))]
     newest = max(completed, key=lambda s: parse_time(s["createdAt"]) or now, default=None)
@@ -160,8 +183,14 @@ def measure(client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, 
                 evidence=Evidence(list_call.call, created, asked),
             )
         )
-    rows.append(_pit_row(row, description, schedule, completed, targets, now, base, asked))
-    rows.extend(_copy_rows(cluster, schedule, completed, targets, now, list_call, description))
+    if schedule_refused and description.get("pitEnabled") is True:
+        rows.append(row("atlas-pit-window", None, reason=schedule_refused))
+    else:
+        rows.append(_pit_row(row, description, schedule, completed, targets, now, base, asked))
+    if schedule_refused:
+        rows.append(_copy_objective(cluster, seeds.COPY_ATLAS_REGION, targets).unknown(schedule_refused))
+    else:
+        rows.extend(_copy_rows(cluster, schedule, completed, targets, now, list_call, description))
     failed = [
         s
         for s in snapshots
@@ -181,7 +210,6 @@ def measure(client: AtlasClient, cluster: AtlasCluster, targets: PolicyTargets, 
             evidence=Evidence(list_call.call, newest_failed, asked),
         )
     )
-    rows.append(_restore_row(row, jobs, now, base, asked))
     rows.append(_on_demand_row(row, snapshots, now, list_call))
     return rows
 
@@ -251,7 +279,7 @@ def _copy_rows(
     ]
     limit = timedelta(hours=targets.max_region_loss_rpo_hours)
     target = f"≤ {targets.max_region_loss_rpo_hours:g} h"
-    basis = f"{seeds.SEED_BACKUP}: cross-region copy us-east-1 → us-west-2; whole-cluster loss RPO ≤ 6 h"
+    basis = COPY_BASIS
     rows = []
     for region in sorted({*regions, seeds.COPY_ATLAS_REGION}):
         resource = f"{cluster.label} → {region}"

@@ -23,7 +23,7 @@ from backstop.clients.aws import AwsReader, as_datetime
 from backstop.clients.cloud import CloudCallError
 from backstop.ground import seeds, tokens
 from backstop.ground.resources import Resource, is_unknown
-from backstop.operations.status.probe import Objective, Probe, bind
+from backstop.operations.status.probe import Objective, Probe, bind, measured_or_unknown
 from backstop.operations.status.rows import Evidence, Row, duration
 
 METRICS_WINDOW = timedelta(hours=1)
@@ -56,6 +56,8 @@ class Bucket:
     name: str
     region: str
     replicated: bool
+    # The destination buckets the stack's replication rules name (their live rules may differ).
+    destinations: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -76,18 +78,52 @@ def keys(resources: list[Resource]) -> list[Key]:
     return found
 
 
+def _destinations(resource: Resource) -> list[str]:
+    """The destination bucket names of a BucketReplicationConfig's rules, where the export knows them."""
+    rules = resource.props.get("rules")
+    found = []
+    for rule in rules if isinstance(rules, list) else []:
+        destination = rule.get("destination") if isinstance(rule, dict) else None
+        arn = _text(destination.get("bucket")) if isinstance(destination, dict) else None
+        if arn:
+            found.append(arn.removeprefix("arn:aws:s3:::"))
+    return found
+
+
 def buckets(resources: list[Resource]) -> dict[str, Bucket]:
-    replicated = {_text(r.props.get("bucket")) for r in resources if r.type == tokens.S3_REPLICATION} - {None}
+    replicated: dict[str, list[str]] = {}
+    for resource in resources:
+        source = _text(resource.props.get("bucket")) if resource.type == tokens.S3_REPLICATION else None
+        if source:
+            replicated.setdefault(source, []).extend(_destinations(resource))
     found: dict[str, Bucket] = {}
     for resource in resources:
         if resource.type in tokens.S3_BUCKETS:
             name = _text(resource.props.get("bucket")) or _text(resource.id)
             if name:
-                found[name] = Bucket(name, _region(resource), name in replicated)
+                destinations = tuple(dict.fromkeys(replicated.get(name, [])))
+                found[name] = Bucket(name, _region(resource), name in replicated, destinations)
     return found
 
 
-def measure_key(aws: AwsReader, key: Key, now: datetime) -> list[Row]:
+def _lag_objective(resource: str) -> Objective:
+    return Objective("s3-replication-lag", resource, f"≤ {duration(seeds.RPO_OTHER_SYSTEMS)}", S3_BASIS)
+
+
+def _sample_objective(resource: str) -> Objective:
+    return Objective(
+        "s3-replication-sample", resource, f"replicated within {duration(seeds.RPO_OTHER_SYSTEMS)}", S3_BASIS
+    )
+
+
+def _replication_objectives(bucket: Bucket) -> tuple[Objective, ...]:
+    """What the replication probe measures, per destination the stack names (the bucket alone where it
+    names none): when GetReplicationConfiguration fails, these are its unknown rows."""
+    resources = [f"{bucket.label} → {d}" for d in bucket.destinations] or [bucket.label]
+    return tuple(o for r in resources for o in (_lag_objective(r), _sample_objective(r)))
+
+
+def measure_key_state(aws: AwsReader, key: Key, now: datetime) -> list[Row]:
     described = aws.call("kms", key.region, "describe_key", "kms:DescribeKey", KeyId=key.key_id)
     meta = described.get("KeyMetadata", {})
     state = str(meta.get("KeyState"))
@@ -106,7 +142,7 @@ def measure_key(aws: AwsReader, key: Key, now: datetime) -> list[Row]:
         )
     elif state != "Enabled":
         reason = f"the key is {state}: nothing encrypted with it can be decrypted until it is enabled"
-    rows = [
+    return [
         Row(
             "kms-key-state",
             key.label,
@@ -118,36 +154,39 @@ def measure_key(aws: AwsReader, key: Key, now: datetime) -> list[Row]:
             basis=KMS_BASIS,
         )
     ]
-    if not key.replica:
-        rotation = aws.call(
-            "kms", key.region, "get_key_rotation_status", "kms:GetKeyRotationStatus", KeyId=key.key_id
-        )
-        enabled = rotation.get("KeyRotationEnabled") is True
-        rows.append(
-            Row(
-                "kms-key-rotation",
-                key.label,
-                "ok" if enabled else "breach",
-                "enabled",
-                measured="enabled" if enabled else "disabled",
-                reason="" if enabled else "automatic key rotation is off (`aws kms enable-key-rotation`)",
-                evidence=Evidence(
-                    f"AWS kms:GetKeyRotationStatus {key.key_id} ({key.region})",
-                    as_datetime(rotation.get("NextRotationDate")),
-                    now,
-                ),
-                basis=KMS_BASIS,
-            )
-        )
-    return rows
 
 
-def measure_bucket(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], now: datetime) -> list[Row]:
+def measure_key_rotation(aws: AwsReader, key: Key, now: datetime) -> list[Row]:
+    """A primary key's rotation (a replica follows its primary): a call apart from DescribeKey, so a
+    denied DescribeKey leaves this row measured, and the other way round."""
+    rotation = aws.call(
+        "kms", key.region, "get_key_rotation_status", "kms:GetKeyRotationStatus", KeyId=key.key_id
+    )
+    enabled = rotation.get("KeyRotationEnabled") is True
+    return [
+        Row(
+            "kms-key-rotation",
+            key.label,
+            "ok" if enabled else "breach",
+            "enabled",
+            measured="enabled" if enabled else "disabled",
+            reason="" if enabled else "automatic key rotation is off (`aws kms enable-key-rotation`)",
+            evidence=Evidence(
+                f"AWS kms:GetKeyRotationStatus {key.key_id} ({key.region})",
+                as_datetime(rotation.get("NextRotationDate")),
+                now,
+            ),
+            basis=KMS_BASIS,
+        )
+    ]
+
+
+def measure_versioning(aws: AwsReader, bucket: Bucket, now: datetime) -> list[Row]:
     versioning = aws.call(
         "s3", bucket.region, "get_bucket_versioning", "s3:GetBucketVersioning", Bucket=bucket.name
     )
     status = str(versioning.get("Status") or "never enabled")
-    rows = [
+    return [
         Row(
             "s3-versioning",
             bucket.label,
@@ -161,12 +200,11 @@ def measure_bucket(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], now
             basis=S3_BASIS,
         )
     ]
-    if bucket.replicated:
-        rows.extend(_replication_rows(aws, bucket, known, now))
-    return rows
 
 
-def _replication_rows(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], now: datetime) -> list[Row]:
+def measure_replication(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], now: datetime) -> list[Row]:
+    """Per enabled rule of the live configuration, its lag (CloudWatch) and its newest object (S3): each
+    of those calls fails alone, as an unknown row of its own."""
     config_call = f"AWS s3:GetReplicationConfiguration {bucket.name}"
     try:
         answer = aws.call(
@@ -194,12 +232,26 @@ def _replication_rows(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], 
     rules = [
         r for r in answer.get("ReplicationConfiguration", {}).get("Rules", []) if r.get("Status") == "Enabled"
     ]
-    rows = []
+    if not rules:
+        return [
+            Row(
+                "s3-replication-lag",
+                bucket.label,
+                "breach",
+                f"≤ {duration(seeds.RPO_OTHER_SYSTEMS)}",
+                measured="no enabled rule",
+                reason="the stack declares replication; every rule of the bucket's configuration is disabled",
+                evidence=Evidence(config_call, None, now),
+                basis=S3_BASIS,
+            )
+        ]
+    rows: list[Row] = []
     limit = seeds.RPO_OTHER_SYSTEMS
     for rule in rules:
         destination = str(rule.get("Destination", {}).get("Bucket", "")).removeprefix("arn:aws:s3:::")
         resource = f"{bucket.label} → {destination}"
         metrics = rule.get("Destination", {}).get("Metrics", {})
+        rule_id = str(rule.get("ID", ""))
         if metrics.get("Status") != "Enabled":
             rows.append(
                 Row(
@@ -214,8 +266,10 @@ def _replication_rows(aws: AwsReader, bucket: Bucket, known: dict[str, Bucket], 
                 )
             )
         else:
-            rows.append(_lag_row(aws, bucket, destination, str(rule.get("ID", "")), resource, now))
-        rows.append(_sample_row(aws, bucket, destination, known, resource, now))
+            lag = [_lag_objective(resource)]
+            rows += measured_or_unknown(lag, _lag_row, aws, bucket, destination, rule_id, resource, now)
+        sample = [_sample_objective(resource)]
+        rows += measured_or_unknown(sample, _sample_row, aws, bucket, destination, known, resource, now)
     return rows
 
 
@@ -337,12 +391,21 @@ def _sample_row(
 def probes(
     resources: list[Resource], aws: Callable[[], AwsReader], now: Callable[[], datetime]
 ) -> list[Probe]:
+    """Per key its state and (a primary's) rotation, per bucket its versioning and (where the stack
+    replicates it) its replication: independent calls, so each fails alone."""
     result = []
     for key in keys(resources):
-        objectives = (Objective("kms-key-state", key.label, "Enabled", KMS_BASIS),)
-        result.append(Probe("aws", key.label, objectives, bind(measure_key, aws, now, key)))
+        state = (Objective("kms-key-state", key.label, "Enabled", KMS_BASIS),)
+        result.append(Probe("aws", key.label, state, bind(measure_key_state, aws, now, key)))
+        if not key.replica:
+            rotation = (Objective("kms-key-rotation", key.label, "enabled", KMS_BASIS),)
+            result.append(Probe("aws", key.label, rotation, bind(measure_key_rotation, aws, now, key)))
     known = buckets(resources)
     for bucket in known.values():
-        objectives = (Objective("s3-versioning", bucket.label, "Enabled", S3_BASIS),)
-        result.append(Probe("aws", bucket.label, objectives, bind(measure_bucket, aws, now, bucket, known)))
+        versioning = (Objective("s3-versioning", bucket.label, "Enabled", S3_BASIS),)
+        result.append(Probe("aws", bucket.label, versioning, bind(measure_versioning, aws, now, bucket)))
+        if bucket.replicated:
+            replication = _replication_objectives(bucket)
+            run = bind(measure_replication, aws, now, bucket, known)
+            result.append(Probe("aws", bucket.label, replication, run))
     return result

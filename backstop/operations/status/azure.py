@@ -47,14 +47,34 @@ def _label(arm_id: str) -> str:
     return "azure:" + "/".join(parts[7::2]) if len(parts) > 7 else "azure:" + arm_id
 
 
-def measure_storage(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
+GEO_TARGET = f"≤ {duration(seeds.RPO_OTHER_SYSTEMS)}"
+SOFT_DELETE_TARGET = f"≥ {seeds.MIN_BLOB_SOFT_DELETE_DAYS} d"
+SITE_TARGET = "Running, health check on"
+HEALTH_TARGET = "HTTP 200"
+
+
+def declared_geo_redundant(resource: Resource) -> bool:
+    """Whether the stack declares the account geo-redundant (`sku.name`, classic `accountReplicationType`),
+    or does not say: then its geo sync is an objective, unknown when the account cannot be read."""
+    if resource.type == tokens.AZC_STORAGE_ACCOUNT:
+        kind = resource.props.get("accountReplicationType")
+        sku = f"Standard_{kind}" if isinstance(kind, str) else kind
+    else:
+        declared = resource.props.get("sku")
+        sku = declared.get("name") if isinstance(declared, dict) else None
+    return not isinstance(sku, str) or is_unknown(sku) or sku in seeds.GEO_REDUNDANT_SKUS
+
+
+def measure_geo_sync(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
+    """The account's geo sync, where its live SKU is geo-redundant (no row for one that is not: the
+    rules judge the declared SKU)."""
     label = _label(arm_id)
     account = arm.get(arm_id, STORAGE_API, {"$expand": "geoReplicationStats"})
     sku = str((account.get("sku") or {}).get("name", ""))
     call = f"Azure GET {arm_id}?$expand=geoReplicationStats"
     rows = []
     limit = seeds.RPO_OTHER_SYSTEMS
-    target = f"≤ {duration(limit)}"
+    target = GEO_TARGET
     if sku in seeds.GEO_REDUNDANT_SKUS:
         stats = (account.get("properties") or {}).get("geoReplicationStats") or {}
         synced = parse_time(stats.get("lastSyncTime"))
@@ -91,25 +111,30 @@ def measure_storage(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
                     basis=STORAGE_BASIS,
                 )
             )
+    return rows
+
+
+def measure_soft_delete(arm: ArmReader, arm_id: str, now: datetime) -> list[Row]:
+    """The blob service's soft delete: a GET apart from the account's, so each fails alone."""
+    label = _label(arm_id)
     service = arm.get(arm_id + "/blobServices/default", STORAGE_API)
     policy = (service.get("properties") or {}).get("deleteRetentionPolicy") or {}
     days = policy.get("days") if policy.get("enabled") is True else 0
     days = float(days) if isinstance(days, int | float) else 0.0
     ok = days >= seeds.MIN_BLOB_SOFT_DELETE_DAYS
-    rows.append(
+    return [
         Row(
             "azure-blob-soft-delete",
             label,
             "ok" if ok else "breach",
-            f"≥ {seeds.MIN_BLOB_SOFT_DELETE_DAYS} d",
+            SOFT_DELETE_TARGET,
             measured=f"{days:g} d" if days else "off",
             seconds=days * 86400,
             reason="" if ok else "deleted blobs are not recoverable for the 7-day PITR window",
             evidence=Evidence(f"Azure GET {arm_id}/blobServices/default", None, now),
             basis=STORAGE_BASIS,
         )
-    )
-    return rows
+    ]
 
 
 def measure_entity(arm: ArmReader, arm_id: str, threshold: int, now: datetime) -> list[Row]:
@@ -188,7 +213,7 @@ def measure_site(arm: ArmReader, arm_id: str, probe: Callable[[str], int], now: 
             "webapp-state",
             _label(arm_id),
             "breach" if problems else "ok",
-            "Running, health check on",
+            SITE_TARGET,
             measured=f"{state}, health check {health or 'off'}",
             reason="; ".join(problems),
             evidence=Evidence(f"Azure GET {arm_id}, {arm_id}/config/web", stamp, now),
@@ -205,7 +230,7 @@ def measure_site(arm: ArmReader, arm_id: str, probe: Callable[[str], int], now: 
                     "webapp-health",
                     _label(arm_id),
                     "unknown",
-                    "HTTP 200",
+                    HEALTH_TARGET,
                     reason=f"{error.kind}: {error}",
                     basis=APP_BASIS,
                 )
@@ -216,7 +241,7 @@ def measure_site(arm: ArmReader, arm_id: str, probe: Callable[[str], int], now: 
                 "webapp-health",
                 _label(arm_id),
                 "ok" if code == 200 else "breach",
-                "HTTP 200",
+                HEALTH_TARGET,
                 measured=f"HTTP {code}",
                 value=float(code),
                 reason="" if code == 200 else f"{url} answers {code}",
@@ -234,37 +259,38 @@ def probes(
     now: Callable[[], datetime],
     probe: Callable[[str], int],
 ) -> list[Probe]:
+    """One probe per ARM read, each naming every objective it measures: a storage account's geo sync
+    (where the stack declares it geo-redundant, or does not say) and its soft delete apart, a web app's
+    state and health check together (the check needs the state's answer)."""
     result = []
 
-    def add(arm_id: str, objective: str, target: str, run: Callable[[], list[Row]]) -> None:
+    def add(arm_id: str, objectives: list[tuple[str, str, str]], run: Callable[[], list[Row]]) -> None:
         label = _label(arm_id)
-        result.append(Probe("azure", label, (Objective(objective, label, target),), run))
+        declared = tuple(Objective(o, label, target, basis) for o, target, basis in objectives)
+        result.append(Probe("azure", label, declared, run))
 
     for resource in resources:
         arm_id = _arm_id(resource)
         if arm_id is None:
             continue
         if resource.type in tokens.AZ_STORAGE_ACCOUNTS:
-            add(
-                arm_id,
-                "azure-blob-soft-delete",
-                f"≥ {seeds.MIN_BLOB_SOFT_DELETE_DAYS} d",
-                bind(measure_storage, arm, now, arm_id),
-            )
+            geo = [("azure-geo-sync", GEO_TARGET, STORAGE_BASIS)] if declared_geo_redundant(resource) else []
+            add(arm_id, geo, bind(measure_geo_sync, arm, now, arm_id))
+            soft_delete = [("azure-blob-soft-delete", SOFT_DELETE_TARGET, STORAGE_BASIS)]
+            add(arm_id, soft_delete, bind(measure_soft_delete, arm, now, arm_id))
         elif resource.type in tokens.AZ_SB_QUEUES | tokens.AZ_SB_SUBSCRIPTIONS:
             add(
                 arm_id,
-                "servicebus-dead-letters",
-                f"≤ {threshold}",
+                [("servicebus-dead-letters", f"≤ {threshold}", QUEUE_BASIS)],
                 bind(measure_entity, arm, now, arm_id, threshold),
             )
         elif resource.type == tokens.AZ_REGISTRY_REPLICATION:
-            add(arm_id, "acr-replication", "Ready", bind(measure_replication, arm, now, arm_id))
-        elif resource.type in tokens.AZ_WEB_APPS or resource.type == tokens.AZ_WEB_APP_SLOT:
             add(
                 arm_id,
-                "webapp-state",
-                "Running, health check on",
-                bind(measure_site, arm, now, arm_id, probe),
+                [("acr-replication", "Ready", APP_BASIS)],
+                bind(measure_replication, arm, now, arm_id),
             )
+        elif resource.type in tokens.AZ_WEB_APPS or resource.type == tokens.AZ_WEB_APP_SLOT:
+            site = [("webapp-state", SITE_TARGET, APP_BASIS), ("webapp-health", HEALTH_TARGET, APP_BASIS)]
+            add(arm_id, site, bind(measure_site, arm, now, arm_id, probe))
     return result

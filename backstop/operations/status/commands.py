@@ -22,7 +22,7 @@ from typing import Any, Generic, TypeVar
 
 from backstop.config import Environment
 from backstop.ground.errors import UsageError
-from backstop.ground.files import PROJECT_DIR_HELP
+from backstop.ground.files import PROJECT_DIR_HELP, write_output
 from backstop.ground.logs import progress
 from backstop.operations.status.probe import DEFAULT_WORKERS, Probe, run_probes
 from backstop.operations.status.rows import FORMATS, StatusReport, render, rows_in_order
@@ -199,13 +199,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
     targets = PolicyTargets.for_environment(settings[0])
     report = collect(document.resources, args.stack, targets, settings, runtime, args.workers)
     output = render(report, args.format)
+    unwritten: UsageError | None = None
     if args.output:
-        Path(args.output).write_text(output + "\n", encoding="utf-8")
+        # Its directories are made (the hourly workflow writes evidence/status.json in a clean clone).
+        try:
+            write_output(args.output, output + "\n")
+        except UsageError as error:
+            unwritten = UsageError(f"--output {error}")
         print(render(report, "text").splitlines()[0])
     else:
         print(output)
     if args.post_to_slack:
-        _post_to_slack(report, runtime)
+        _post_to_slack(report, runtime)  # the breaches still reach Slack when the file could not be written
+    if unwritten is not None:
+        raise unwritten
     return report.exit_code
 
 
@@ -269,7 +276,8 @@ def register(subparsers: Any) -> None:
     status.add_argument("--state", help="its `pulumi stack export` file (default: run `pulumi stack export`)")
     status.add_argument("--format", choices=FORMATS, default="text")
     status.add_argument(
-        "--output", help="write the output to this file (the summary line still goes to stdout)"
+        "--output",
+        help="write the output to this file, its directories created (the summary line still goes to stdout)",
     )
     status.add_argument(
         "--workers",

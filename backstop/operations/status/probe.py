@@ -1,8 +1,10 @@
 """Probes: one question to one cloud about one live resource, run concurrently with a bound.
 
-A probe names the objectives it measures before it runs, so when its cloud does not answer (denied,
+A probe names every objective it measures before it runs, so when its cloud does not answer (denied,
 throttled past its budget, unreachable, no credentials) each of them still gets a row: `unknown`, with the
-reason. A probe never writes; it only reads.
+reason. Calls that do not depend on each other are separate probes (or, inside one, guarded apart with
+`measured_or_unknown`), so one refused call leaves unknown only the rows it would have measured. A probe
+never writes; it only reads.
 """
 
 from __future__ import annotations
@@ -63,6 +65,19 @@ def unknown_reason(error: BaseException) -> str:
         kind = "denied" if status in (401, 403) else "throttled" if "gave up" in str(error) else "error"
         return f"{kind}: {error}"
     return f"error: {type(error).__name__}: {' '.join(str(error).split())[:200]}"
+
+
+def measured_or_unknown(
+    objectives: Sequence[Objective], measure: Callable[..., Row | list[Row]], *args: Any
+) -> list[Row]:
+    """`measure(*args)`'s rows; when its call fails, an `unknown` row for each of `objectives`, with the
+    reason. For a call inside a probe that the probe's other calls do not depend on: it fails alone."""
+    try:
+        measured = measure(*args)
+        return measured if isinstance(measured, list) else [measured]
+    except Exception as error:  # one call's failure is its own rows' unknown, never the probe's
+        reason = unknown_reason(error)
+        return [objective.unknown(reason) for objective in objectives]
 
 
 def run_probes(
