@@ -4,7 +4,9 @@
 
 Two quarters of 2026 lived through with the real commands (weekly `backstop audit`, a restore drill and a
 rollback drill each quarter, one collection loss recovered with `backstop recover` and recorded in time),
-then `backstop evidence bundle --period 2026Q2` and two screenshots of its page in headless Chromium.
+a `backstop status --format json` of prod against the Atlas fake near the quarter's end, then
+`backstop evidence bundle --period 2026Q2 --status status.json` and two screenshots of its page in
+headless Chromium.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from backstop.ground.documents import utc_iso
 from backstop.report.bundle.period import parse_period
 from backstop.restore import runtime
 from tests import browser
-from tests.evidence_support import AFTER_Q2, live_quarter, quiet, rollback_drill, use_cached_program
+from tests.evidence_support import (
+    AFTER_Q2,
+    live_quarter,
+    quiet,
+    rollback_drill,
+    status_file,
+    use_cached_program,
+)
 from tests.fakes.recover_world import RecoverWorld
 
 NAME = "evidence-prod-2026Q2"
@@ -56,9 +65,12 @@ def write_sample(target: Path) -> Path:
             notified = utc_iso(loss + timedelta(minutes=40))
             ids = ["--stack", "prod", "--incident", incident, "--tenants-notified-at", notified]
             assert quiet(*world.args("recover", "record", *ids)) == 0
+            # `backstop status` of prod two days before the quarter's end, beside each objective.
+            status = status_file(work / "status", datetime(2026, 6, 29, 12, 0, tzinfo=UTC), monkeypatch)
             world.clock.current = AFTER_Q2
             out = work / NAME
-            assert main(world.args("evidence", "bundle", "--period", "2026Q2", "--out", str(out))) == 0
+            bundle = ["evidence", "bundle", "--period", "2026Q2", "--out", str(out), "--status", str(status)]
+            assert main(world.args(*bundle)) == 0
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from backstop.cli import main
@@ -141,3 +142,25 @@ def rollback_drill(world: DrillWorld, at: datetime, monkeypatch: Any) -> int:
             ),
         )
         return quiet("drill", "rollback", "--stack", "staging", "--project-dir", str(ROOT), "--quiet")
+
+
+def status_file(directory: Path, at: datetime, monkeypatch: Any, *, pit: bool = True) -> Path:
+    """The real `backstop status --format json` of prod at `at`, against the spec-validated Atlas fake as
+    tests/test_status_atlas.py drives it: snapshots every 6 h (the newest 2 h old), each copied to
+    us-west-2, point-in-time recovery on unless `pit` is False; written to `directory`/status.json."""
+    from tests.fakes.atlas_server import FakeAtlas
+    from tests.status_support import CLUSTER, GROUP, atlas_cluster, evidence_store, run_status, write_export
+
+    directory.mkdir(parents=True, exist_ok=True)
+    with FakeAtlas(clock=lambda: at) as fake:
+        fake.add_project(CLUSTER, project_id=GROUP)
+        fake.add_cluster(GROUP, CLUSTER, pit_enabled=pit)
+        fake.set_schedule(GROUP, CLUSTER, restore_window_days=7, copy_regions=("US_WEST_2",))
+        for hours in range(2, 8 * 24, 6):
+            fake.add_snapshot(GROUP, CLUSTER, at - timedelta(hours=hours), expires_at=at + timedelta(days=3))
+        export = write_export(directory, [atlas_cluster()])
+        outcome = run_status(monkeypatch, export, fake.env(), now=at, evidence=evidence_store(now=at))
+    assert outcome.code in (0, 1), outcome.stderr
+    path = directory / "status.json"
+    path.write_text(outcome.stdout, encoding="utf-8")
+    return path

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -38,9 +38,11 @@ FILES = {
     "index.html",
     "objectives.csv",
     "policy.csv",
+    "rules.csv",
     "stores/backup_audit_log.jsonl",
     "stores/backup_drill_results.jsonl",
     "stores/incident_registry.jsonl",
+    "waivers.csv",
 }
 
 
@@ -60,10 +62,14 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         yield world
 
 
-def bundle(world: DrillWorld, capsys: pytest.CaptureFixture[str], out: Path) -> tuple[int, str, dict]:
+def bundle(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], out: Path, *extra: str
+) -> tuple[int, str, dict]:
     world.clock.current = AFTER_Q2
     code, stdout, err = run(
-        capsys, *world.args("evidence", "bundle", "--stack", "prod", "--period", "2026Q2", "--out", str(out))
+        capsys,
+        *world.args("evidence", "bundle", "--stack", "prod", "--period", "2026Q2", "--out", str(out)),
+        *extra,
     )
     assert err == "", err
     return code, stdout, json.loads((out / "evidence.json").read_text())
@@ -116,6 +122,16 @@ def test_a_clean_quarter_passes_with_every_file_listed_and_verifies(
     ]
     single = next(s for s in document["objectives"]["scenarios"] if s["scenario"] == "single_document")
     assert (single["rtoAchievedSeconds"], single["rtoBasis"]) == (1200.0, "measured by drill")
+    # The drill's data loss is the row's measured RPO (a point-in-time restore loses nothing).
+    assert (single["rpoMeasuredSeconds"], single["rpoMeasuredDrill"], single["rpoMeasuredAt"]) == (
+        0.0,
+        drill["drillId"],
+        "2026-05-11T03:00:00.000Z",
+    )
+    assert single["rpoMeasuredMet"] is True and single["status"] == []
+    assert document["objectives"]["status"] is None
+    collection = next(s for s in document["objectives"]["scenarios"] if s["scenario"] == "single_collection")
+    assert (collection["rpoMeasuredSeconds"], collection["rpoMeasuredDrill"]) == (None, None)
     assert document["incidents"] == []
     head = next(iter(world.evidence[AUDIT_COLLECTION].find().sort("sequence", -1).limit(1)))["recordHash"]
     stores = {s["collection"]: s for s in document["stores"]}
@@ -135,11 +151,20 @@ def test_a_clean_quarter_passes_with_every_file_listed_and_verifies(
         f"tenant_acme,2026-W14,attested,1,{grid['cells'][0]['snapshotId']},2026-04-05T03:00:00.000Z",
     ]
     assert len((out / "attestation.csv").read_text().splitlines()) == 1 + 39
+    # The policy results' three tables each have their CSV: findings, rules, waivers in force (none here).
+    from backstop.policy.core import load_rules
+
+    rules = (out / "rules.csv").read_text().splitlines()
+    assert rules[0] == "id,severity,status"
+    assert {line.split(",")[0] for line in rules[1:]} == {rule.id for rule in load_rules()}
+    assert "acr-release-tags-locked,medium,advisory" in rules[1:]
+    assert "atlas-cloud-backup-enabled,critical,passed" in rules[1:]
+    assert (out / "waivers.csv").read_text() == "policy,findingUrn,urn,owner,ticket,expires,reason\n"
 
     code, stdout, _ = run(capsys, "evidence", "verify", str(out))
     assert code == 0
     assert stdout.startswith(
-        f"PASSED: {out}: 11 files against MANIFEST.sha256; backup_audit_log: chain intact"
+        f"PASSED: {out}: 13 files against MANIFEST.sha256; backup_audit_log: chain intact"
     )
 
 
@@ -305,6 +330,19 @@ def test_verify_names_the_first_file_changed_added_or_removed_after_the_bundle_w
     (out / "policy.csv").unlink()
     code, stdout, _ = run(capsys, "evidence", "verify", str(out))
     assert stdout.splitlines()[1] == "  - policy.csv: listed in MANIFEST.sha256 but missing"
+
+
+def test_verify_names_a_table_removed_with_its_manifest_line(
+    clean_bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = clean_bundle
+    (out / "rules.csv").unlink()
+    _rewrite_manifest(out)  # the manifest recomputed without it: the table is still expected
+    code, stdout, _ = run(capsys, "evidence", "verify", str(out))
+    assert (code, stdout.splitlines()[0]) == (
+        1,
+        f"FAILED: {out}: rules.csv: missing, and not listed in MANIFEST.sha256 (every bundle holds it)",
+    )
 
 
 def test_an_export_rewritten_with_a_new_manifest_still_fails_its_chain(
@@ -503,8 +541,201 @@ def test_waivers_in_force_at_the_quarters_end_are_listed_and_expired_ones_are_no
     assert "acr-release-tags-locked" not in {v["policy"] for v in document["policy"]["violations"]}
     page = (tmp_path / "q2" / "index.html").read_text()
     assert "<td>RISK-7</td>" in page and "Waivers in force: 1." in page
+    # Its CSV: one row per waived finding, the waiver's owner, ticket, expiry and reason.
+    assert (tmp_path / "q2" / "waivers.csv").read_text().splitlines() == [
+        "policy,findingUrn,urn,owner,ticket,expires,reason",
+        f"acr-release-tags-locked,{registry.urn},{registry.urn},platform-team,RISK-7,2026-07-15,"
+        "release pipeline locks each release image (PIPE-12)",
+    ]
+    assert "acr-release-tags-locked,medium,passed" in (tmp_path / "q2" / "rules.csv").read_text().splitlines()
 
     waive("2026-06-01")  # lapsed before the quarter ended: the finding counts again
     _, _, lapsed = bundle(world, capsys, tmp_path / "q2-lapsed")
     assert lapsed["policy"]["waivers"] == []
+    assert (tmp_path / "q2-lapsed" / "waivers.csv").read_text().splitlines() == [
+        "policy,findingUrn,urn,owner,ticket,expires,reason"
+    ]
+    assert "acr-release-tags-locked,medium,advisory" in (
+        (tmp_path / "q2-lapsed" / "rules.csv").read_text().splitlines()
+    )
     assert "acr-release-tags-locked" in {v["policy"] for v in lapsed["policy"]["violations"]}
+
+
+# --- measured beside declared: the drill's data loss, and `--status` ------------------------------------
+
+
+def _by_scenario(document: dict) -> dict[str, dict]:
+    return {s["scenario"]: s for s in document["objectives"]["scenarios"]}
+
+
+def test_a_status_of_the_quarter_stands_beside_each_objective_with_when_it_was_measured(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.evidence_support import status_file
+
+    live_quarter(world, Q2)
+    measured_at = "2026-06-28T12:00:00.000Z"
+    status = status_file(
+        tmp_path / "status", datetime(2026, 6, 28, 12, 0, tzinfo=UTC), monkeypatch, pit=False
+    )
+    assert_valid(status.read_text(), "status")  # a real `backstop status --format json` document
+    out = tmp_path / "q2"
+    code, stdout, document = bundle(world, capsys, out, "--status", str(status))
+    jsonschema.Draft202012Validator(schema()).validate(document)
+    assert code == 0, stdout  # shown, not re-judged: the declared objectives are met
+    assert document["objectives"]["status"] == {
+        "file": "status.json",
+        "stack": "prod",
+        "generatedAt": measured_at,
+        "outsidePeriod": None,
+    }
+    rows = {
+        key: [(r["objective"], r["resource"], r["measured"], r["target"], r["status"]) for r in s["status"]]
+        for key, s in _by_scenario(document).items()
+    }
+    assert rows["single_collection"] == [("atlas-snapshot-age", "atlas:cartie-prod", "2 h", "≤ 6 h", "ok")]
+    assert rows["whole_cluster"] == [
+        ("atlas-copy-age", "atlas:cartie-prod → US_WEST_2", "2 h", "≤ 6 h", "ok")
+    ]
+    assert rows["single_document"] == [
+        ("atlas-pit-window", "atlas:cartie-prod", "continuous backup off", "≥ 7 d", "breach")
+    ]
+    assert rows["object_storage"] == [] and rows["faulty_deployment"] == []
+    snapshot_row = _by_scenario(document)["single_collection"]["status"][0]
+    assert (snapshot_row["seconds"], snapshot_row["measuredAt"], snapshot_row["outsidePeriod"]) == (
+        7200.0,
+        measured_at,
+        None,
+    )
+    objectives = (out / "objectives.csv").read_text().splitlines()
+    header = objectives[0].split(",")
+    assert header[-3:] == ["statusMeasured", "statusMeasuredAt", "statusOutsidePeriod"]
+    assert objectives[2].endswith(
+        f',"atlas-snapshot-age atlas:cartie-prod: 2 h (target ≤ 6 h, ok)",{measured_at},'
+    )
+    page = (out / "index.html").read_text()
+    assert (
+        '<div class="ok">atlas-snapshot-age atlas:cartie-prod: 2 h (target ≤ 6 h, ok) '
+        f"<span class=na>at {measured_at}</span></div>" in page
+    )
+    assert '<div class="breach">atlas-pit-window atlas:cartie-prod: continuous backup off' in page
+
+
+def test_a_status_measured_after_the_quarter_is_said_so_on_each_row(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.evidence_support import status_file
+
+    live_quarter(world, Q2)
+    status = status_file(tmp_path / "status", datetime(2026, 11, 23, 12, 0, tzinfo=UTC), monkeypatch)
+    out = tmp_path / "q2"
+    code, _, document = bundle(world, capsys, out, "--status", str(status))
+    assert code == 0
+    assert document["objectives"]["status"]["outsidePeriod"] == "measured after 2026Q2 ended"
+    [row] = _by_scenario(document)["single_collection"]["status"]
+    assert (row["measured"], row["measuredAt"], row["outsidePeriod"]) == (
+        "2 h",
+        "2026-11-23T12:00:00.000Z",
+        "measured after 2026Q2 ended",
+    )
+    assert (
+        (out / "objectives.csv")
+        .read_text()
+        .splitlines()[2]
+        .endswith(",2026-11-23T12:00:00.000Z,measured after 2026Q2 ended")
+    )
+    page = (out / "index.html").read_text()
+    assert '<span class="missed">measured after 2026Q2 ended</span></div>' in page
+    assert '<span class="missed">measured after 2026Q2 ended: not evidence of the period</span>' in page
+
+
+@pytest.mark.parametrize(
+    ("content", "line"),
+    [
+        (
+            '{"schemaVersion": 1, "rows": [{"objective": "x"}]}',
+            "rows[0]: needs string objective, resource and status",
+        ),
+        (
+            '{"kind": "backstop-evidence-bundle"}',
+            "schemaVersion: not a `backstop status --format json` file (version 1)",
+        ),
+        ("{not json", "not JSON (line 1: Expecting property name enclosed in double quotes)"),
+        (
+            '{"schemaVersion": 1, "command": "status", "stack": "staging", "rows": []}',
+            "stack: a `backstop status` of stack 'staging', not of 'prod'",
+        ),
+    ],
+)
+def test_a_status_file_that_is_not_a_status_of_the_stack_is_one_line_and_writes_nothing(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path, content: str, line: str
+) -> None:
+    bad = tmp_path / "status.json"
+    bad.write_text(content, encoding="utf-8")
+    out = tmp_path / "q2"
+    code, stdout, err = run(
+        capsys,
+        *world.args("evidence", "bundle", "--period", "2026Q2", "--out", str(out), "--status", str(bad)),
+    )
+    assert (code, stdout, err) == (2, "", f"backstop: {bad}: {line}\n")
+    assert not out.exists() and not (tmp_path / "q2.zip").exists()
+
+
+def test_a_drill_that_lost_more_than_the_rpo_misses_its_objective(
+    world: DrillWorld, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A snapshot restore drill whose snapshot was 9 h older than the restore point: the single-collection
+    row shows 9 h measured by that drill against its 6 h target, and the objective is missed."""
+    from backstop.report.evidence import append_drill_result
+
+    live_quarter(world, Q2)
+    world.clock.current = datetime(2026, 6, 10, 3, 20, tzinfo=UTC)
+    append_drill_result(
+        world.evidence,
+        {
+            "drillId": "snap9h",
+            "sourceStack": "prod",
+            "tenantDatabase": "tenant_acme",
+            "startedAt": "2026-06-10T03:00:00.000Z",
+            "finishedAt": "2026-06-10T03:20:00.000Z",
+            "mechanism": "snapshot_restore",
+            "manifest": {"restorePoint": "2026-06-07T12:00:00.000Z"},
+            "restore": {"mode": "snapshot", "snapshot": {"createdAt": "2026-06-07T03:00:00.000Z"}},
+            "timeToRestoreSeconds": 1200.0,
+            "rtoSeconds": 7200.0,
+            "passed": True,
+        },
+        now=world.clock.current,
+    )
+    out = tmp_path / "q2"
+    code, _, document = bundle(world, capsys, out)
+    assert code == 1
+    collection = _by_scenario(document)["single_collection"]
+    assert (collection["rpoAchievedSeconds"], collection["rpoTargetSeconds"]) == (21600.0, 21600.0)
+    assert (
+        collection["rpoMeasuredSeconds"],
+        collection["rpoMeasuredDrill"],
+        collection["rpoMeasuredAt"],
+    ) == (
+        32400.0,
+        "snap9h",
+        "2026-06-10T03:00:00.000Z",
+    )
+    assert (collection["rpoMeasuredMet"], collection["rpoMet"], collection["met"]) == (False, False, False)
+    assert document["verdict"]["problems"] == [
+        "objective missed: Single-collection corruption (logic bug wipes a table)"
+    ]
+    assert (
+        (out / "objectives.csv")
+        .read_text()
+        .splitlines()[2]
+        .startswith(
+            "single_collection,Single-collection corruption (logic bug wipes a table),21600.0,21600.0,"
+            "32400.0,snap9h,2026-06-10T03:00:00.000Z,False,"
+        )
+    )
+    page = (out / "index.html").read_text()
+    assert (
+        '<td>9 h <span class=na>(drill <code>snap9h</code>, 2026-06-10)</span></td><td class="missed">'
+        in page
+    )

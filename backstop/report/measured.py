@@ -46,7 +46,7 @@ class Measured:
             document = json.loads(report_text)
             for scenario in document.get("scenarios", []):
                 scenario["measuredNow"] = [
-                    _brief(row) for row in self.for_scenario(str(scenario.get("scenario")))
+                    brief(row) for row in self.for_scenario(str(scenario.get("scenario")))
                 ]
             document["status"] = {
                 "source": self.source,
@@ -72,7 +72,7 @@ class Measured:
         return "\n".join([*lines[:-1], *section, "", lines[-1]]) + "\n"
 
 
-def _brief(row: Mapping[str, Any]) -> dict[str, Any]:
+def brief(row: Mapping[str, Any]) -> dict[str, Any]:
     keys = ("objective", "resource", "status", "measured", "seconds", "target", "reason")
     return {key: row.get(key) for key in keys}
 

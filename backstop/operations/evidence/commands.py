@@ -1,8 +1,11 @@
-"""`backstop evidence bundle --stack NAME --period 2026Q4 [--out DIR]` and `backstop evidence verify DIR`.
+"""`backstop evidence bundle --stack NAME --period 2026Q4 [--out DIR] [--status FILE]` and
+`backstop evidence verify DIR`.
 
 The bundle reads the evidence store (`BACKSTOP_EVIDENCE_MONGODB_URI`, `backstop:drill.evidenceDatabase`)
 once, exports its three collections whole, runs the stack's program under the SDK mocks for the policy
-results and the objectives table, and writes the bundle (report/bundle). It exits 1 whenever the period is
+results and the objectives table, and writes the bundle (report/bundle). With `--status`, the rows a
+`backstop status --format json` file measured stand beside each objective (read as `backstop report
+--status` reads them: anything else is refused before anything is written). It exits 1 whenever the period is
 not clean (a broken chain, missing evidence, a missed deadline or objective), after writing the bundle
 that says why; 2 on unusable input, with nothing written.
 """
@@ -16,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from backstop.ground.envelope import json_document
-from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS
+from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir
 from backstop.restore import runtime
 from backstop.restore.runtime import evidence_database, one_line_mongo_errors, stack_configs
@@ -48,11 +51,20 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
     from backstop.report.bundle.html import render
     from backstop.report.bundle.period import parse_period
     from backstop.report.bundle.stores import EXPORTED, check_store, export_lines, read_lines
+    from backstop.report.measured import read_status
 
     period = parse_period(args.period)
     out = Path(args.out or f"evidence-{args.stack}-{period.label}")
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         prepare_directory(out)  # refuses, naming the directory, before anything is read
+    status = None
+    if args.status:
+        # Read as `backstop report --status` reads it: a file that is not a status is one line, exit 2.
+        status = read_status(Path(args.status))
+        if status.stack != args.stack:
+            raise UsageError(
+                f"{args.status}: stack: a `backstop status` of stack {status.stack!r}, not of {args.stack!r}"
+            )
     cfg, _ = stack_configs(args)
     project = project_dir(args.project_dir)
     database = evidence_database(cfg)
@@ -80,6 +92,8 @@ def _cmd_bundle(args: argparse.Namespace) -> int:
         objectives=cfg.objectives,
         policy=policy,
         version=_version(),
+        status=status,
+        status_file=Path(args.status).name if args.status else None,
     )
     prepare_directory(out)
     archive = write_bundle(out, document, exports, render)
@@ -135,6 +149,11 @@ def register(subparsers: Any) -> None:
     bundle.add_argument("--stack", default="prod", help="stack whose evidence (any name)")
     bundle.add_argument("--period", required=True, help="calendar quarter, e.g. 2026Q4")
     bundle.add_argument("--out", help="new directory to write (default: evidence-<stack>-<period>)")
+    bundle.add_argument(
+        "--status",
+        metavar="FILE",
+        help="`backstop status --format json` file of the stack: its measured rows beside each objective",
+    )
     bundle.add_argument("--project-dir", help=PROJECT_DIR_HELP)
     bundle.add_argument("--format", choices=["text", "json"], default="text")
     bundle.set_defaults(handler=one_line_mongo_errors(_cmd_bundle))

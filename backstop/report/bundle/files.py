@@ -26,6 +26,17 @@ MANIFEST = "MANIFEST.sha256"
 EVIDENCE = "evidence.json"
 INDEX = "index.html"
 STORES_DIR = "stores"
+# One CSV per table of the page (`tables`): every bundle holds each of them.
+TABLE_FILES = (
+    "objectives.csv",
+    "drills.csv",
+    "attestation.csv",
+    "policy.csv",
+    "rules.csv",
+    "waivers.csv",
+    "incidents.csv",
+    "chains.csv",
+)
 
 
 def schema() -> dict[str, Any]:
@@ -48,6 +59,22 @@ def _csv(header: list[str], rows: Iterable[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
+def _status_cells(scenario: Mapping[str, Any]) -> dict[str, str]:
+    """A scenario's `backstop status` rows in three cells, one `; `-separated entry per row."""
+    rows = scenario.get("status") or []
+    return {
+        "statusMeasured": "; ".join(
+            f"{r['objective']} {r['resource']}: {r.get('measured') or '-'} "
+            f"(target {r.get('target') or '-'}, {r['status']})"
+            for r in rows
+        ),
+        "statusMeasuredAt": "; ".join(str(r.get("measuredAt") or "") for r in rows),
+        "statusOutsidePeriod": "; ".join(str(r.get("outsidePeriod") or "") for r in rows)
+        if any(r.get("outsidePeriod") for r in rows)
+        else "",
+    }
+
+
 def tables(document: Mapping[str, Any]) -> dict[str, str]:
     """One CSV per table of the page, same rows as `evidence.json`."""
     return {
@@ -57,13 +84,21 @@ def tables(document: Mapping[str, Any]) -> dict[str, str]:
                 "title",
                 "rpoTargetSeconds",
                 "rpoAchievedSeconds",
+                "rpoMeasuredSeconds",
+                "rpoMeasuredDrill",
+                "rpoMeasuredAt",
+                "rpoMet",
                 "rtoTargetSeconds",
                 "rtoAchievedSeconds",
                 "rtoBasis",
+                "rtoMet",
                 "met",
                 "mechanism",
+                "statusMeasured",
+                "statusMeasuredAt",
+                "statusOutsidePeriod",
             ],
-            document["objectives"]["scenarios"],
+            [{**s, **_status_cells(s)} for s in document["objectives"]["scenarios"]],
         ),
         "drills.csv": _csv(
             [
@@ -91,6 +126,11 @@ def tables(document: Mapping[str, Any]) -> dict[str, str]:
         ),
         "policy.csv": _csv(
             ["policy", "level", "severity", "urn", "message"], document["policy"]["violations"]
+        ),
+        "rules.csv": _csv(["id", "severity", "status"], document["policy"]["rules"]),
+        "waivers.csv": _csv(
+            ["policy", "findingUrn", "urn", "owner", "ticket", "expires", "reason"],
+            document["policy"]["waivers"],
         ),
         "incidents.csv": _csv(
             [
@@ -191,6 +231,11 @@ def verify_bundle(directory: Path) -> tuple[list[str], list[str]]:
     problems += [
         f"{name}: not listed in {MANIFEST} (added after the bundle was made)"
         for name in sorted(present - set(listed))
+    ]
+    problems += [
+        f"{name}: missing, and not listed in {MANIFEST} (every bundle holds it)"
+        for name in (EVIDENCE, INDEX, *TABLE_FILES)
+        if name not in listed and name not in present
     ]
     checked = [f"{len(listed)} files against {MANIFEST}"]
     try:

@@ -19,6 +19,7 @@ from backstop.report.attestations import RECORD_KIND as ATTESTATION_KIND
 from backstop.report.bundle.period import Period, history, parse_time, weeks
 from backstop.report.bundle.stores import INCIDENT_COLLECTION, StoreCheck
 from backstop.report.evidence import AUDIT_COLLECTION, DRILL_RESULTS_COLLECTION, drill_evidence
+from backstop.report.measured import Measured, brief
 from backstop.report.objectives import derive, measured_restore_times
 
 SCHEMA_VERSION = 1
@@ -60,12 +61,34 @@ def _restore_point_age(result: Mapping[str, Any]) -> float | None:
     return max((point - taken).total_seconds(), 0.0)
 
 
+# The seed row a restore drill's mechanism stands for: oplog replay the single-document loss, a snapshot
+# restore the single-collection one.
+RPO_SCENARIO = {"oplog_replay": "single_document", "snapshot_restore": "single_collection"}
+
+
 def _rpo_target(mechanism: Any, objectives: ObjectivesConfig) -> float | None:
-    """The seed row a drill's mechanism stands for: oplog replay the single-document RPO, a snapshot
-    restore the single-collection one."""
-    scenario = {"oplog_replay": objectives.single_document, "snapshot_restore": objectives.single_collection}
-    objective = scenario.get(str(mechanism))
-    return None if objective is None else objective.rpo.total_seconds()
+    scenario = RPO_SCENARIO.get(str(mechanism))
+    return None if scenario is None else float(getattr(objectives, scenario).rpo.total_seconds())
+
+
+def measured_restore_point_ages(results: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per seed scenario, the data loss (restore-point age) of the latest restore drill that measured it:
+    the drill's restored data verified (`timeToRestoreSeconds` set, as for the measured RTO)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for result in results:
+        scenario = RPO_SCENARIO.get(str(result.get("mechanism")))
+        age = _restore_point_age(result)
+        if scenario is None or age is None or _number(result.get("timeToRestoreSeconds")) is None:
+            continue
+        finished = str(result.get("finishedAt", ""))
+        if scenario not in latest or finished > latest[scenario]["finishedAt"]:
+            latest[scenario] = {
+                "seconds": age,
+                "drillId": str(result.get("drillId")),
+                "at": _iso(parse_time(result.get("startedAt"))),
+                "finishedAt": finished,
+            }
+    return latest
 
 
 def _drills_stack(result: Mapping[str, Any], stack: str) -> bool:
@@ -225,6 +248,73 @@ def incident_rows(
     return rows
 
 
+# --- the objectives table --------------------------------------------------------------------------------
+
+
+def _outside(at: datetime | None, period: Period) -> str | None:
+    """Why a measurement taken `at` is not evidence of the period, or None when it is."""
+    if at is None:
+        return "measured at no known time"
+    if at >= period.end:
+        return f"measured after {period.label} ended"
+    if at < period.start:
+        return f"measured before {period.label} began"
+    return None
+
+
+def _status_rows(status: Measured, scenario: str, period: Period) -> list[dict[str, Any]]:
+    """The `backstop status` rows that measure the scenario (report/measured.py's mapping), each with the
+    time it was measured (the row's own `askedAt`, else the file's `generatedAt`) and whether that time is
+    inside the period."""
+    rows = []
+    for row in status.for_scenario(scenario):
+        evidence = _sub(row, "evidence")
+        at = parse_time(evidence.get("askedAt")) or parse_time(status.generated_at)
+        rows.append({**brief(row), "measuredAt": _iso(at), "outsidePeriod": _outside(at, period)})
+    return rows
+
+
+def objectives_section(
+    scenarios: Sequence[Mapping[str, Any]],
+    drill_rpo: Mapping[str, Mapping[str, Any]],
+    status: Measured | None,
+    status_file: str | None,
+    period: Period,
+) -> dict[str, Any]:
+    """Each scenario's row with what was measured beside what is declared: the data loss (restore-point age)
+    of the latest restore drill up to the period's end, which counts like the drill-measured RTO (beyond the
+    target, the RPO is missed); and the `backstop status` rows, shown with when they were measured, never
+    re-judged (as `backstop report --status` shows them)."""
+    rows = []
+    for scenario in scenarios:
+        row = dict(scenario)
+        drill = drill_rpo.get(str(row["scenario"]))
+        target = row["rpoTargetSeconds"]
+        measured_met = None if drill is None else target is not None and drill["seconds"] <= target
+        row.update(
+            {
+                "rpoMeasuredSeconds": None if drill is None else drill["seconds"],
+                "rpoMeasuredDrill": None if drill is None else drill["drillId"],
+                "rpoMeasuredAt": None if drill is None else drill["at"],
+                "rpoMeasuredMet": measured_met,
+            }
+        )
+        if measured_met is False:
+            row["rpoMet"] = row["met"] = False
+        row["status"] = [] if status is None else _status_rows(status, str(row["scenario"]), period)
+        rows.append(row)
+    source = None
+    if status is not None:
+        at = parse_time(status.generated_at)
+        source = {
+            "file": status_file,
+            "stack": status.stack,
+            "generatedAt": _iso(at),
+            "outsidePeriod": _outside(at, period),
+        }
+    return {"scenarios": rows, "status": source}
+
+
 # --- the document ---------------------------------------------------------------------------------------
 
 
@@ -314,22 +404,31 @@ def build_document(
     objectives: ObjectivesConfig,
     policy: Report,
     version: str,
+    status: Measured | None = None,
+    status_file: str | None = None,
 ) -> dict[str, Any]:
     """The bundle's `evidence.json`: `exports` are the stores' exported entries by collection, `checks`
-    their chain verification, `files` where each export is written in the bundle."""
+    their chain verification, `files` where each export is written in the bundle; `status` what a
+    `backstop status --format json` file (`status_file`, its name) measured."""
     periods = history(period)
     # Only drill results of an intact chain count: not unchained (legacy) entries, nor future ones.
     drill_store = drill_evidence(exports.get(DRILL_RESULTS_COLLECTION, []), now)
     drills = drill_rows(drill_store.trusted, stack, periods, objectives)
     # The objectives as measured by drills up to the period's end, never by a later one.
-    measured = measured_restore_times(
-        [
-            r
-            for r in drill_store.trusted
-            if _drills_stack(r, stack) and (parse_time(r.get("startedAt")) or period.end) < period.end
-        ]
-    )
+    measured_by = [
+        r
+        for r in drill_store.trusted
+        if _drills_stack(r, stack) and (parse_time(r.get("startedAt")) or period.end) < period.end
+    ]
+    measured = measured_restore_times(measured_by)
     report = derive(resources, objectives, stack=stack, measured=measured)
+    objectives_table = objectives_section(
+        [s.as_dict() for s in report.scenarios],
+        measured_restore_point_ages(measured_by),
+        status,
+        status_file,
+        period,
+    )
     document: dict[str, Any] = {
         "kind": "backstop-evidence-bundle",
         "schemaVersion": SCHEMA_VERSION,
@@ -339,7 +438,7 @@ def build_document(
         "generator": f"backstop {version}",
         "verdict": {"passed": False, "problems": []},
         "objectives": {
-            "scenarios": [s.as_dict() for s in report.scenarios],
+            **objectives_table,
             "measuredBy": {k: v.total_seconds() for k, v in sorted(measured.items())},
         },
         "drills": {

@@ -30,7 +30,8 @@ table{border-collapse:collapse;width:100%;margin:6px 0;font-size:13px}
 th,td{border:1px solid #d0d7de;padding:3px 6px;text-align:left;vertical-align:top}
 th{background:#f6f8fa}
 .met,.attested,.passed,.intact{background:#dafbe1}.missed,.missing,.failed,.broken{background:#ffebe9;color:#82071e;font-weight:600}
-.inferred,.advisory,.pending{background:#fff8c5}.na{color:#57606a}
+.inferred,.advisory,.pending,.unknown{background:#fff8c5}.na{color:#57606a}
+.ok{background:#dafbe1}.breach{background:#ffebe9;color:#82071e;font-weight:600}
 .grid td{text-align:center;font-size:11px;padding:2px}
 .chart svg{max-width:100%;height:auto}
 code{font-size:12px;word-break:break-all}
@@ -128,29 +129,68 @@ def _tiles(document: Mapping[str, Any]) -> str:
     )
 
 
+def _drill_rpo(s: Mapping[str, Any]) -> str:
+    if s["rpoMeasuredSeconds"] is None:
+        return '<td class="na">no drill</td>'
+    when = escape(str(s["rpoMeasuredAt"] or "")[:10])
+    return (
+        f"<td>{_duration(s['rpoMeasuredSeconds'])} <span class=na>(drill "
+        f"<code>{escape(str(s['rpoMeasuredDrill']))}</code>, {when})</span></td>"
+    )
+
+
+def _status_cell(s: Mapping[str, Any]) -> str:
+    rows = s["status"]
+    if not rows:
+        return '<td class="na">no status row</td>'
+    lines = []
+    for r in rows:
+        outside = f' <span class="missed">{escape(r["outsidePeriod"])}</span>' if r["outsidePeriod"] else ""
+        lines.append(
+            f'<div class="{escape(r["status"])}">{escape(r["objective"])} {escape(r["resource"])}: '
+            f"{escape(str(r['measured'] or '—'))} (target {escape(str(r['target'] or '—'))}, "
+            f"{escape(r['status'])}) <span class=na>at {escape(str(r['measuredAt'] or '—'))}</span>"
+            f"{outside}</div>"
+        )
+    return f"<td>{''.join(lines)}</td>"
+
+
 def _objectives(document: Mapping[str, Any]) -> str:
+    status = document["objectives"]["status"]
     rows = [
         f"<tr><td>{escape(s['title'])}</td><td>{_duration(s['rpoTargetSeconds'])}</td>"
-        f"<td>{_duration(s['rpoAchievedSeconds'])}</td>{_mark(s['rpoMet'])}"
+        f"<td>{_duration(s['rpoAchievedSeconds'])}</td>{_drill_rpo(s)}{_mark(s['rpoMet'])}"
         f"<td>{_duration(s['rtoTargetSeconds'])}</td><td>{_duration(s['rtoAchievedSeconds'])} "
         f"<span class=na>({escape(s['rtoBasis'])})</span></td>{_mark(s['rtoMet'])}"
-        f"<td>{escape(s['mechanism'])}</td></tr>"
+        + (_status_cell(s) if status is not None else "")
+        + f"<td>{escape(s['mechanism'])}</td></tr>"
         for s in document["objectives"]["scenarios"]
     ]
-    return _table(
-        [
-            "objective (seed scenario)",
-            "RPO target",
-            "RPO declared",
-            "",
-            "RTO target",
-            "RTO (measured or estimate)",
-            "",
-            "mechanism",
-        ],
-        rows,
-        "no objectives",
-    )
+    lead = ""
+    if status is not None:
+        outside = (
+            f' <span class="missed">{escape(status["outsidePeriod"])}: not evidence of the period</span>'
+            if status["outsidePeriod"]
+            else ""
+        )
+        lead = (
+            f"<p>Measured by <code>backstop status</code> of stack {escape(status['stack'])} at "
+            f"{escape(str(status['generatedAt'] or '—'))} (<code>{escape(str(status['file']))}</code>): "
+            f"shown beside each objective, not re-judged.{outside}</p>"
+        )
+    header = [
+        "objective (seed scenario)",
+        "RPO target",
+        "RPO declared",
+        "RPO measured by drill",
+        "",
+        "RTO target",
+        "RTO (measured or estimate)",
+        "",
+        *(["measured by backstop status"] if status is not None else []),
+        "mechanism",
+    ]
+    return lead + _table(header, rows, "no objectives")
 
 
 def _drills(document: Mapping[str, Any]) -> str:
