@@ -688,6 +688,9 @@ class _InterruptAfter:
         outer = self
 
         class Database:
+            def __getattr__(self, attr: str):
+                return getattr(outer.inner[name], attr)
+
             def __getitem__(self, collection: str):
                 real = outer.inner[name][collection]
 

@@ -156,10 +156,31 @@ def test_a_tampered_audit_log_blocks_verify_unless_ignored_and_recorded(
     code, out, err = run(
         capsys, *audited.args("recover", "verify", *incident_args(incident), "--ignore-audit-chain")
     )
-    assert code == 0, out + err
+    # Nothing attested to verify against: usable, but not a pass; the one-line warning says what it takes.
+    assert code == 1, out + err
     assert err.startswith(f"backstop: WARNING: {AUDIT_COLLECTION} record #1")
-    assert "against production now and no manifest (none attested)" in out
+    assert err.endswith(
+        "(--ignore-audit-chain, recorded in the incident): the verdict cannot pass without one, a cutover "
+        "also needs --accept-mismatch REASON\n"
+    )
+    assert err.count("\n") == 1
+    assert "against production now and no manifest (the audit chain is broken, ignored)" in out
+    assert "Verdict: FAILED (nothing attested to verify the recovery copy against):" in out
     verified = audited.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "verified"})
     assert verified["auditChain"]["ignored"] is True
     assert verified["auditChain"]["broken"].startswith(f"{AUDIT_COLLECTION} record #1")
     assert verified["manifest"] is None
+    assert verified["verdict"]["passed"] is False
+    code, out, err = run(
+        capsys,
+        *audited.args(
+            "recover",
+            "verify",
+            *incident_args(incident),
+            "--ignore-audit-chain",
+            "--accept-mismatch",
+            "audit log under investigation; counts checked by hand",
+        ),
+    )
+    assert code == 0, out + err
+    assert "Verdict: MISMATCH ACCEPTED" in out

@@ -145,6 +145,9 @@ def test_a_second_cutover_at_the_same_time_is_refused_in_one_line(
             database = self.inner[name]
 
             class Database:
+                def __getattr__(self, attr: str):
+                    return getattr(database, attr)
+
                 def __getitem__(self, collection: str):
                     real = database[collection]
 
@@ -328,6 +331,9 @@ def test_a_write_back_reports_documents_done_rate_and_eta(
             database = self.inner[name]
 
             class Database:
+                def __getattr__(self, attr: str):
+                    return getattr(database, attr)
+
                 def __getitem__(self, collection: str):
                     real = database[collection]
 

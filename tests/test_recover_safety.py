@@ -10,6 +10,7 @@ import pytest
 from backstop.clients.mongo_manifest import format_id
 from backstop.operations.recover.diffs import store_diffs, with_lists
 from backstop.operations.recover.store import RECOVERY_LOG, IncidentLog
+from backstop.operations.recover.verify import NO_MANIFEST
 from backstop.restore import runtime
 from tests.fakes.drill_world import PROD_PROJECT_ID, STAGING_PROJECT_ID
 from tests.fakes.recover_world import RecoverWorld
@@ -140,6 +141,88 @@ def test_verify_fails_a_recovery_copy_that_lost_documents_and_cutover_refuses_it
     code, _, _ = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
     assert code == 0
     assert audited.source["tenant_acme"]["orders"].count_documents({}) == 24
+
+
+@pytest.fixture(name="unaudited")
+def unaudited_world(tmp_path, monkeypatch: pytest.MonkeyPatch):
+    """A recover world no audit ever ran in: `backup_audit_log` holds no manifest to verify against."""
+    with RecoverWorld(tmp_path) as world:
+        monkeypatch.setattr(runtime, "RUNTIME", world.runtime())
+        world.clock.advance(hours=2)
+        yield world
+
+
+def test_without_an_attested_manifest_verify_fails_and_cutover_needs_an_accepted_reason(
+    unaudited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    unaudited.lose(_drop_tenant)
+    incident = restore(unaudited, capsys, *loss_args("tenant"), "--quiet")
+    copy = unaudited.recovery_client(f"recover-{incident}")["tenant_acme"]
+    copy["orders"].delete_many({"n": {"$lt": 30}})  # a broken restore: 10 of 40 orders
+    code, out, _ = _verify(unaudited, capsys, incident)
+    assert code == 1
+    assert "Verdict: PASSED" not in out
+    assert (
+        "Verdict: FAILED (nothing attested to verify the recovery copy against):\n"
+        "- no attested manifest: counts and sample could not be checked against what was attested\n"
+    ) in out
+    code, out, err = run(capsys, *unaudited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"backstop: incident {incident}: the last verify did not pass (no attested manifest: counts and "
+        "sample could not be checked against what was attested): nothing was written; run `backstop recover "
+        f"verify --stack prod --incident {incident}` again once the recovery copy is right\n"
+    )
+    assert unaudited.source["tenant_acme"]["orders"].count_documents({}) == 0
+    assert _writes(unaudited) == []
+    reason = "no audit ran for tenant_acme yet; 10 orders checked with the tenant"
+    code, out, _ = run(
+        capsys,
+        *unaudited.args("recover", "verify", *incident_args(incident), "--accept-mismatch", reason),
+    )
+    assert code == 0 and "Verdict: MISMATCH ACCEPTED" in out and f"Accepted by the operator: {reason}" in out
+    code, out, err = run(
+        capsys, *unaudited.args("recover", "cutover", *incident_args(incident), *EXECUTE, "--quiet")
+    )
+    assert code == 0, out + err
+    assert unaudited.source["tenant_acme"]["orders"].count_documents({}) == 10
+    log = IncidentLog(unaudited.evidence, incident, unaudited.clock.now)
+    assert [v["verdict"] for v in log.steps("verified")] == [
+        {"passed": False, "problems": [NO_MANIFEST], "accepted": None},
+        {"passed": True, "problems": [NO_MANIFEST], "accepted": reason},
+    ]
+
+
+def test_verify_fails_a_copy_with_the_attested_counts_but_different_sampled_content(
+    audited: RecoverWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    audited.lose(_drop_tenant)
+    incident = restore(audited, capsys, *loss_args("tenant"), "--quiet")
+    copy = audited.recovery_client(f"recover-{incident}")["tenant_acme"]
+    for name in ("customers", "orders", "reviews"):
+        copy[name].update_many({}, {"$set": {"nested.score": -1}})  # same documents, other content
+    code, out, _ = _verify(audited, capsys, incident)
+    assert code == 1
+    assert "Verdict: FAILED (the recovery copy does not match what was attested):" in out
+    verified = audited.evidence[RECOVERY_LOG].find_one({"incidentId": incident, "step": "verified"})
+    counts = {c["collection"]: c["counts"] for c in verified["collections"]}
+    assert {name: (c["recovery"], c["manifest"]) for name, c in counts.items()} == {
+        "customers": (15, 15),
+        "orders": (40, 40),
+        "reviews": (25, 25),
+    }
+    samples = {c["collection"]: c["manifestSample"] for c in verified["collections"]}
+    assert sum(s["different"] for s in samples.values()) > 0
+    assert verified["verdict"]["problems"] == [
+        f"`{name}`: of {s['different']} manifest-sampled document(s), 0 equal, {s['different']} different, "
+        "0 absent in the recovery copy"
+        for name, s in sorted(samples.items())
+        if s["different"]
+    ]
+    assert all(s["equal"] == s["absent"] == 0 for s in samples.values())
+    code, _, err = run(capsys, *audited.args("recover", "cutover", *incident_args(incident), *EXECUTE))
+    assert code == 2 and "the last verify did not pass (`" in err
+    assert audited.source["tenant_acme"]["orders"].count_documents({}) == 0
 
 
 def test_a_cluster_swap_without_a_passing_verify_is_refused(

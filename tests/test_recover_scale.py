@@ -110,6 +110,9 @@ class _Interrupting:
         outer = self
 
         class Database:
+            def __getattr__(self, attr: str) -> Any:
+                return getattr(outer.inner[name], attr)
+
             def __getitem__(self, collection: str) -> Any:
                 real = outer.inner[name][collection]
 

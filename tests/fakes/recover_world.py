@@ -11,7 +11,7 @@ from typing import Any
 from backstop.operations.recover.steps import ENV_CUTOVER_URI
 from tests.fakes.drill_stacks import FakeDrillStacks
 from tests.fakes.drill_world import DrillWorld, set_prod_config
-from tests.fakes.mongo import copy_databases
+from tests.fakes.mongo import OptionsMongoClient, copy_databases
 
 # The cutover's writer: another user on the same production cluster (the SRV host Atlas lists for it).
 CUTOVER_URI = "mongodb+srv://writer@cartie-prod.6a000.mongodb.net/?retryWrites=true"
@@ -20,6 +20,8 @@ CUTOVER_URI = "mongodb+srv://writer@cartie-prod.6a000.mongodb.net/?retryWrites=t
 class RecoverWorld(DrillWorld):
     def __init__(self, tmp_path: Path, drill: dict[str, Any] | None = None) -> None:
         super().__init__(tmp_path, drill)
+        # Clusters that keep collection options (validators), as a restore and a cutover carry them.
+        self.mongo.client_class = OptionsMongoClient
         # Poll the fake's 45-minute restores every 10 minutes of its clock, as the drill world does: the same
         # requests in the same order, one poll where there were twenty (times come from `finishedAt`).
         set_prod_config(self.project_dir, "backstop:recover", {"pollInterval": "10m"})

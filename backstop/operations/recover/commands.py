@@ -75,12 +75,14 @@ def register(subparsers: Any) -> None:
     verify.add_argument(
         "--ignore-audit-chain",
         action="store_true",
-        help="go on when backup_audit_log's chain is broken (no manifest used; recorded in the incident)",
+        help="go on when backup_audit_log's chain is broken (no manifest used, so the verdict needs "
+        "--accept-mismatch; recorded in the incident)",
     )
     verify.add_argument(
         "--accept-mismatch",
         metavar="REASON",
-        help="let a cutover go on despite a mismatch with the manifest; the reason is recorded",
+        help="let a cutover go on despite a mismatch with the manifest, or without one; the reason is "
+        "recorded",
     )
     verify.add_argument(
         "--break-lock", action="store_true", help="take over the lock a killed run of this step left"

@@ -9,6 +9,8 @@ the production document again and only writes when production is still as verify
 - a document production changed since verify is reported as a conflict and left alone;
 - nothing verify did not list is read for writing, let alone touched.
 Every batch is logged in `recovery_log` with its `_id`s before it is sent and once it is acknowledged.
+A collection production lacks is first created with the recovery copy's validator (`validators.py`),
+so the write-back does not create it without one.
 
 Cluster and region losses: the swap is the application's connection target, `backstop:recover.
 connectionTarget` in the stack's config, pointed at the recovered cluster; the program exports it as
@@ -77,7 +79,9 @@ class SnapshotIO:
 # A completed pre-cutover snapshot younger than this, with no cutover write since, is reused by a rerun.
 SNAPSHOT_REUSE = timedelta(minutes=15)
 
-_PRODUCTION_WRITES = frozenset({"cutover-writing", "cutover-write", "cutover-index"})
+_PRODUCTION_WRITES = frozenset(
+    {"cutover-writing", "cutover-write", "cutover-index", "cutover-options-writing", "cutover-options-write"}
+)
 
 
 def _snapshot_state(
@@ -268,6 +272,85 @@ def _insert_batch(
     counts.inserted += len(written)
 
 
+def _replace_changed(
+    name: str,
+    items: list[dict[str, Any]],
+    source: Any,
+    target: Any,
+    counts: CutoverCounts,
+    writes: _WriteLog | None,
+) -> None:
+    """Replace the listed changed documents, `LOG_BATCH` at a time: one read of each side and one logged
+    `bulk_write` per batch. A document is replaced only while production still holds what verify saw:
+    re-read here (changed again or deleted since verify: a conflict), and each replacement is filtered on
+    the whole document read, so a change in between matches nothing."""
+    for chunk in _chunks(items, LOG_BATCH):
+        ids = [item["id"] for item in chunk]
+        sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
+        currents = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+        batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for item in chunk:
+            key = format_id(item["id"])
+            document = sources.get(key)
+            if document is None or document_hash(document) != item["sha256"]:
+                counts.conflicts.append(f"{key}: the recovery copy changed since verify")
+                continue
+            current = currents.get(key)
+            if current is not None and document_hash(current) == item["sha256"]:
+                counts.already += 1
+                continue
+            if current is None or document_hash(current) != item["productionSha256"]:
+                what = "deleted" if current is None else "changed again"
+                counts.conflicts.append(f"{key}: {what} in production since verify")
+                continue
+            batch.append((current, document))
+        if batch:
+            _replace_batch(name, batch, target, counts, writes)
+
+
+def _replace_batch(
+    name: str,
+    batch: list[tuple[dict[str, Any], dict[str, Any]]],
+    target: Any,
+    counts: CutoverCounts,
+    writes: _WriteLog | None,
+) -> None:
+    from pymongo import ReplaceOne
+    from pymongo.errors import BulkWriteError
+
+    if writes is None:
+        counts.replaced += len(batch)
+        return
+    ids = [document["_id"] for _, document in batch]
+    writes.intent(name, "replace", ids)
+    refused: dict[int, str] = {}
+    try:
+        result = target.bulk_write(
+            [ReplaceOne(current, document) for current, document in batch], ordered=False
+        )
+        matched = int(result.matched_count)
+    except BulkWriteError as exc:
+        refused = {int(e["index"]): str(e.get("errmsg", "")) for e in exc.details.get("writeErrors", [])}
+        matched = -1
+    if matched == len(batch):
+        written = ids
+    else:
+        # A bulk write reports how many matched, not which: production is read back to say.
+        now = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+        written = []
+        for index, (_, document) in enumerate(batch):
+            key = format_id(document["_id"])
+            there = now.get(key)
+            if index not in refused and there is not None and document_hash(there) == document_hash(document):
+                written.append(document["_id"])
+            elif index in refused:
+                counts.conflicts.append(f"{key}: refused by production ({' '.join(refused[index].split())})")
+            else:
+                counts.conflicts.append(f"{key}: changed in production meanwhile")
+    writes.done(name, "replace", written)
+    counts.replaced += len(written)
+
+
 def write_back(
     diffs: list[dict[str, Any]],
     *,
@@ -291,31 +374,11 @@ def write_back(
         source, target = recovery_db[name], production_db[name]
         missing = list(diff.get("missingInProduction", []))
         _insert_missing(name, missing, source, target, counts, writes, meter)
-        for item in diff.get("changedInProduction", []):
-            if not replace_changed:
-                counts.not_replaced += 1
-                continue
-            document = source.find_one({"_id": item["id"]})
-            if document is None or document_hash(document) != item["sha256"]:
-                counts.conflicts.append(f"{format_id(item['id'])}: the recovery copy changed since verify")
-                continue
-            current = target.find_one({"_id": item["id"]})
-            if current is not None and document_hash(current) == item["sha256"]:
-                counts.already += 1
-                continue
-            if current is None or document_hash(current) != item["productionSha256"]:
-                what = "deleted" if current is None else "changed again"
-                counts.conflicts.append(f"{format_id(item['id'])}: {what} in production since verify")
-                continue
-            if writes is not None:
-                writes.intent(name, "replace", [item["id"]])
-                # Only if production still holds exactly what verify saw: matched on the whole document.
-                outcome = target.replace_one(current, document)
-                if outcome.matched_count != 1:
-                    counts.conflicts.append(f"{format_id(item['id'])}: changed in production meanwhile")
-                    continue
-                writes.done(name, "replace", [item["id"]])
-            counts.replaced += 1
+        changed = list(diff.get("changedInProduction", []))
+        if not replace_changed:
+            counts.not_replaced += len(changed)
+            continue
+        _replace_changed(name, changed, source, target, counts, writes)
     return results
 
 

@@ -145,6 +145,7 @@ def _snapshot_or_interrupted(command: str, incident: Any, log: Any, io: Any) -> 
 def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, verified: dict[str, Any]) -> int:
     from backstop.operations.recover.cutover import SnapshotIO, restore_indexes, write_back
     from backstop.operations.recover.guards import check_cutover_uri
+    from backstop.operations.recover.validators import restore_collection_options
     from backstop.report.evidence import ENV_SOURCE_URI, env_uri
 
     env = runtime.RUNTIME.env
@@ -182,9 +183,17 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         if snapshot is None:
             return EXIT_INTERRUPTED
         log.append("cutover-started", replaceChanged=args.replace_changed, snapshotId=snapshot["snapshotId"])
+    # Validators first: the write-back would otherwise create a dropped collection without its own.
+    options, option_failures, blocked = restore_collection_options(
+        [str(c["collection"]) for c in collections],
+        recovery_db=recovery_db,
+        production_db=production_db,
+        execute=args.execute,
+        log=log if args.execute else None,
+    )
     try:
         results = write_back(
-            collections,
+            [c for c in collections if str(c["collection"]) not in blocked],
             recovery_db=recovery_db,
             production_db=production_db,
             replace_changed=args.replace_changed,
@@ -235,6 +244,19 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         lines += ["", "Conflicts (not written):", *conflicts]
     if left_out:
         lines += ["", f"{left_out} listed document(s) not selected by --id/--filter: left alone."]
+    if options:
+        lines += [
+            "",
+            f"Collection validators production lacks, {'restored' if args.execute else 'to restore'} "
+            "before the write-back:",
+        ]
+        lines += [f"- {shown(text)}" for text in options]
+    if option_failures:
+        lines += [
+            "",
+            "Collection validators NOT restored (nothing written back to these collections):",
+            *[f"- {shown(text)}" for text in option_failures],
+        ]
     if indexes:
         lines += ["", f"Indexes production lacks, {'created' if args.execute else 'to create'}:"]
         lines += [f"- {shown(text)}" for text in indexes]
@@ -258,6 +280,8 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
                     "snapshotId": snapshot["snapshotId"] if snapshot else None,
                     "collections": [r.as_document() for r in results],
                     "notSelected": left_out,
+                    "collectionOptions": options,
+                    "collectionOptionFailures": option_failures,
                     "indexes": indexes,
                     "indexFailures": index_failures,
                 },
@@ -265,7 +289,7 @@ def _write_back(args: argparse.Namespace, cfg: Any, incident: Any, log: Any, ver
         )
     else:
         print(terminal_safe("\n".join(lines)))
-    return EXIT_VIOLATIONS if conflicts or index_failures else EXIT_OK
+    return EXIT_VIOLATIONS if conflicts or index_failures or option_failures else EXIT_OK
 
 
 def _switch(args: argparse.Namespace, cfg: Any, incident: Any, log: Any) -> int:

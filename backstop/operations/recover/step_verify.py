@@ -58,7 +58,8 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
     if broken_chain is not None:
         print(
             f"backstop: WARNING: {broken_chain}: the audit log was changed; verifying against production "
-            "only, without a manifest (--ignore-audit-chain, recorded in the incident)",
+            "only, without a manifest (--ignore-audit-chain, recorded in the incident): the verdict cannot "
+            "pass without one, a cutover also needs --accept-mismatch REASON",
             file=sys.stderr,
         )
     production_db: Any = runtime.RUNTIME.connect(env_uri(ENV_SOURCE_URI, runtime.RUNTIME.env))[
@@ -73,7 +74,7 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
             raise
         production_note = f"production unreachable ({one_line(exc)}): compared with the manifest only"
         diffs = [diff_collection(recovery_db, None, name, manifest) for name in names]
-    problems = verdict_problems(diffs, incident.database)
+    problems = verdict_problems(diffs, incident.database, manifest)
     accepted = args.accept_mismatch if problems else None
     pointer = store_diffs(
         evidence,
@@ -107,7 +108,9 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
         + (
             f"the manifest of `backup_audit_log` #{record['sequence']}"
             if record
-            else "no manifest (none attested)"
+            else "no manifest ("
+            + ("none attested" if broken_chain is None else "the audit chain is broken, ignored")
+            + ")"
         )
         + ".",
         "",
@@ -120,8 +123,13 @@ def _verify(args: argparse.Namespace, cfg: Any, evidence: Any, incident: Any, lo
         lines += ["Verdict: PASSED (counts and the manifest sample agree with the attested manifest).", ""]
     else:
         lines += [
-            "Verdict: " + ("MISMATCH ACCEPTED" if accepted else "FAILED") + " (the recovery copy does not "
-            "match what was attested):",
+            "Verdict: "
+            + ("MISMATCH ACCEPTED" if accepted else "FAILED")
+            + (
+                " (the recovery copy does not match what was attested):"
+                if manifest is not None
+                else " (nothing attested to verify the recovery copy against):"
+            ),
             *[f"- {p}" for p in problems],
             "",
         ]

@@ -145,10 +145,14 @@ def summary_lines(diffs: list[CollectionDiff], limit: int = 20) -> list[str]:
     return lines
 
 
-def verdict_problems(diffs: list[CollectionDiff], database: str) -> list[str]:
-    """Why the recovery copy cannot be trusted: fewer documents than the attested manifest counts, sampled
-    documents absent or different, or nothing restored at all. Empty when it verifies."""
-    problems: list[str] = []
+NO_MANIFEST = "no attested manifest: counts and sample could not be checked against what was attested"
+
+
+def verdict_problems(diffs: list[CollectionDiff], database: str, manifest: Manifest | None) -> list[str]:
+    """Why the recovery copy cannot be trusted: no attested manifest to check it against (none in
+    `backup_audit_log`, or the chain broken and ignored), fewer documents than the manifest counts, sampled
+    documents absent or different, or nothing restored at all. Empty only when it verifies."""
+    problems: list[str] = [] if manifest is not None else [NO_MANIFEST]
     for d in diffs:
         if d.manifest_count is not None and d.recovery_count < d.manifest_count:
             problems.append(
