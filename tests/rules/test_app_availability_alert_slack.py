@@ -398,6 +398,54 @@ def test_classic_cache_and_alert() -> None:
     assert failing(RULE, direct) == {"c1"}
 
 
+# Every cache token the rule reads (`tokens.AZ_REDIS_CACHES`): (token, ARM provider segment, the property
+# naming it, the metric its availability alert watches).
+CACHE_CASES = [
+    (tokens.AZ_MANAGED_REDIS, "Microsoft.Cache/redisEnterprise", "clusterName", "serverLoad"),
+    (tokens.AZ_REDIS, "Microsoft.Cache/redis", "name", "errors"),
+    (tokens.AZC_REDIS, "Microsoft.Cache/redis", "name", "errors"),
+    (tokens.AZC_MANAGED_REDIS, "Microsoft.Cache/redisEnterprise", "name", "serverLoad"),
+]
+
+
+def test_the_cases_cover_every_cache_token_the_rule_reads() -> None:
+    assert {case[0] for case in CACHE_CASES} == tokens.AZ_REDIS_CACHES
+
+
+@pytest.mark.parametrize(("token", "provider", "name_prop", "metric"), CACHE_CASES)
+def test_every_cache_token_is_held_to_an_availability_alert(
+    token: str, provider: str, name_prop: str, metric: str
+) -> None:
+    """Native Azure Managed Redis (what the program declares), native Azure Cache for Redis and both
+    classic spellings: an alert by id passes, a literal id of a cache being created (no id yet) passes by
+    resource group, type and name, a wrong metric or no alert fails by name."""
+    cache_id = f"/subscriptions/0/resourceGroups/rg/providers/{provider}/c1"
+    relayed = _classic_group_via_relay(GROUP_ID)
+    native_alert = tokens.AZ_METRIC_ALERT
+    cache = res(token, "c1", {name_prop: "c1", "resourceGroupName": "rg"}, id=cache_id)
+    assert failing(RULE, [cache, *relayed, _cache_alert(cache_id, GROUP_ID, metric, native_alert)]) == set()
+    being_created = res(token, "c1", {name_prop: "c1", "resourceGroupName": "rg"})
+    alert = _cache_alert(cache_id, GROUP_ID, metric, native_alert)
+    assert (
+        failing(RULE, [being_created, *relayed, alert])
+        == set()
+        == undecided(RULE, [being_created, *relayed, alert])
+    )
+    wrong = _cache_alert(cache_id, GROUP_ID, "CpuTime", native_alert)
+    assert failing(RULE, [cache, *relayed, wrong]) == {"c1"}
+    assert failing(RULE, [cache, *relayed]) == {"c1"}
+    other_cache = cache_id.replace("/c1", "/c2")
+    assert failing(RULE, [cache, *relayed, _cache_alert(other_cache, GROUP_ID, metric, native_alert)]) == {
+        "c1"
+    }
+
+
+def test_the_shipped_cache_is_native_managed_redis(prod_run: ProgramRun) -> None:
+    assert named(prod_run.resources, CACHE).type == tokens.AZ_MANAGED_REDIS
+    alone = without(prod_run.resources, *CACHE_ALERTS)
+    assert failing(RULE, alone) == {CACHE}
+
+
 def test_staging_targets_make_violations_advisory(staging_run: ProgramRun) -> None:
     loaded = without(staging_run.resources, "wiserstagingmedia-availability-alert")
     assert levels(RULE, loaded, STAGING) == {(ACCOUNT, "advisory")}
