@@ -111,6 +111,9 @@ AZC_SB_TOPIC_EVENTHUB_ALIAS = "azure:eventhub/topic:Topic"
 AZC_SB_SUBSCRIPTION_EVENTHUB_ALIAS = "azure:eventhub/subscription:Subscription"
 AZC_METRIC_ALERT = "azure:monitoring/metricAlert:MetricAlert"
 AZC_ACTION_GROUP = "azure:monitoring/actionGroup:ActionGroup"
+# A Logic App in classic pulumi-azure: the workflow, and its HTTP actions declared as resources of their own.
+AZC_LOGIC_WORKFLOW = "azure:logicapps/workflow:Workflow"
+AZC_LOGIC_ACTION_HTTP = "azure:logicapps/actionHttp:ActionHttp"
 
 # Every token of one kind of Azure resource, from either provider (and their deprecated aliases).
 AZ_STORAGE_ACCOUNTS = frozenset({AZ_STORAGE_ACCOUNT, AZC_STORAGE_ACCOUNT})
@@ -120,6 +123,7 @@ AZ_SB_TOPICS = frozenset({AZ_SB_TOPIC, AZC_SB_TOPIC, AZC_SB_TOPIC_EVENTHUB_ALIAS
 AZ_SB_SUBSCRIPTIONS = frozenset({AZ_SB_SUBSCRIPTION, AZC_SB_SUBSCRIPTION, AZC_SB_SUBSCRIPTION_EVENTHUB_ALIAS})
 AZ_METRIC_ALERTS = frozenset({AZ_METRIC_ALERT, AZ_METRIC_ALERT_V2_ALIAS, AZC_METRIC_ALERT})
 AZ_ACTION_GROUPS = frozenset({AZ_ACTION_GROUP, AZC_ACTION_GROUP})
+AZ_LOGIC_WORKFLOWS = frozenset({AZ_LOGIC_WORKFLOW, AZC_LOGIC_WORKFLOW})
 
 # --- Azure application layer (pulumi-azure-native v3) ---------------------------------------------------
 AZ_APP_SERVICE_PLAN = "azure-native:web:AppServicePlan"

@@ -17,6 +17,7 @@ stays linear in its size: no rule scans pairs of resources. The indexes, and the
 - by Service Bus namespace id or name: `namespaces_named`, `metric_alerts_scoped_to`;
 - by any resource an alert's scopes name, and by action group id: `metric_alerts_on`,
   `action_groups_notified`;
+- by Logic App workflow id, name or trigger URL: `logic_workflows_named`;
 - by Atlas project: `atlas_project` (memoised), `in_project`, `clusters_named`, `schedules_for`,
   `cluster_for`, `same_project`.
 
@@ -33,6 +34,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from backstop.ground import tokens
 from backstop.ground.resources import UNKNOWN, Resource, is_unknown, name_of
@@ -276,6 +278,7 @@ class StackView:
         self._dependents: dict[str, list[tuple[Resource, str]]] | None = None
         self._alerts: dict[frozenset[str], _AlertIndex] = {}
         self._export_buckets: list[Resource] | None = None
+        self._unnamed_workflows: tuple[list[Resource], list[Resource]] | None = None
         self._schedules: _References | None = None
         self._positions: dict[int, int] | None = None
         self._attached: dict[tuple[Any, ...], list[Resource]] = {}
@@ -630,6 +633,45 @@ class StackView:
             index.targets
         )
 
+    def logic_workflows_named(self, value: str) -> tuple[list[Resource], list[Resource]]:
+        """The declared Logic App workflows (azure-native and classic) a receiver's `value` names, in
+        stack order, and those it may name while their own id, name or endpoint is not known yet (a first
+        preview).
+
+        `value` is an ARM id (compared as ARM does: case and a trailing "/" ignored), a literal id spelling
+        `.../providers/Microsoft.Logic/workflows/<workflowName>`, or a trigger URL (a callback URL such as
+        `https://prod-27.eastus.logic.azure.com:443/workflows/<key>/triggers/...`), which starts with the
+        workflow's `accessEndpoint`; or the workflow's id exactly as the stack records it."""
+        index = self._index("logic workflows")
+        key = value.lower().rstrip("/")
+        found: dict[int, Resource] = {}
+        maybe: list[Resource] = []
+        if self._unnamed_workflows is None:
+            by_id, by_url = [], []
+            for workflow in index.targets:
+                if _arm_id(workflow) is None and not isinstance(_workflow_name(workflow), str):
+                    by_id.append(workflow)
+                if not isinstance(get(workflow.props, "accessEndpoint"), str):
+                    by_url.append(workflow)
+            self._unnamed_workflows = (by_id, by_url)
+        for workflow in index.find((), key):
+            found.setdefault(id(workflow), workflow)
+        if _LOGIC_WORKFLOW_MARKER in key:
+            name = key.split(_LOGIC_WORKFLOW_MARKER, 1)[1].split("/", 1)[0]
+            for workflow in index.find((), "name:" + name):
+                found.setdefault(id(workflow), workflow)
+            maybe = self._unnamed_workflows[0]
+        elif key.startswith("https://") and "/workflows/" in key:
+            endpoint = _endpoint(key.split("/triggers/", 1)[0])
+            for workflow in index.find((), "endpoint:" + endpoint):
+                found.setdefault(id(workflow), workflow)
+            host = (urlsplit(key).hostname or "").lower()
+            if any(host.endswith(suffix) for suffix in _LOGIC_HOSTS):
+                maybe = self._unnamed_workflows[1]
+        order = index.position
+        named = sorted(found.values(), key=lambda w: order[id(w)])
+        return named, [w for w in maybe if id(w) not in found]
+
     # --- Atlas: projects and clusters -------------------------------------------------------------------
 
     def cluster_name(self, cluster: Resource) -> Any:
@@ -764,7 +806,34 @@ _KINDS: dict[str, tuple[frozenset[str], Callable[[Resource], Iterable[Any]], boo
     "storage accounts": (frozenset({tokens.AZ_STORAGE_ACCOUNT}), lambda a: (_account_name(a),), True),
     "namespaces": (tokens.AZ_SB_NAMESPACES, lambda n: (_namespace_name(n),), True),
     "action groups": (tokens.AZ_ACTION_GROUPS, lambda g: (_arm_id(g), _group_name(g)), False),
+    "logic workflows": (tokens.AZ_LOGIC_WORKFLOWS, lambda w: _workflow_identities(w), False),
 }
+
+# A literal ARM id of a Logic App workflow, lower case; the hosts of Logic App trigger URLs (Azure public,
+# US Government and China clouds).
+_LOGIC_WORKFLOW_MARKER = "/providers/microsoft.logic/workflows/"
+_LOGIC_HOSTS = (".logic.azure.com", ".logic.azure.us", ".logic.azure.cn")
+
+
+def _endpoint(url: str) -> str:
+    """A Logic App endpoint as compared here: lower case, no trailing "/", no default `:443`."""
+    return url.lower().rstrip("/").replace(":443/", "/")
+
+
+def _workflow_name(workflow: Resource) -> Any:
+    return get(workflow.props, "workflowName" if workflow.type == tokens.AZ_LOGIC_WORKFLOW else "name")
+
+
+def _workflow_identities(workflow: Resource) -> tuple[Any, ...]:
+    """What names a workflow: its ARM id, `name:<workflowName>` (classic: `name`) and
+    `endpoint:<accessEndpoint>`."""
+    name = _workflow_name(workflow)
+    endpoint = get(workflow.props, "accessEndpoint")
+    return (
+        _arm_id(workflow),
+        "name:" + name.lower() if isinstance(name, str) and name else None,
+        "endpoint:" + _endpoint(endpoint) if isinstance(endpoint, str) and endpoint else None,
+    )
 
 
 def _group_name(group: Resource) -> str:

@@ -8,8 +8,10 @@ mocks, preview JSON and stack export, with one variant per property it reads.
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
+import pulumi
 import pulumi_azure as azure
 import pytest
 
@@ -91,14 +93,34 @@ def classic_program() -> None:
         ],
         actions=[azure.monitoring.MetricAlertActionArgs(action_group_id=group_of_actions.id)],
     )
-    # The storage account's availability reaches Slack through a webhook receiver (a relay's URL).
+    # The storage account's availability reaches Slack through a Logic App relay written with classic
+    # pulumi-azure: the workflow, its HTTP trigger, and an `ActionHttp` posting Slack's `text` to the
+    # incoming webhook held in a workflow parameter.
+    relay = azure.logicapps.Workflow(
+        "slack-relay",
+        resource_group_name=group.name,
+        location=group.location,
+        workflow_parameters={"slackWebhookUrl": json.dumps({"type": "SecureString"})},
+        parameters={"slackWebhookUrl": pulumi.Output.secret("https://hooks.slack.com/services/T0/B0/x")},
+    )
+    trigger = azure.logicapps.TriggerHttpRequest("alert", logic_app_id=relay.id, schema="{}")
+    azure.logicapps.ActionHttp(
+        "post-to-slack",
+        logic_app_id=relay.id,
+        method="POST",
+        uri="@parameters('slackWebhookUrl')",
+        body=json.dumps({"text": "@{triggerBody()?['data']?['essentials']?['alertRule']}"}),
+    )
     slack = azure.monitoring.ActionGroup(
         "slack",
         resource_group_name=group.name,
         short_name="slack",
-        webhook_receivers=[
-            azure.monitoring.ActionGroupWebhookReceiverArgs(
-                name="relay", service_uri="https://relay.example.com/alerts", use_common_alert_schema=True
+        logic_app_receivers=[
+            azure.monitoring.ActionGroupLogicAppReceiverArgs(
+                name="relay",
+                resource_id=relay.id,
+                callback_url=trigger.callback_url,
+                use_common_alert_schema=True,
             )
         ],
     )
@@ -141,7 +163,12 @@ def test_the_sdk_sends_the_tokens_backstop_reads(classic_run: ProgramRun) -> Non
         tokens.AZC_SB_SUBSCRIPTION,
         tokens.AZC_ACTION_GROUP,
         tokens.AZC_METRIC_ALERT,
+        tokens.AZC_LOGIC_WORKFLOW,
+        tokens.AZC_LOGIC_ACTION_HTTP,
+        "azure:logicapps/triggerHttpRequest:TriggerHttpRequest",
     }
+    action = next(r for r in classic_run.resources if r.type == tokens.AZC_LOGIC_ACTION_HTTP)
+    assert set(action.props) >= {"logicAppId", "method", "uri", "body"}
     account = next(r for r in classic_run.resources if r.type == tokens.AZC_STORAGE_ACCOUNT)
     assert account.props["accountReplicationType"] == "RAGZRS"
     assert account.props["allowNestedItemsToBePublic"] is False
@@ -193,9 +220,10 @@ def test_the_compliant_classic_program_passes_every_azure_rule(classic_run: Prog
     assert {rule: undecided(rule, loaded) for rule in AZURE_RULES} == {rule: set() for rule in AZURE_RULES}
     report = evaluate(loaded, PROD)
     assert report.exit_code == 0
-    # Every classic resource but the resource group is read by some rule (the topic by
-    # servicebus-auto-delete-on-idle, action groups by the rules that follow alerts to Slack).
-    assert report.checked_count == 9
+    # Every classic resource but the resource group and the relay's trigger is read by some rule (the topic
+    # by servicebus-auto-delete-on-idle; action groups, the relay workflow and its HTTP action by the
+    # rules that follow alerts to Slack).
+    assert report.checked_count == 11
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -353,3 +381,44 @@ def test_the_report_counts_classic_geo_storage_and_dead_lettering(classic_run: P
     assert rows(dropped)["queue_messages"][0] is None
     unwatched = without(classic_run.resources, "dead-letters")
     assert rows(unwatched)["queue_messages"][0] is None
+
+
+SLACK_RULES = {
+    "app-availability-alert-slack": {"media"},
+    "azure-critical-alerts-slack": {"media-availability"},
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize(
+    ("name", "changes"),
+    [
+        pytest.param("slack-relay", {"enabled": False}, id="relay-disabled"),
+        pytest.param(
+            "post-to-slack",
+            {"uri": "https://events.pagerduty.com/integration/0123/enqueue"},
+            id="relay-posts-to-pagerduty",
+        ),
+        pytest.param("post-to-slack", {"body": json.dumps({"summary": "x"})}, id="relay-posts-no-slack-text"),
+        pytest.param("post-to-slack", {"method": "GET"}, id="relay-does-not-post"),
+        pytest.param(
+            "slack-relay",
+            {"parameters": {"slackWebhookUrl": "https://relay.example.com/alerts"}},
+            id="relay-parameter-not-slack",
+        ),
+    ],
+)
+def test_the_classic_relay_counts_only_while_it_posts_slack_text_to_slack(
+    classic_run: ProgramRun, shape: str, name: str, changes: dict[str, Any]
+) -> None:
+    """A classic Logic App is a Slack relay only while enabled (its documented default) with an
+    `ActionHttp` posting Slack's `text` to a Slack incoming webhook."""
+    loaded = shape_of(mutate(classic_run.resources, name, changes), shape)
+    assert _failing_by_rule(loaded) == SLACK_RULES
+    assert _failing_by_rule(without(classic_run.resources, "post-to-slack")) == SLACK_RULES
+
+
+def test_a_classic_relay_whose_action_is_not_known_yet_is_undecided(classic_run: ProgramRun) -> None:
+    loaded = mutate(classic_run.resources, "post-to-slack", {"body": UNKNOWN})
+    assert _failing_by_rule(loaded) == {}
+    assert {rule: undecided(rule, loaded) for rule in SLACK_RULES} == SLACK_RULES

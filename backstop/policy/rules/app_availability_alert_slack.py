@@ -3,8 +3,10 @@
 An alert counts when its `scopes` name the resource (by dependency or ARM id), it is enabled, it watches
 an availability metric of that kind of resource (web apps `HealthCheckStatus` or `Http5xx`, caches
 `errors` or `serverLoad`, storage accounts `Availability`), and one of the action groups it notifies is
-enabled with a receiver that delivers a Slack-readable message: a Logic App or Function relay, or a webhook
-to one (`app_common.reaches_slack`; a webhook straight to hooks.slack.com gets a schema Slack rejects).
+enabled with a receiver that delivers a Slack-readable message: a Logic App or webhook receiver that
+reaches the stack's declared Slack relay, a Logic App posting Slack's `text` to a Slack incoming webhook
+(`app_common.reaches_slack`; a webhook straight to hooks.slack.com gets a schema Slack rejects, and one
+anywhere else, another Logic App or a Function posts what backstop cannot read as Slack's).
 """
 
 from __future__ import annotations
@@ -55,8 +57,8 @@ def _verdict(stack: StackView, alert: Resource, metrics: frozenset[str]) -> bool
         return None
     return (
         f"alert {alert.name} notifies no action group with a Slack-readable receiver (a Logic App or "
-        "Function relay, or a webhook to one: a webhook straight to hooks.slack.com gets Azure's alert "
-        "schema, which Slack rejects)"
+        "webhook receiver reaching the stack's declared Slack relay: a webhook straight to hooks.slack.com "
+        "gets Azure's alert schema, which Slack rejects, and one elsewhere posts to something else)"
     )
 
 

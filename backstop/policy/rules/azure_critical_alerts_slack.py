@@ -1,7 +1,8 @@
 """Every critical Azure Monitor alert reaches Slack through one of its action groups.
 
 Critical: severity 0 or 1 (tunable `criticalAlertSeverity`). A critical alert with no action group that is
-enabled and has a webhook, Logic App or Function receiver is heard in no Slack channel.
+enabled and has a receiver reaching the stack's declared Slack relay (`app_common.reaches_slack`) is heard
+in no Slack channel.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ _CLASSIC_ALERTS = frozenset({tokens.AZC_METRIC_ALERT})
     ),
     severity=Severity.MEDIUM,
     remediation=(
-        "Add the Slack relay action group (monitor.ActionGroup with a logic_app_receivers or "
-        "webhook_receivers entry) to the actions of every alert of severity $critical_alert_severity or "
-        "more severe (0), or lower its severity if it is not critical."
+        "Add the Slack relay action group (monitor.ActionGroup whose logic_app_receivers entry names the "
+        "declared Slack relay Logic App) to the actions of every alert of severity $critical_alert_severity "
+        "or more severe (0), or lower its severity if it is not critical."
     ),
     tunables=("critical_alert_severity",),
 )
@@ -52,5 +53,6 @@ def check(stack: StackView, targets: PolicyTargets) -> Iterator[Finding]:
             yield violation(
                 alert,
                 f"severity {int(level)} alert notifies {named}: none has a Slack-readable receiver (a Logic "
-                "App or Function relay, or a webhook to one; hooks.slack.com rejects Azure's alert schema)",
+                "App or webhook receiver reaching the stack's declared Slack relay; hooks.slack.com rejects "
+                "Azure's alert schema)",
             )
