@@ -1,5 +1,6 @@
 """`backstop drill rollback`: against a local fake of the ARM endpoints over HTTPS, with azure-mgmt-web's
-real client and request classes, mongomock as the evidence store and an injected clock."""
+real client and request classes, a local fake of the registry's data plane (tags resolved to digests),
+mongomock as the evidence store and an injected clock."""
 
 from __future__ import annotations
 
@@ -16,28 +17,38 @@ from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.mgmt.web import WebSiteManagementClient
 
 from backstop.cli import main
+from backstop.clients.registry import ACR_SCOPE, MANIFEST_MEDIA_TYPES, AcrDigests, RegistryError
 from backstop.config.stackfile import read_stack_file
 from backstop.ground.envelope import tool_version
 from backstop.operations.rollback import drill as rollback
+from backstop.operations.rollback import images
 from backstop.report.evidence import DRILL_RESULTS_COLLECTION
 from backstop.report.objectives import derive, measured_restore_times
 from tests.conftest import ROOT
 from tests.fakes.arm_server import FakeArm, FakeWebApp
+from tests.fakes.registry_server import FakeRegistry
 from tests.json_documents import assert_valid
 
 ENVELOPE = {"schemaVersion": 1, "toolVersion": tool_version(), "command": "drill rollback"}
 SUBSCRIPTION = "00000000-0000-0000-0000-0000000000aa"
 GROUP, APP = "rg-wiser-staging-app", "wiser-staging-app"
+REGISTRY, REPOSITORY = "wiserstagingacr.azurecr.io", "wiserreview/app"
 BEFORE, STAGED = (
-    "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v41",
-    "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v42",
+    f"DOCKER|{REGISTRY}/{REPOSITORY}:v41",
+    f"DOCKER|{REGISTRY}/{REPOSITORY}:v42",
 )
+DIGEST_41, DIGEST_42 = "sha256:" + "41" * 32, "sha256:" + "42" * 32
 
 
 class _Credential:
-    """A token credential for the fake: ARM wants a bearer token, the fake checks there is one."""
+    """A token credential for the fakes: ARM wants a bearer token, the fake checks there is one; the
+    registry's exchange takes it as the Azure AD token. `scopes` records what each token was asked for."""
+
+    def __init__(self) -> None:
+        self.scopes: list[tuple[str, ...]] = []
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        self.scopes.append(scopes)
         return AccessToken("drill-token", 4102444800)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
@@ -56,7 +67,31 @@ class _Clock:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeArm, Any, _Clock]]:
+def registry() -> Iterator[FakeRegistry]:
+    """The staging registry: `v41` is production's release, `v42` the staged one."""
+    tags = {(REPOSITORY, "v41"): DIGEST_41, (REPOSITORY, "v42"): DIGEST_42}
+    with FakeRegistry(REGISTRY, tags) as fake:
+        yield fake
+
+
+@pytest.fixture
+def credential() -> _Credential:
+    return _Credential()
+
+
+def _digests(registry: FakeRegistry, credential: _Credential) -> AcrDigests:
+    """The real resolver, every login server answered by the fake (which checks the `service`)."""
+    return AcrDigests(
+        lambda: credential.get_token(ACR_SCOPE).token,
+        endpoint=lambda host: registry.base_url,
+        verify=str(registry.cert),
+    )
+
+
+@pytest.fixture
+def world(
+    monkeypatch: pytest.MonkeyPatch, registry: FakeRegistry, credential: _Credential
+) -> Iterator[tuple[FakeArm, Any, _Clock]]:
     app = FakeWebApp(SUBSCRIPTION, GROUP, APP, BEFORE, STAGED)
     evidence = mongomock.MongoClient()
     clock = _Clock()
@@ -64,7 +99,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeArm, Any, _Cloc
 
         def client(subscription: str) -> WebSiteManagementClient:
             return WebSiteManagementClient(
-                _Credential(),
+                credential,
                 subscription,
                 base_url=fake.base_url,
                 connection_verify=str(fake.cert),
@@ -85,6 +120,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeArm, Any, _Cloc
                 "AZURE_SUBSCRIPTION_ID": SUBSCRIPTION,
                 "BACKSTOP_EVIDENCE_MONGODB_URI": "mongodb://evidence",
             },
+            registry=lambda: _digests(registry, credential),
         )
         monkeypatch.setattr(rollback, "RUNTIME", runtime)
         yield fake, evidence, clock
@@ -129,6 +165,8 @@ def test_a_healthy_swap_is_timed_recorded_and_swapped_back(world: Any, capsys: A
     assert document["mechanism"] == "slot_swap" and document["swappedBack"] is True
     assert document["timeToRestoreSeconds"] == 20.0 and document["rtoSeconds"] == 900.0
     assert document["images"] == {"productionBefore": BEFORE, "staged": STAGED, "productionAfter": BEFORE}
+    assert document["imageDigests"] == {"productionBefore": DIGEST_41, "staged": DIGEST_42}
+    assert document["nothingToRollBack"] is None and document["imagesNotCompared"] is None
     assert document["passed"] is True and document["errors"] == []
     [stored] = list(evidence["backstop"][DRILL_RESULTS_COLLECTION].find({}, {"_id": 0}))
     assert stored == document
@@ -279,21 +317,235 @@ def test_slots_on_the_same_image_fail_in_one_line_without_a_swap(
     assert out.rstrip().splitlines()[-1] == f"FAILED: application rollback (slot swap) not run: {reason}"
 
 
+def test_the_same_reference_is_not_resolved(
+    world: Any, registry: FakeRegistry, capsys: Any, tmp_path: Path
+) -> None:
+    """One tag in both slots names one image now, whatever the registry says: no registry call."""
+    fake, _, _ = world
+    fake.app.staging_image = BEFORE
+    code, _, _, document = _drill(capsys, tmp_path)
+    assert code == 1 and registry.requests == [] and fake.app.swap_requests == []
+    assert document["imageDigests"] == {"productionBefore": None, "staged": None}
+
+
+def test_a_release_tag_and_a_digest_of_the_same_image_fail_in_one_line_without_a_swap(
+    world: Any, registry: FakeRegistry, credential: _Credential, capsys: Any, tmp_path: Path
+) -> None:
+    """Production on its release tag, the pipeline's deploy to the slot by digest of that same build: a
+    swap would exchange one image for itself. The tag is resolved on the registry's data plane."""
+    fake, evidence, _ = world
+    staged = f"DOCKER|{REGISTRY}/{REPOSITORY}@{DIGEST_41}"
+    fake.app.staging_image = staged
+    code, out, err, document = _drill(capsys, tmp_path)
+    reason = (
+        f"production ({BEFORE}) and the staging slot ({staged}) run the same image {DIGEST_41}: "
+        "there is nothing to roll back to (deploy another release to the slot)"
+    )
+    assert code == 1
+    assert err == f"backstop: drill rollback FAILED on {APP}: {reason}\n"
+    assert fake.app.swap_requests == [] and fake.app.health_probes == []
+    assert document["nothingToRollBack"] == reason and document["errors"] == [reason]
+    assert document["imageDigests"] == {"productionBefore": DIGEST_41, "staged": DIGEST_41}
+    assert document["passed"] is False
+    assert evidence["backstop"][DRILL_RESULTS_COLLECTION].count_documents({"passed": False}) == 1
+    assert out.rstrip().splitlines()[-1] == f"FAILED: application rollback (slot swap) not run: {reason}"
+    # ACR's exchange, then a pull token for the repository, then one HEAD of the tag (the digest is its own).
+    assert registry.calls() == [
+        ("POST", "/oauth2/exchange"),
+        ("POST", "/oauth2/token"),
+        ("HEAD", f"/v2/{REPOSITORY}/manifests/v41"),
+    ]
+    exchange, token, head = registry.requests
+    assert exchange.form == {"grant_type": "access_token", "service": REGISTRY, "access_token": "drill-token"}
+    assert token.form == {
+        "grant_type": "refresh_token",
+        "service": REGISTRY,
+        "scope": f"repository:{REPOSITORY}:pull",
+        "refresh_token": "refresh-1",
+    }
+    assert head.headers["Authorization"] == "Bearer access-1"
+    assert head.headers["Accept"].split(", ") == list(MANIFEST_MEDIA_TYPES)
+    assert (ACR_SCOPE,) in credential.scopes
+
+
+def test_a_release_tag_and_a_digest_of_another_image_are_swapped_as_before(
+    world: Any, registry: FakeRegistry, capsys: Any, tmp_path: Path
+) -> None:
+    fake, _, _ = world
+    staged = f"DOCKER|{REGISTRY}/{REPOSITORY}@{DIGEST_42}"
+    fake.app.staging_image = staged
+    code, _, err, document = _drill(capsys, tmp_path)
+    assert code == 0, err
+    assert fake.app.swap_requests == [{"targetSlot": "staging", "preserveVnet": True}] * 2
+    assert fake.app.production_image == BEFORE and fake.app.staging_image == staged
+    assert document["imageDigests"] == {"productionBefore": DIGEST_41, "staged": DIGEST_42}
+    assert document["passed"] is True and document["nothingToRollBack"] is None
+    assert registry.calls()[-1] == ("HEAD", f"/v2/{REPOSITORY}/manifests/v41")
+
+
 @pytest.mark.parametrize(
-    ("production", "staged", "same"),
+    ("fault", "why"),
     [
-        ("DOCKER|acr.azurecr.io/app:stable", "DOCKER|acr.azurecr.io/app:stable", True),
-        ("DOCKER|ACR.azurecr.io/app:stable", "docker|acr.azurecr.io/app:stable", True),
-        ("DOCKER|acr.azurecr.io/app", "DOCKER|acr.azurecr.io/app:latest", True),
-        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:aa", True),
-        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:bb", False),
-        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:V1", False),
-        ("DOCKER|acr.azurecr.io/app:v41", "DOCKER|acr.azurecr.io/app:v42", False),
-        (None, "", True),
+        ("exchange", f"registry {REGISTRY}: POST /oauth2/exchange answered 403 DENIED"),
+        ("token", f"registry {REGISTRY}: POST /oauth2/token answered 403 DENIED"),
+        ("manifest", f"registry {REGISTRY}: HEAD /v2/{REPOSITORY}/manifests/v41 answered 403"),
+        (
+            "unknown-tag",
+            f"registry {REGISTRY}: HEAD /v2/{REPOSITORY}/manifests/v41 answered 404 (no such tag)",
+        ),
     ],
 )
-def test_which_image_references_are_the_same(production: str | None, staged: str, same: bool) -> None:
-    assert (rollback.nothing_to_roll_back(production, staged) is not None) is same
+def test_a_registry_that_will_not_resolve_the_tag_fails_in_one_line_without_a_swap(
+    world: Any, registry: FakeRegistry, capsys: Any, tmp_path: Path, fault: str, why: str
+) -> None:
+    fake, _, _ = world
+    staged = f"DOCKER|{REGISTRY}/{REPOSITORY}@{DIGEST_42}"
+    fake.app.staging_image = staged
+    if fault == "unknown-tag":
+        del registry.tags[REPOSITORY, "v41"]
+    else:
+        registry.forbidden = {fault}
+    code, out, err, document = _drill(capsys, tmp_path)
+    reason = (
+        f"cannot tell whether production ({BEFORE}) and the staging slot ({staged}) run different images: "
+        f"{why}"
+    )
+    assert code == 1
+    [line] = err.splitlines()
+    assert line.startswith(f"backstop: drill rollback FAILED on {APP}: {reason}")
+    assert line.endswith(
+        "; the drill swaps only slots known to differ (grant the drill's identity AcrPull on the registry, "
+        "or deploy both by digest)"
+    )
+    assert fake.app.swap_requests == [] and fake.app.health_probes == []
+    assert document["imagesNotCompared"] == document["errors"][0] and len(document["errors"]) == 1
+    assert document["nothingToRollBack"] is None and document["passed"] is False
+    assert document["swapped"] is False and document["swappedBack"] is True
+    assert (
+        out.rstrip()
+        .splitlines()[-1]
+        .startswith(f"FAILED: application rollback (slot swap) not run: {reason}")
+    )
+
+
+def test_an_unreachable_registry_fails_in_one_line_without_a_swap(
+    world: Any, credential: _Credential, capsys: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    fake, _, _ = world
+    monkeypatch.setattr(
+        rollback.RUNTIME,
+        "registry",
+        lambda: AcrDigests(lambda: "drill-token", endpoint=lambda host: f"https://127.0.0.1:{port}"),
+    )
+    code, _, err, document = _drill(capsys, tmp_path)
+    assert code == 1 and fake.app.swap_requests == []
+    assert f"registry {REGISTRY}: POST /oauth2/exchange: cannot connect (ConnectionError)" in err
+    assert len(err.splitlines()) == 1 and document["imagesNotCompared"] is not None
+
+
+def test_a_tag_on_a_registry_that_is_not_acr_fails_in_one_line_without_a_call(
+    world: Any, registry: FakeRegistry, capsys: Any, tmp_path: Path
+) -> None:
+    fake, _, _ = world
+    fake.app.production_image = "DOCKER|ghcr.io/wiserreview/app:v41"
+    code, _, err, document = _drill(capsys, tmp_path)
+    assert code == 1 and fake.app.swap_requests == [] and registry.requests == []
+    assert err == (
+        f"backstop: drill rollback FAILED on {APP}: cannot tell whether production "
+        f"(DOCKER|ghcr.io/wiserreview/app:v41) and the staging slot ({STAGED}) run different images: "
+        "registry ghcr.io is not an Azure Container Registry (*.azurecr.io): tag v41 cannot be resolved to a "
+        "digest; the drill swaps only slots known to differ (grant the drill's identity AcrPull on the "
+        "registry, or deploy both by digest)\n"
+    )
+    assert (
+        document["imagesNotCompared"]
+        == err.removeprefix(f"backstop: drill rollback FAILED on {APP}: ").rstrip()
+    )
+
+
+@pytest.mark.parametrize(
+    ("staged", "swapped"),
+    [(f"ghcr.io/wiserreview/app@{DIGEST_42}", True), (f"ghcr.io/wiserreview/other@{DIGEST_41}", False)],
+    ids=["other-digest", "same-digest"],
+)
+def test_two_digests_are_compared_without_a_registry_call(
+    world: Any, registry: FakeRegistry, capsys: Any, tmp_path: Path, staged: str, swapped: bool
+) -> None:
+    """A digest is its own answer, on any registry: nothing to resolve, nothing to sign in to."""
+    fake, _, _ = world
+    fake.app.production_image = f"DOCKER|{REGISTRY}/{REPOSITORY}@{DIGEST_41}"
+    fake.app.staging_image = f"DOCKER|{staged}"
+    code, _, err, document = _drill(capsys, tmp_path)
+    assert registry.requests == []
+    assert (code, len(fake.app.swap_requests)) == ((0, 2) if swapped else (1, 0)), err
+    assert document["imageDigests"] == {
+        "productionBefore": DIGEST_41,
+        "staged": DIGEST_42 if swapped else DIGEST_41,
+    }
+    assert (document["nothingToRollBack"] is None) is swapped
+
+
+# What the fake registry's tags name: `stable` and `v1` one build; `V1` (tags are case-sensitive) and `v2`
+# another.
+_TAGS = {
+    ("acr.azurecr.io", "app", "stable"): "sha256:aa",
+    ("acr.azurecr.io", "app", "latest"): "sha256:aa",
+    ("acr.azurecr.io", "app", "v1"): "sha256:aa",
+    ("acr.azurecr.io", "app", "V1"): "sha256:bb",
+    ("acr.azurecr.io", "app", "v2"): "sha256:bb",
+}
+
+
+@pytest.mark.parametrize(
+    ("production", "staged", "verdict", "resolved"),
+    [
+        ("DOCKER|acr.azurecr.io/app:stable", "DOCKER|acr.azurecr.io/app:stable", "same", []),
+        ("DOCKER|ACR.azurecr.io/app:stable", "docker|acr.azurecr.io/app:stable", "same", []),
+        ("DOCKER|acr.azurecr.io/app", "DOCKER|acr.azurecr.io/app:latest", "same", []),
+        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:aa", "same", []),
+        ("DOCKER|acr.azurecr.io/app@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:bb", "differ", []),
+        ("DOCKER|acr.azurecr.io/app:v1@sha256:aa", "DOCKER|acr.azurecr.io/app@sha256:aa", "same", []),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app@sha256:aa", "same", ["v1"]),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:stable", "same", ["v1", "stable"]),
+        ("DOCKER|ACR.azurecr.io/app:stable", "DOCKER|acr.azurecr.io/app", "same", ["stable", "latest"]),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:V1", "differ", ["v1", "V1"]),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:v2", "differ", ["v1", "v2"]),
+        ("DOCKER|acr.azurecr.io/app:v1", "DOCKER|acr.azurecr.io/app:v9", "unknown", ["v1", "v9"]),
+        ("DOCKER|acr.azurecr.io/app:v9", "DOCKER|acr.azurecr.io/app@sha256:aa", "unknown", ["v9"]),
+        ("PYTHON|3.11", "DOCKER|acr.azurecr.io/app@sha256:aa", "unknown", []),
+        (None, "", "same", []),
+    ],
+)
+def test_which_image_references_are_the_same(
+    production: str | None, staged: str, verdict: str, resolved: list[str]
+) -> None:
+    """By digest: a tag counts as the digest the registry resolves it to now, a digest as itself; the same
+    reference twice needs no registry; a tag that cannot be resolved leaves the question open."""
+    asked: list[str] = []
+
+    def digest_of(registry: str, repository: str, tag: str) -> str:
+        asked.append(tag)
+        try:
+            return _TAGS[registry, repository, tag]
+        except KeyError:
+            raise RegistryError(
+                f"registry {registry}: HEAD /v2/{repository}/manifests/{tag} answered 404"
+            ) from None
+
+    comparison = images.compare_images(production, staged, digest_of)
+    found = (
+        "same"
+        if comparison.nothing_to_roll_back is not None
+        else "unknown"
+        if comparison.not_compared is not None
+        else "differ"
+    )
+    assert (found, asked) == (verdict, resolved)
 
 
 def test_an_interrupt_while_waiting_for_health_still_swaps_back(world: Any) -> None:
@@ -305,7 +557,11 @@ def test_an_interrupt_while_waiting_for_health_still_swaps_back(world: Any) -> N
         raise KeyboardInterrupt
 
     io = rollback.RollbackIO(
-        client=rollback.RUNTIME.client(SUBSCRIPTION), probe=interrupted, clock=clock, sleep=clock.sleep
+        client=rollback.RUNTIME.client(SUBSCRIPTION),
+        probe=interrupted,
+        clock=clock,
+        sleep=clock.sleep,
+        digest_of=rollback.RUNTIME.registry().manifest_digest,
     )
     with pytest.raises(KeyboardInterrupt):
         rollback.execute_rollback(plan, io)

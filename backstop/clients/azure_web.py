@@ -1,20 +1,30 @@
 """Azure App Service over ARM (azure-mgmt-web), and a plain HTTP probe of an app's health check.
 
 The rollback drill swaps slots through `web_site_client` and times the app's answer with `http_status`;
-tests put the fake ARM server and its apps behind both.
+it compares the slots' images with `clients/registry.py`, signed in with the same credential. Tests put
+the fake ARM server and its apps behind both.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 
-def web_site_client(subscription_id: str) -> Any:
-    """azure-mgmt-web's client, signed in as the environment allows (OpenID Connect in CI)."""
+@functools.cache
+def azure_credential() -> Any:
+    """One azure-identity credential per process, signed in as the environment allows (OpenID Connect in
+    CI): Resource Manager and the registry's data plane (`clients/registry.py`) ask it for their tokens."""
     from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential()
+
+
+def web_site_client(subscription_id: str) -> Any:
+    """azure-mgmt-web's client, signed in with `azure_credential()`."""
     from azure.mgmt.web import WebSiteManagementClient
 
-    return WebSiteManagementClient(DefaultAzureCredential(), subscription_id)
+    return WebSiteManagementClient(azure_credential(), subscription_id)
 
 
 def http_status(url: str) -> int:

@@ -6,8 +6,12 @@ with azure-mgmt-web's own request classes (`WebSiteManagementClient.web_apps`, `
 happens (a failed health check, a swap that errs half way, an interrupt), it ends by making sure production
 runs the image it ran before: it compares production's `linuxFxVersion` with the one it read first and
 swaps again until they match. Prod stacks are refused, as the database drill refuses them. When both slots
-run the same image reference the drill fails without swapping: that swap would exchange identical
-configuration, production's image would compare equal, and a rollback that was never tested would pass.
+run the same image the drill fails without swapping: that swap would exchange identical configuration,
+production's image would compare equal, and a rollback that was never tested would pass. "The same image"
+is the same manifest digest (`images.py`): a reference by digest (`@sha256:...`) is its digest, a tag on an
+Azure Container Registry is resolved to the digest it names now (`clients/registry.py`); when a tag cannot be
+resolved (another registry, a denied or unknown tag, no answer) the drill cannot tell whether the slots
+differ and fails in one line rather than swap on a guess.
 
 Seed basis (WiserReview, Backup Testing): "Periodic scheduled recovery drills: database point-in-time
 recovery test and application rollback test" and "Recovery tests documented with results"; Recovery
@@ -30,15 +34,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from backstop.clients.azure_web import http_status, swap_slot_with_production, web_site_client
+from backstop.clients.registry import acr_digests
 from backstop.ground.documents import utc_iso
 from backstop.ground.envelope import json_document
 from backstop.ground.errors import EXIT_OK, EXIT_VIOLATIONS, UsageError
 from backstop.ground.files import PROJECT_DIR_HELP, project_dir, write_output
 from backstop.ground.logs import progress
+from backstop.operations.rollback.images import STAGING_SLOT, compare_images, one_line
 
 logger = logging.getLogger(__name__)
 MECHANISM = "slot_swap"
-STAGING_SLOT = "staging"
 ENV_SUBSCRIPTION = "AZURE_SUBSCRIPTION_ID"
 # How often production's image is compared and swapped back before the drill gives up and says so.
 MAX_SWAP_BACK_ATTEMPTS = 3
@@ -79,20 +84,32 @@ class RollbackOutcome:
     # Set when both slots run the same image: a swap would exchange identical configuration and prove
     # nothing, so the drill fails without swapping.
     nothing_to_roll_back: str | None = None
+    # Set when the drill could not tell whether the slots run different images (a tag it could not
+    # resolve to a digest); it fails without swapping.
+    images_not_compared: str | None = None
+    production_digest: str | None = None
+    staged_digest: str | None = None
 
     @property
     def passed(self) -> bool:
         return self.healthy and self.swapped_back and not self.errors
 
+    @property
+    def not_run(self) -> str | None:
+        """Why the drill did not swap at all, or None."""
+        return self.nothing_to_roll_back or self.images_not_compared
+
 
 @dataclass
 class RollbackIO:
-    """The edges: an ARM client for the subscription, an HTTP probe, a clock and a sleep."""
+    """The edges: an ARM client for the subscription, an HTTP probe, a clock and a sleep, and the digest a
+    registry's tag names now (`digest_of(registry, repository, tag)`, raising when it cannot tell)."""
 
     client: Any
     probe: Callable[[str], int]
     clock: Callable[[], datetime]
     sleep: Callable[[float], None]
+    digest_of: Callable[[str, str, str], str]
     progress: Callable[[str], None] = lambda _line: None
 
 
@@ -135,44 +152,9 @@ def plan_rollback(cfg: Any, *, stack: str, env: Mapping[str, str], app: str | No
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
-
-
 def _swap(plan: RollbackPlan, io: RollbackIO) -> None:
     """One swap of the `staging` slot with production (the same call swaps them back)."""
     swap_slot_with_production(io.client, plan.resource_group, plan.app, STAGING_SLOT)
-
-
-def image_reference(linux_fx_version: str | None) -> str:
-    """`linuxFxVersion` as one comparable reference: the kind (`DOCKER|`) and registry host in one case
-    (both are case-insensitive), a bare repository as Docker reads it (`:latest`); tags and digests are
-    compared exactly."""
-    text = (linux_fx_version or "").strip()
-    kind, bar, image = text.partition("|")
-    if not bar:
-        kind, image = "", text
-    first, slash, rest = image.partition("/")
-    if slash and ("." in first or ":" in first or first == "localhost"):
-        image = f"{first.lower()}/{rest}"
-    last = image.rsplit("/", 1)[-1]
-    if image and ":" not in last and "@" not in last:
-        image += ":latest"
-    return f"{kind.upper()}|{image}" if bar else image
-
-
-def nothing_to_roll_back(production: str | None, staged: str | None) -> str | None:
-    """Why the swap would test nothing, or None: both slots run the same image reference (a moving tag
-    such as `:stable` pushed to both), so the swap exchanges identical configuration."""
-    if image_reference(production) != image_reference(staged):
-        return None
-    if not (production or "").strip():
-        return "neither production nor the staging slot reports an image (linuxFxVersion is empty)"
-    return (
-        f"production and the {STAGING_SLOT} slot both run {production}: there is nothing to roll back to "
-        "(deploy each release to the slot under its own tag or digest)"
-    )
 
 
 def _production_image(plan: RollbackPlan, io: RollbackIO) -> str | None:
@@ -187,7 +169,7 @@ def _wait_healthy(plan: RollbackPlan, io: RollbackIO, outcome: RollbackOutcome, 
         try:
             status: int | str = io.probe(url)
         except Exception as exc:  # an unreachable app is an unhealthy answer, not a crash
-            status = _one_line(exc)
+            status = one_line(exc)
         outcome.probes.append(status)
         now = io.clock()
         if isinstance(status, int) and 200 <= status < 300:
@@ -210,7 +192,7 @@ def _ensure_swapped_back(plan: RollbackPlan, io: RollbackIO, outcome: RollbackOu
         try:
             current = _production_image(plan, io)
         except Exception as exc:
-            outcome.errors.append(f"reading production's image: {_one_line(exc)}")
+            outcome.errors.append(f"reading production's image: {one_line(exc)}")
             current = None
         if current is not None and current == outcome.production_image_before:
             outcome.production_image_after = current
@@ -223,7 +205,7 @@ def _ensure_swapped_back(plan: RollbackPlan, io: RollbackIO, outcome: RollbackOu
         try:
             _swap(plan, io)
         except Exception as exc:
-            outcome.errors.append(f"swap back #{outcome.swap_backs}: {_one_line(exc)}")
+            outcome.errors.append(f"swap back #{outcome.swap_backs}: {one_line(exc)}")
     outcome.production_image_after = current
     outcome.swapped_back = False
 
@@ -236,10 +218,14 @@ def execute_rollback(plan: RollbackPlan, io: RollbackIO) -> RollbackOutcome:
         plan.resource_group, plan.app, STAGING_SLOT
     ).linux_fx_version
     outcome.host = web_apps.get(plan.resource_group, plan.app).default_host_name
-    outcome.nothing_to_roll_back = nothing_to_roll_back(outcome.production_image_before, outcome.staged_image)
+    comparison = compare_images(outcome.production_image_before, outcome.staged_image, io.digest_of)
+    outcome.nothing_to_roll_back = comparison.nothing_to_roll_back
+    outcome.images_not_compared = comparison.not_compared
+    outcome.production_digest = comparison.production_digest
+    outcome.staged_digest = comparison.staged_digest
     try:
-        if outcome.nothing_to_roll_back is not None:
-            outcome.errors.append(outcome.nothing_to_roll_back)
+        if outcome.not_run is not None:
+            outcome.errors.append(outcome.not_run)
             return outcome
         io.progress(f"swapping {plan.app}/{STAGING_SLOT} ({outcome.staged_image}) into production")
         swapped_at = io.clock()
@@ -247,7 +233,7 @@ def execute_rollback(plan: RollbackPlan, io: RollbackIO) -> RollbackOutcome:
             _swap(plan, io)
             outcome.swapped = True
         except Exception as exc:
-            outcome.errors.append(f"swap into production: {_one_line(exc)}")
+            outcome.errors.append(f"swap into production: {one_line(exc)}")
         if outcome.swapped:
             _wait_healthy(plan, io, outcome, swapped_at)
     finally:
@@ -290,7 +276,9 @@ def result_document(plan: RollbackPlan, outcome: RollbackOutcome) -> dict[str, A
         "probes": outcome.probes,
         "swappedBack": outcome.swapped_back,
         "swapBacks": outcome.swap_backs,
+        "imageDigests": {"productionBefore": outcome.production_digest, "staged": outcome.staged_digest},
         "nothingToRollBack": outcome.nothing_to_roll_back,
+        "imagesNotCompared": outcome.images_not_compared,
         "timeToRestoreSeconds": seconds,
         "rtoSeconds": plan.rto.total_seconds(),
         "rtoMet": seconds is not None and seconds <= plan.rto.total_seconds(),
@@ -321,8 +309,8 @@ def summary_markdown(plan: RollbackPlan, outcome: RollbackOutcome) -> str:
     ]
     for error in outcome.errors:
         lines.append(f"| error | {error} |")
-    if outcome.nothing_to_roll_back is not None:
-        lines += ["", f"{verdict}: application rollback (slot swap) not run: {outcome.nothing_to_roll_back}"]
+    if outcome.not_run is not None:
+        lines += ["", f"{verdict}: application rollback (slot swap) not run: {outcome.not_run}"]
         return "\n".join(lines) + "\n"
     lines += [
         "",
@@ -356,6 +344,8 @@ class RollbackRuntime:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     sleep: Callable[[float], None] = time.sleep
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # What resolves a registry's tag to its digest (`manifest_digest(registry, repository, tag)`).
+    registry: Callable[[], Any] = acr_digests
 
 
 RUNTIME = RollbackRuntime()
@@ -381,6 +371,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         probe=RUNTIME.probe,
         clock=RUNTIME.clock,
         sleep=RUNTIME.sleep,
+        digest_of=RUNTIME.registry().manifest_digest,
         progress=say,
     )
     outcome = execute_rollback(plan, io)
@@ -392,7 +383,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     except Exception as exc:
         recorded = False
         print(
-            f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {_one_line(exc)}",
+            f"backstop: drill result NOT recorded in {DRILL_RESULTS_COLLECTION}: {one_line(exc)}",
             file=sys.stderr,
         )
     text = summary_markdown(plan, outcome)
@@ -400,10 +391,8 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     if args.result_json:
         write_output(args.result_json, json.dumps(document, indent=2, default=str) + "\n")
     print(json_document("drill rollback", document) if args.format == "json" else text.rstrip())
-    if outcome.nothing_to_roll_back is not None:
-        print(
-            f"backstop: drill rollback FAILED on {plan.app}: {outcome.nothing_to_roll_back}", file=sys.stderr
-        )
+    if outcome.not_run is not None:
+        print(f"backstop: drill rollback FAILED on {plan.app}: {outcome.not_run}", file=sys.stderr)
     if not outcome.swapped_back:
         print(
             f"backstop: PRODUCTION NOT SWAPPED BACK on {plan.app}: it runs {outcome.production_image_after}, "
