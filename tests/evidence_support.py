@@ -105,8 +105,9 @@ def rollback_drill(world: DrillWorld, at: datetime, monkeypatch: Any) -> int:
         subscription,
         "rg-wiser-staging-app",
         "wiser-staging-app",
-        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v41",
-        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app:v42",
+        # Deployed by digest, as the release pipeline does: two digests are compared without the registry.
+        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app@sha256:" + "41" * 32,
+        "DOCKER|wiserstagingacr.azurecr.io/wiserreview/app@sha256:" + "42" * 32,
     )
 
     class Credential:
