@@ -22,9 +22,10 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
+if TYPE_CHECKING:  # imported when a tag is resolved: every other command starts without requests
+    import requests
 
 # The Azure AD scope of ACR's data plane (the registry's own audience, not ARM's).
 ACR_SCOPE = "https://containerregistry.azure.net/.default"
@@ -78,7 +79,11 @@ class AcrDigests:
     ) -> None:
         self._aad_token = aad_token
         self._endpoint = endpoint
-        self.session = session or requests.Session()
+        if session is None:
+            import requests
+
+            session = requests.Session()
+        self.session = session
         self.verify = verify
         self.timeout = timeout
         self._lock = threading.Lock()
@@ -86,6 +91,8 @@ class AcrDigests:
         self._access: dict[tuple[str, str], str] = {}
 
     def _call(self, method: str, registry: str, path: str, **kwargs: Any) -> requests.Response:
+        import requests
+
         url = self._endpoint(registry).rstrip("/") + path
         try:
             return self.session.request(
