@@ -28,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 _SITE = re.compile(
     r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Web/sites/(?P<name>[^/?]+)"
@@ -72,6 +72,33 @@ def self_signed_certificate(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
+class LocalTlsServer:
+    """An HTTPS server on 127.0.0.1 with its own self-signed certificate (`cert`, for the client to
+    trust), serving the handler `_handler()` builds on a thread while the fake is entered."""
+
+    def _start_tls(self) -> None:
+        self._dir = tempfile.TemporaryDirectory()
+        self.cert, key = self_signed_certificate(Path(self._dir.name))
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(self.cert, key)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._dir.cleanup()
+
+
 @dataclass
 class FakeWebApp:
     subscription: str
@@ -100,7 +127,7 @@ class FakeWebApp:
         return f"{self.name}.azurewebsites.net"
 
 
-class FakeArm:
+class FakeArm(LocalTlsServer):
     """The server and the one app it hosts; `base_url` for the client, `cert` for its trust store."""
 
     def __init__(self, app: FakeWebApp, *, polls_before_done: int = 1, retry_after: int = 0) -> None:
@@ -116,24 +143,7 @@ class FakeArm:
         self.resources: dict[str, dict[str, Any]] = {}
         self.failures: dict[str, tuple[int, dict[str, Any], dict[str, str]]] = {}
         self.gets: list[tuple[str, str]] = []
-        self._dir = tempfile.TemporaryDirectory()
-        self.cert, key = self_signed_certificate(Path(self._dir.name))
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> FakeArm:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._dir.cleanup()
+        self._start_tls()
 
     def app_url(self, url: str) -> str:
         """Where the fake answers the app's own URL (`https://{host}{path}`)."""

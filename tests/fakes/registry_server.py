@@ -16,16 +16,13 @@ registry does for an identity without a pull role.
 from __future__ import annotations
 
 import json
-import ssl
-import tempfile
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
 
-from tests.fakes.arm_server import self_signed_certificate
+from tests.fakes.arm_server import LocalTlsServer
 
 _MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
@@ -38,7 +35,7 @@ class RegistryRequest:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeRegistry:
+class FakeRegistry(LocalTlsServer):
     """One registry (`name`, its login server) holding `tags`: (repository, tag) → digest."""
 
     def __init__(
@@ -52,23 +49,7 @@ class FakeRegistry:
         self._refresh_tokens: set[str] = set()
         self._access_tokens: dict[str, str] = {}  # token → the repository it may pull
         self._lock = threading.Lock()
-        self._dir = tempfile.TemporaryDirectory()
-        self.cert, key = self_signed_certificate(Path(self._dir.name))
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, key)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.base_url = f"https://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
-
-    def __enter__(self) -> FakeRegistry:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self._dir.cleanup()
+        self._start_tls()
 
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]

@@ -224,9 +224,7 @@ def _insert_missing(
     """Insert the listed missing documents, `LOG_BATCH` at a time: one read of each side, one logged
     `insert_many`, per batch."""
     for chunk in _chunks(items, LOG_BATCH):
-        ids = [item["id"] for item in chunk]
-        sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
-        currents = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+        sources, currents = _both_sides(chunk, source, target)
         batch: list[dict[str, Any]] = []
         for item in chunk:
             key = format_id(item["id"])
@@ -246,6 +244,17 @@ def _insert_missing(
             _insert_batch(name, batch, target, counts, writes)
         if progress is not None:
             progress.advance(name, len(chunk))
+
+
+def _both_sides(
+    chunk: list[dict[str, Any]], source: Any, target: Any
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The chunk's documents as the recovery copy and production hold them now, by formatted `_id`: one
+    read of each side per batch."""
+    ids = [item["id"] for item in chunk]
+    sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
+    currents = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+    return sources, currents
 
 
 def _insert_batch(
@@ -285,9 +294,7 @@ def _replace_changed(
     re-read here (changed again or deleted since verify: a conflict), and each replacement is filtered on
     the whole document read, so a change in between matches nothing."""
     for chunk in _chunks(items, LOG_BATCH):
-        ids = [item["id"] for item in chunk]
-        sources = {format_id(d["_id"]): d for d in source.find({"_id": {"$in": ids}})}
-        currents = {format_id(d["_id"]): d for d in target.find({"_id": {"$in": ids}})}
+        sources, currents = _both_sides(chunk, source, target)
         batch: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for item in chunk:
             key = format_id(item["id"])
